@@ -1,0 +1,1 @@
+"""drivers stage of the pipeline."""

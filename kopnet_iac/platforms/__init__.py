@@ -1,0 +1,1 @@
+"""platforms stage of the pipeline."""

@@ -1,0 +1,1 @@
+"""airos stage of the pipeline."""

@@ -1,0 +1,1 @@
+"""linux stage of the pipeline."""

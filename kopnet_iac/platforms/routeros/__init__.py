@@ -1,0 +1,1 @@
+"""routeros stage of the pipeline."""
