@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from kopnet_iac import __version__
-from kopnet_iac.cli import gateway_cmds, inventory_cmds, lab_cmds, routeros_cmds
+from kopnet_iac.cli import gateway_cmds, inventory_cmds, lab_cmds, render_cmds, routeros_cmds
 from kopnet_iac.cli.context import AppContext
 
 
@@ -45,6 +45,7 @@ def cli(ctx: click.Context, inventory_dir: Path, verbose: int) -> None:
 
 
 inventory_cmds.register(cli)
+render_cmds.register(cli)
 routeros_cmds.register(cli)
 lab_cmds.register(cli)
 gateway_cmds.register(cli)

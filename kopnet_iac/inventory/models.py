@@ -1,0 +1,249 @@
+"""The inventory schema: what an engineer writes in YAML, as frozen pydantic models.
+
+Layout of an inventory folder::
+
+    fleet.yaml        partner ISP, NOC services, RADIUS, plans, address pools, secrets, defaults
+    hardware.yaml     hardware catalogue (model -> platform, ports, wireless, factory state)
+    addresses.lock.yaml   address allocations, maintained by ``kopnet addresses`` (reviewed in git)
+    villages/*.yaml   one file per village
+
+Secrets are never written here: fields named ``*_secret``/``credentials`` hold the *name* of a
+secret declared under ``secrets:`` in fleet.yaml; values are resolved at push time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+Hostname = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+SecretRef = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+Rate = Annotated[str, Field(pattern=r"^[0-9]+[kKMG]?$")]
+Platform = Literal["routeros", "airos", "linux"]
+Role = Literal["gateway", "core-router", "backhaul-radio", "sector-radio"]
+UplinkType = Literal["fiber", "ptp-radio", "vsat"]
+
+
+class Model(BaseModel):
+    """Base: frozen, unknown keys are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _network(value: str) -> str:
+    ipaddress.ip_network(value, strict=True)
+    return value
+
+
+def _address(value: str) -> str:
+    ipaddress.ip_address(value)
+    return value
+
+
+# --------------------------------------------------------------------------- fleet.yaml
+
+
+class FleetInfo(Model):
+    name: str
+    regency: str = Field(description="Kabupaten the fleet operates in")
+    timezone: str = "Asia/Jakarta"
+    country: Literal["indonesia"] = "indonesia"
+    domain: str
+    management_vlan: int = Field(99, ge=2, le=4094)
+
+
+class UplinkProfile(Model):
+    """How a village with this uplink type reaches the partner ISP edge."""
+
+    routing: Literal["bgp", "static"]
+    pool: Name = Field(description="address pool for the gateway-edge transfer network")
+    mtu: int = Field(1500, ge=576, le=9000)
+
+
+class PartnerIsp(Model):
+    name: str
+    asn: int = Field(ge=1, le=4294967295, description="partner ISP edge ASN")
+    pop_asn: int = Field(ge=64512, le=65534, description="private ASN of the village gateways")
+    uplinks: dict[UplinkType, UplinkProfile]
+
+
+class SnmpSettings(Model):
+    community: SecretRef
+    contact: str
+    trap_host: str | None = None
+
+    _trap = field_validator("trap_host")(lambda v: v if v is None else _address(v))
+
+
+class Noc(Model):
+    """Network operations centre services every POP uses."""
+
+    networks: list[str] = Field(min_length=1, description="NOC source networks for management")
+    dns: list[str] = Field(min_length=1)
+    ntp: list[str] = Field(min_length=1)
+    syslog: str
+    snmp: SnmpSettings
+    ssh_keys: list[str] = Field(default_factory=list, description="public keys for admin users")
+
+    _nets = field_validator("networks")(lambda v: [_network(x) for x in v])
+    _dns = field_validator("dns", "ntp")(lambda v: [_address(x) for x in v])
+    _syslog = field_validator("syslog")(lambda v: _address(v))
+
+
+class RadiusServer(Model):
+    name: Name
+    address: str
+    secret: SecretRef
+    auth_port: int = 1812
+    acct_port: int = 1813
+
+    _addr = field_validator("address")(lambda v: _address(v))
+
+
+class Burst(Model):
+    download: Rate
+    upload: Rate
+    threshold_percent: int = Field(75, ge=1, le=100)
+    time_s: int = Field(8, ge=1, le=3600)
+
+
+class ServicePlan(Model):
+    name: Name
+    kind: Literal["pppoe", "hotspot"]
+    download: Rate
+    upload: Rate
+    burst: Burst | None = None
+    price_idr: int | None = Field(None, ge=0)
+
+
+class Pool(Model):
+    """A fleet address pool carved into one block of ``size`` per village."""
+
+    prefix: str
+    size: int = Field(ge=8, le=32, description="prefix length of each village's block")
+    purpose: Literal["management", "loopback", "link", "uplink", "subscriber", "public-nat"]
+
+    _prefix = field_validator("prefix")(lambda v: _network(v))
+
+
+class SecretDecl(Model):
+    description: str = ""
+    env: str | None = Field(None, description="environment variable (default KOPNET_SECRET_<NAME>)")
+
+
+class Fleet(Model):
+    fleet: FleetInfo
+    partner_isp: PartnerIsp
+    noc: Noc
+    radius: list[RadiusServer] = Field(min_length=1)
+    plans: list[ServicePlan] = Field(min_length=1)
+    pools: dict[Name, Pool]
+    secrets: dict[SecretRef, SecretDecl]
+    vault: str | None = Field(None, description="ansible-vault file with secret values")
+
+
+# --------------------------------------------------------------------------- hardware.yaml
+
+
+class FactoryDefaults(Model):
+    address: str = Field(description="factory management address with prefix length")
+    username: str
+    password: Literal["empty", "label", "ubnt"] = "empty"
+
+
+class HardwareModel(Model):
+    platform: Platform
+    vendor: str
+    ports: list[str] = Field(min_length=1)
+    wireless: Literal["none", "routeros-wireless", "airos"] = "none"
+    bands: list[Literal["2ghz", "5ghz", "60ghz"]] = Field(default_factory=list)
+    max_channel_width: int = 80
+    factory: FactoryDefaults | None = None
+
+
+class Hardware(Model):
+    models: dict[str, HardwareModel]
+
+
+# --------------------------------------------------------------------------- villages/*.yaml
+
+
+class Location(Model):
+    lat: float = Field(ge=-11.5, le=6.5)
+    lon: float = Field(ge=94.5, le=141.5)
+    elevation_m: int | None = None
+
+
+class Uplink(Model):
+    type: UplinkType
+    bandwidth_mbps: int = Field(ge=1)
+    gateway_port: str = Field("enp1s0", description="gateway port facing the partner ISP edge")
+    circuit_id: str | None = None
+    # vsat
+    orbit: Literal["geo", "leo"] | None = None
+    rtt_ms: int | None = Field(None, ge=1)
+
+
+class Device(Model):
+    hostname: Hostname
+    role: Role
+    model: str
+    serial: str = Field(min_length=4)
+    credentials: SecretRef = Field(description="secret holding the device admin password")
+
+
+class RadioParams(Model):
+    """Parameters of a wireless link (PtP backhaul)."""
+
+    ap: Hostname = Field(description="which end is the access point")
+    ssid: str = Field(min_length=1, max_length=32)
+    frequency: int = Field(description="centre frequency, MHz")
+    channel_width: Literal[10, 20, 40, 80]
+    key: SecretRef
+    expected_signal_dbm: int = Field(-60, ge=-95, le=-20)
+
+
+class Link(Model):
+    """A cable or radio link between two device ports, written ``host:port``."""
+
+    a: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9/._+-]+$")
+    b: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9/._+-]+$")
+    radio: RadioParams | None = None
+
+
+class Sector(Model):
+    radio: Hostname
+    ssid: str = Field(min_length=1, max_length=32)
+    frequency: int
+    channel_width: Literal[10, 20, 40, 80]
+    key: SecretRef
+
+
+class Hamlet(Model):
+    """A dusun with its own VLAN and sector radios."""
+
+    id: Name
+    name: str
+    vlan: int = Field(ge=2, le=4094)
+    households: int | None = Field(None, ge=0)
+    sectors: list[Sector] = Field(default_factory=list)
+
+
+class Services(Model):
+    pppoe_plans: list[Name] = Field(default_factory=list)
+    hotspot_plans: list[Name] = Field(default_factory=list)
+
+
+class Village(Model):
+    id: Name
+    name: str
+    district: str = Field(description="kecamatan")
+    location: Location
+    uplink: Uplink
+    devices: list[Device] = Field(min_length=1)
+    links: list[Link] = Field(default_factory=list)
+    hamlets: list[Hamlet] = Field(min_length=1)
+    services: Services
