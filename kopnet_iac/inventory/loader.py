@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from kopnet_iac.inventory.lockfile import LOCK_FILE, AddressLock, read_lock
 from kopnet_iac.inventory.models import Device, Fleet, Hardware, HardwareModel, Village
 
 
@@ -18,6 +19,7 @@ class Inventory:
     fleet: Fleet
     hardware: Hardware
     villages: dict[str, Village]
+    lock: AddressLock | None = None
 
     def village(self, village_id: str) -> Village:
         return self.villages[village_id]
@@ -33,4 +35,5 @@ def load_inventory(root: Path) -> Inventory:
     for path in sorted((root / "villages").glob("*.yaml")):
         village = Village.model_validate(yaml.safe_load(path.read_text()))
         villages[village.id] = village
-    return Inventory(root=root, fleet=fleet, hardware=hardware, villages=villages)
+    lock = read_lock(root / LOCK_FILE)
+    return Inventory(root=root, fleet=fleet, hardware=hardware, villages=villages, lock=lock)
