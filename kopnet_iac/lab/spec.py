@@ -7,8 +7,8 @@ device emulator. ``LabNetwork`` is how an emulated device asks about the rest of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
 
 Platform = Literal["routeros", "airos"]
 
@@ -26,6 +26,10 @@ class LinkSpec:
     tx_rate_mbps: int | None = None
     rx_rate_mbps: int | None = None
     frequency_mhz: int | None = None
+    # added later, optional: radio link facts from the inventory
+    ap_hostname: str = ""  # which end is the access point
+    ssid: str = ""
+    channel_width_mhz: int | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,10 @@ class DeviceSpec:
     ports: tuple[str, ...] = field(default_factory=tuple)
     wireless: bool = False
     version: str = "7.15.3"
+    # added later, all optional: inventory role, airOS HTTPS port, radio SSID
+    role: str = ""  # gateway | core-router | backhaul-radio | sector-radio
+    https_port: int | None = None
+    ssid: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,3 +78,21 @@ class LabNetwork(Protocol):
 
     def ping(self, source_hostname: str, address: str) -> bool:
         """Whether ``address`` answers when pinged from ``source_hostname``."""
+
+
+def spec_to_dict(spec: DeviceSpec) -> dict[str, Any]:
+    """JSON-ready form of a spec (how the CLI hands specs to the lab daemon)."""
+    return asdict(spec)
+
+
+def spec_from_dict(data: dict[str, Any]) -> DeviceSpec:
+    """Inverse of :func:`spec_to_dict`; unknown keys are ignored."""
+    known = set(DeviceSpec.__dataclass_fields__)
+    values = {key: value for key, value in data.items() if key in known}
+    link_fields = set(LinkSpec.__dataclass_fields__)
+    values["links"] = tuple(
+        LinkSpec(**{k: v for k, v in link.items() if k in link_fields})
+        for link in data.get("links", ())
+    )
+    values["ports"] = tuple(data.get("ports", ()))
+    return DeviceSpec(**values)
