@@ -19,3 +19,323 @@ place on an ordered path is removed and added again with ``place-before``.
 """
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kopnet_iac.errors import PlanError
+from kopnet_iac.platforms.routeros.emitter import format_condition, quote
+from kopnet_iac.platforms.routeros.model import Condition, Path, RouterOSConfig, path_text
+from kopnet_iac.platforms.routeros.normalize import Ident, NEntry, NPath, normalize
+from kopnet_iac.platforms.routeros.paths import PathSchema, Schema, load_schema
+
+log = logging.getLogger(__name__)
+
+MASK = "********"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One plan step; ``args`` may contain ``("!key", "")`` unsets (``set`` only)."""
+
+    path: Path
+    action: str  # "add" | "set" | "remove"
+    where: tuple[Condition, ...] | None = None  # None: singleton set / plain add
+    args: tuple[tuple[str, str], ...] = ()
+    target: str | None = None  # numeric item (``/port set 0``)
+    place_before: tuple[Condition, ...] | None = None
+
+    def text(self, mask: Callable[[Path, str], bool] | None = None) -> str:
+        """The script line; ``mask(path, key)`` says which values to hide."""
+
+        def val(k: str, v: str) -> str:
+            return MASK if mask is not None and mask(self.path, k) else v
+
+        def find(conds: tuple[Condition, ...]) -> str:
+            if not conds:
+                return "[ find ]"
+            words = " ".join(format_condition((k, op, val(k, v))) for k, op, v in conds)
+            return f"[ find where {words} ]"
+
+        parts = [path_text(self.path), self.action]
+        if self.target is not None:
+            parts.append(self.target)
+        elif self.where is not None:
+            parts.append(find(self.where))
+        for k, v in self.args:
+            parts.append(k if k.startswith("!") and not v else f"{k}={quote(val(k, v))}")
+        if self.place_before is not None:
+            parts.append(f"place-before={find(self.place_before)}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changes on one entry, for diff presentation (``before``/``after`` normalised)."""
+
+    path: Path
+    kind: str  # "add" | "remove" | "set" | "move"
+    label: str
+    before: dict[str, str]
+    after: dict[str, str]
+
+
+@dataclass
+class Plan:
+    """Forward operations, the revert operations and the per-entry changes."""
+
+    operations: list[Operation] = field(default_factory=list)
+    revert: list[Operation] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    owned: frozenset[Path] = frozenset()
+    schema: Schema | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.operations)
+
+    def _mask(self) -> Callable[[Path, str], bool]:
+        schema = self.schema or load_schema()
+        return schema.is_sensitive
+
+    def script(self, *, mask_sensitive: bool = False) -> str:
+        """The forward plan as a RouterOS script (``""`` when there is nothing to do)."""
+        mask = self._mask() if mask_sensitive else None
+        return "".join(op.text(mask) + "\n" for op in self.operations)
+
+    def revert_script(self, *, mask_sensitive: bool = False) -> str:
+        """The script that takes the post-apply state back to the running config."""
+        mask = self._mask() if mask_sensitive else None
+        return "".join(op.text(mask) + "\n" for op in self.revert)
+
+
+def _label(schema: PathSchema, e: NEntry) -> str:
+    if e.target is not None:
+        return e.target
+    if e.where:
+        return " ".join(format_condition(c) for c in e.where)
+    if schema.keys:
+        return " ".join(f"{k}={v}" for k, v in zip(schema.keys, e.ident, strict=False) if v)
+    return " ".join(f"{k}={v}" for k, v in sorted(e.props.items())) or "(empty entry)"
+
+
+def _set_args(schema: PathSchema, old: dict[str, str], new: NEntry | None) -> list[tuple[str, str]]:
+    new_props = new.props if new is not None else {}
+    args: list[tuple[str, str]] = []
+    for k, v in new_props.items():
+        if old.get(k) != v:
+            assert new is not None
+            args.append((k, new.raw[k]))
+    for k in old:
+        if k not in new_props:
+            d = schema.defaults.get(k)
+            args.append((k, d) if d is not None else ("!" + k, ""))
+    return args
+
+
+def _key_where(schema: PathSchema, e: NEntry) -> tuple[Condition, ...]:
+    conds: list[Condition] = []
+    for k in schema.keys:
+        v = e.raw.get(k)
+        if v is None:
+            v = schema.defaults.get(k, "")
+        conds.append((k, "=", v))
+    return tuple(conds)
+
+
+def _content_where(schema: PathSchema, e: NEntry, all_keys: list[str]) -> tuple[Condition, ...]:
+    conds: list[Condition] = []
+    for k in all_keys:
+        v = e.raw.get(k)
+        if v is None:
+            v = schema.defaults.get(k, "")
+        conds.append((k, "=", v))
+    return tuple(conds)
+
+
+def _index(path: Path, schema: PathSchema, entries: list[NEntry], side: str) -> dict[Ident, NEntry]:
+    out: dict[Ident, NEntry] = {}
+    for e in entries:
+        if schema.keys and not any(e.ident):
+            raise PlanError(
+                f"{path_text(path)}: {side} entry #{e.index + 1} has no identity "
+                f"({', '.join(schema.keys)} all empty): {_label(schema, e) or e.raw}",
+                step="plan",
+            )
+        if e.ident in out:
+            raise PlanError(
+                f"{path_text(path)}: duplicate entry in {side}: {_label(schema, e)}", step="plan"
+            )
+        out[e.ident] = e
+    return out
+
+
+def _lcs(a: list[Ident], b: list[Ident]) -> set[int]:
+    """Indexes into ``b`` of a longest common subsequence of ``a`` and ``b``."""
+    start = 0
+    while start < len(a) and start < len(b) and a[start] == b[start]:
+        start += 1
+    end_a, end_b = len(a), len(b)
+    while end_a > start and end_b > start and a[end_a - 1] == b[end_b - 1]:
+        end_a -= 1
+        end_b -= 1
+    keep = set(range(start)) | set(range(end_b, len(b)))
+    ma, mb = a[start:end_a], b[start:end_b]
+    n, m = len(ma), len(mb)
+    if n and m:
+        table = [[0] * (m + 1) for _ in range(n + 1)]
+        for i in range(n - 1, -1, -1):
+            row, nxt = table[i], table[i + 1]
+            for j in range(m - 1, -1, -1):
+                row[j] = nxt[j + 1] + 1 if ma[i] == mb[j] else max(nxt[j], row[j + 1])
+        i = j = 0
+        while i < n and j < m:
+            if ma[i] == mb[j]:
+                keep.add(start + j)
+                i += 1
+                j += 1
+            elif table[i + 1][j] >= table[i][j + 1]:
+                i += 1
+            else:
+                j += 1
+    return keep
+
+
+@dataclass
+class _PathOps:
+    removes: list[Operation] = field(default_factory=list)
+    upserts: list[Operation] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+
+def _path_ops(path: Path, schema: PathSchema, old: NPath, new: NPath) -> _PathOps:
+    out = _PathOps()
+    # Singleton record.
+    old_single = old.single.props if old.single else {}
+    new_single = new.single.props if new.single else {}
+    if old_single != new_single:
+        args = _set_args(schema, old_single, new.single)
+        out.upserts.append(Operation(path, "set", None, tuple(args)))
+        out.changes.append(Change(path, "set", "", old_single, new_single))
+    # Existing items changed with set (built-in entries, [ find default=yes ] ...).
+    for ident in list(old.sels) + [i for i in new.sels if i not in old.sels]:
+        o, n = old.sels.get(ident), new.sels.get(ident)
+        op_, np_ = (o.props if o else {}), (n.props if n else {})
+        if op_ == np_:
+            continue
+        ref = n or o
+        assert ref is not None
+        args = _set_args(schema, op_, n)
+        out.upserts.append(Operation(path, "set", ref.where, tuple(args), ref.target))
+        out.changes.append(Change(path, "set", _label(schema, ref), op_, np_))
+    # List entries.
+    if [(e.ident, e.props) for e in old.adds] == [(e.ident, e.props) for e in new.adds]:
+        return out
+    old_map = _index(path, schema, old.adds, "running")
+    new_map = _index(path, schema, new.adds, "intended")
+    all_keys: list[str] = []
+    if not schema.keys:
+        seen: dict[str, None] = {}
+        for e in old.adds + new.adds:
+            for k in e.raw:
+                if k not in schema.ignore:
+                    seen.setdefault(k, None)
+        all_keys = list(seen)
+
+    def where(e: NEntry) -> tuple[Condition, ...]:
+        return _key_where(schema, e) if schema.keys else _content_where(schema, e, all_keys)
+
+    if schema.ordered:
+        kept_new = _lcs([e.ident for e in old.adds], [e.ident for e in new.adds])
+        kept_idents = {new.adds[j].ident for j in kept_new}
+    else:
+        kept_idents = set(old_map) & set(new_map)
+    for e in old.adds:
+        if e.ident not in kept_idents:
+            out.removes.append(Operation(path, "remove", where(e)))
+            moved = e.ident in new_map
+            if not moved:
+                out.changes.append(Change(path, "remove", _label(schema, e), e.props, {}))
+    for e in new.adds:
+        o = old_map.get(e.ident)
+        if e.ident in kept_idents and o is not None and o.props != e.props:
+            args = _set_args(schema, o.props, e)
+            out.upserts.append(Operation(path, "set", where(e), tuple(args)))
+            out.changes.append(Change(path, "set", _label(schema, e), o.props, e.props))
+    adds: list[Operation] = []
+    for j in range(len(new.adds) - 1, -1, -1):
+        e = new.adds[j]
+        if e.ident in kept_idents:
+            continue
+        before = where(new.adds[j + 1]) if schema.ordered and j + 1 < len(new.adds) else None
+        adds.append(Operation(path, "add", None, tuple(e.raw.items()), None, before))
+        o = old_map.get(e.ident)
+        kind = "move" if o is not None else "add"
+        out.changes.append(Change(path, kind, _label(schema, e), o.props if o else {}, e.props))
+    if not schema.ordered:
+        adds.reverse()
+    out.upserts.extend(adds)
+    return out
+
+
+def _order(paths: set[Path], schema: Schema, appearance: list[Path]) -> list[Path]:
+    seen = {p: i for i, p in enumerate(appearance)}
+    return sorted(paths, key=lambda p: (schema.get(p).rank, seen.get(p, len(seen)), p))
+
+
+def _operations(
+    old: RouterOSConfig, new: RouterOSConfig, owned: set[Path], schema: Schema
+) -> tuple[list[Operation], list[Change], set[Path]]:
+    n_old, n_new = normalize(old, schema), normalize(new, schema)
+    per_path: dict[Path, _PathOps] = {}
+    for path in owned:
+        ps = schema.get(path)
+        o = n_old.paths.get(path) or NPath(ps)
+        n = n_new.paths.get(path) or NPath(ps)
+        if o.comparable() == n.comparable():
+            continue
+        per_path[path] = _path_ops(path, ps, o, n)
+    order = _order(set(per_path), schema, list(new.sections) + list(old.sections))
+    ops: list[Operation] = []
+    changes: list[Change] = []
+    for path in reversed(order):
+        ops.extend(per_path[path].removes)
+    for path in order:
+        ops.extend(per_path[path].upserts)
+        changes.extend(per_path[path].changes)
+    return ops, changes, set(per_path)
+
+
+def plan(
+    running: RouterOSConfig,
+    intended: RouterOSConfig,
+    *,
+    schema: Schema | None = None,
+    host: str | None = None,
+) -> Plan:
+    """Operations turning ``running`` into ``intended`` and the revert back to ``running``.
+
+    Owned paths (every path with entries in ``intended`` plus those declared with
+    ``# kopnet: manage ...``) converge fully; other paths are left alone. Raises
+    :class:`PlanError` naming the path and entry when a changed path holds duplicate or
+    identity-less entries (never guesses).
+    """
+    schema = schema or load_schema()
+    owned = intended.owned_paths()
+    try:
+        forward, changes, touched = _operations(running, intended, owned, schema)
+        revert, _, _ = _operations(intended, running, touched, schema)
+    except PlanError as exc:
+        if host is not None:
+            exc.host = host
+        raise
+    log.debug("plan for %s: %d operation(s)", host or "device", len(forward))
+    return Plan(forward, revert, changes, frozenset(owned), schema)
+
+
+def target_state(running: RouterOSConfig, intended: RouterOSConfig) -> RouterOSConfig:
+    """What the device should hold after the plan: owned paths as intended, others as running."""
+    owned = intended.owned_paths()
+    sections = {p: list(e) for p, e in running.sections.items() if p not in owned}
+    sections.update({p: list(e) for p, e in intended.sections.items() if e})
+    return RouterOSConfig(intended.header, sections, intended.managed, intended.source)

@@ -1,0 +1,192 @@
+"""Normalisation: the comparable form of a config, so only real differences show.
+
+* the header (export date, software id ...) is not part of the comparison;
+* ``yes``/``true`` and ``no``/``false`` are the same; rate fields compare with units expanded
+  (``10M`` == ``10000000``, ``1M/5M`` == ``1000000/5000000``);
+* a property equal to its schema default equals an absent one; read-only/derived fields are
+  ignored;
+* all selector-less ``set`` lines of a path merge into one singleton record; ``set`` lines on
+  existing items merge per item (``set telnet`` == ``set [ find name=telnet ]``);
+* ``add`` entries keep their order only where the schema says order matters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kopnet_iac.platforms.routeros.model import Condition, Entry, Path, RouterOSConfig
+from kopnet_iac.platforms.routeros.paths import PathSchema, Schema, load_schema
+
+_BOOLS = {"true": "yes", "false": "no"}
+_RATE_TOKEN = re.compile(r"(\d+(?:\.\d+)?)([kKMG]?)\Z")
+_RATE_SPLIT = re.compile(r"([/ ,])")
+_MULT = {"": 1, "k": 1000, "K": 1000, "M": 1000_000, "G": 1000_000_000}
+
+Ident = tuple[object, ...]
+
+
+def _rate(value: str) -> str:
+    parts = _RATE_SPLIT.split(value)
+    out = []
+    for part in parts:
+        m = _RATE_TOKEN.match(part)
+        if m:
+            number = float(m.group(1)) * _MULT[m.group(2)]
+            out.append(str(int(number)) if number == int(number) else str(number))
+        else:
+            out.append(part)
+    return "".join(out)
+
+
+def norm_value(schema: PathSchema, key: str, value: str) -> str:
+    """Comparable spelling of one property value.
+
+    >>> from kopnet_iac.platforms.routeros.paths import load_schema
+    >>> s = load_schema().get(("queue", "simple"))
+    >>> norm_value(s, "max-limit", "10M/512k"), norm_value(s, "disabled", "true")
+    ('10000000/512000', 'yes')
+    """
+    b = _BOOLS.get(value)
+    if b is not None:
+        return b
+    if key in schema.rates and value:
+        return _rate(value)
+    return value
+
+
+def norm_props(schema: PathSchema, props: dict[str, str]) -> dict[str, str]:
+    """Normalised values, without ignored fields and without values equal to the default."""
+    out: dict[str, str] = {}
+    defaults = schema.defaults
+    ignore = schema.ignore
+    for k, v in props.items():
+        if k in ignore or k[0] == "!" or ("!" + k) in props:
+            continue
+        nv = norm_value(schema, k, v)
+        d = defaults.get(k)
+        if d is not None and nv == norm_value(schema, k, d):
+            continue
+        out[k] = nv
+    return out
+
+
+def effective(schema: PathSchema, props: dict[str, str], key: str) -> str:
+    """Normalised value of ``key`` as RouterOS sees it (default when absent, else ``""``)."""
+    v = props.get(key)
+    if v is None:
+        v = schema.defaults.get(key, "")
+    return norm_value(schema, key, v)
+
+
+@dataclass
+class NEntry:
+    """One comparable entry: identity, normalised props and the original props for emitting."""
+
+    ident: Ident
+    props: dict[str, str]
+    raw: dict[str, str]
+    where: tuple[Condition, ...] = ()
+    target: str | None = None  # numeric item target (``/port set 0``)
+    index: int = 0  # position in the source config
+
+
+@dataclass
+class NPath:
+    """A normalised menu path."""
+
+    schema: PathSchema
+    single: NEntry | None = None
+    sels: dict[Ident, NEntry] = field(default_factory=dict)
+    adds: list[NEntry] = field(default_factory=list)
+
+    def add_key(self, e: NEntry) -> tuple[str, str]:
+        return (repr(e.ident), repr(sorted(e.props.items())))
+
+    def comparable(self) -> tuple[object, ...]:
+        adds = [(e.ident, sorted(e.props.items())) for e in self.adds]
+        if not self.schema.ordered:
+            adds.sort(key=repr)
+        return (
+            sorted(self.single.props.items()) if self.single else [],
+            sorted((repr(k), sorted(v.props.items())) for k, v in self.sels.items() if v.props),
+            adds,
+        )
+
+    def is_empty(self) -> bool:
+        return (
+            (self.single is None or not self.single.props)
+            and not any(e.props for e in self.sels.values())
+            and not self.adds
+        )
+
+
+def selector_ident(entry: Entry) -> tuple[Ident, tuple[Condition, ...], str | None]:
+    """Identity, ``find where`` conditions and numeric target of a ``set`` on an item."""
+    if entry.selector is not None:
+        conds = entry.selector.canonical()
+        return (conds, entry.selector.conditions, None)
+    assert entry.target is not None
+    if entry.target.isdigit():
+        return ((("#", "=", entry.target),), (), entry.target)
+    cond: Condition = ("name", "=", entry.target)
+    return (((cond,)), (cond,), None)
+
+
+def _content_ident(props: dict[str, str]) -> Ident:
+    return tuple(sorted(props.items()))
+
+
+def normalize_path(schema: PathSchema, entries: list[Entry]) -> NPath:
+    npath = NPath(schema)
+    adds: list[NEntry] = []
+    for index, entry in enumerate(entries):
+        if entry.verb != "add":
+            if entry.selector is None and entry.target is None:
+                if npath.single is None:
+                    npath.single = NEntry((), {}, {}, index=index)
+                npath.single.raw.update(entry.props)
+                npath.single.props = norm_props(schema, npath.single.raw)
+                continue
+            ident, where, target = selector_ident(entry)
+            found = npath.sels.get(ident)
+            if found is None:
+                found = npath.sels[ident] = NEntry(ident, {}, {}, where, target, index)
+            found.raw.update(entry.props)
+            found.props = norm_props(schema, found.raw)
+            continue
+        props = norm_props(schema, entry.props)
+        if schema.keys:
+            ident = tuple(effective(schema, entry.props, k) for k in schema.keys)
+        else:
+            ident = _content_ident(props)
+        adds.append(NEntry(ident, props, dict(entry.props), index=index))
+    npath.sels = {k: v for k, v in npath.sels.items() if v.props}
+    if npath.single is not None and not npath.single.props:
+        npath.single = None
+    npath.adds = adds
+    return npath
+
+
+@dataclass
+class NConfig:
+    """A normalised config: per path, comparable entries."""
+
+    paths: dict[Path, NPath]
+
+    def comparable(self) -> dict[Path, tuple[object, ...]]:
+        return {p: n.comparable() for p, n in self.paths.items() if not n.is_empty()}
+
+
+def normalize(config: RouterOSConfig, schema: Schema | None = None) -> NConfig:
+    """The comparable form of ``config`` (see the module docstring)."""
+    schema = schema or load_schema()
+    return NConfig(
+        {p: normalize_path(schema.get(p), entries) for p, entries in config.sections.items()}
+    )
+
+
+def equivalent(a: RouterOSConfig, b: RouterOSConfig, schema: Schema | None = None) -> bool:
+    """True when the two configs differ in nothing but spelling, order of unordered entries,
+    default-valued properties and header lines."""
+    return normalize(a, schema).comparable() == normalize(b, schema).comparable()
