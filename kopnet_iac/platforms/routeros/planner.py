@@ -110,13 +110,20 @@ class Plan:
 
 
 def _label(schema: PathSchema, e: NEntry) -> str:
+    """Display name of an entry; sensitive values are masked (labels are for people)."""
+
+    def show(k: str, v: str) -> str:
+        return MASK if k in schema.sensitive else v
+
     if e.target is not None:
         return e.target
     if e.where:
-        return " ".join(format_condition(c) for c in e.where)
+        return " ".join(format_condition((k, op, show(k, v))) for k, op, v in e.where)
     if schema.keys:
-        return " ".join(f"{k}={v}" for k, v in zip(schema.keys, e.ident, strict=False) if v)
-    return " ".join(f"{k}={v}" for k, v in sorted(e.props.items())) or "(empty entry)"
+        pairs = zip(schema.keys, e.ident, strict=False)
+        return " ".join(f"{k}={show(k, str(v))}" for k, v in pairs if v)
+    items = sorted(e.props.items())
+    return " ".join(f"{k}={show(k, v)}" for k, v in items) or "(empty entry)"
 
 
 def _set_args(schema: PathSchema, old: dict[str, str], new: NEntry | None) -> list[tuple[str, str]]:

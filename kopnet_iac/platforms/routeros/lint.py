@@ -1,0 +1,238 @@
+"""Policy lint over intended RouterOS configs; the rules are data (``lint_rules.yaml``).
+
+>>> from kopnet_iac.platforms.routeros.parser import parse_export
+>>> cfg = parse_export("/interface wireless\\nset [ find default-name=wlan1 ] country=no_country_set\\n")
+>>> [f.rule for f in lint(cfg) if f.rule.startswith("ROS-RF")]
+['ROS-RF-001']
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from kopnet_iac.platforms.routeros.model import Entry, Path, RouterOSConfig, path_text
+from kopnet_iac.platforms.routeros.normalize import NEntry, NPath, normalize
+from kopnet_iac.platforms.routeros.paths import load_schema
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One policy violation."""
+
+    rule: str
+    message: str
+    path: str
+    entry: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"rule": self.rule, "message": self.message, "path": self.path, "entry": self.entry}
+
+    def __str__(self) -> str:
+        where = f"{self.path} {self.entry}".strip()
+        return f"{self.rule}: {where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    config: RouterOSConfig
+    npaths: dict[Path, NPath]
+    networks: dict[str, tuple[Network, ...]]
+
+
+def _p(text: str) -> Path:
+    return tuple(text.split())
+
+
+def _entries(ctx: _Ctx, path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """(label, raw props) of every entry of ``path`` (items, singletons, list entries)."""
+    for entry in ctx.config.entries(path):
+        yield _entry_label(entry), entry.props
+
+
+def _entry_label(entry: Entry) -> str:
+    if entry.selector is not None:
+        return entry.selector.raw
+    if entry.target is not None:
+        return entry.target
+    name = entry.props.get("name")
+    return f"name={name}" if name is not None else ""
+
+
+def _item(npath: NPath | None, name: str) -> NEntry | None:
+    """A named item of a fixed list (``/ip service``) whether set by name or added."""
+    if npath is None:
+        return None
+    for ident, e in npath.sels.items():
+        if ident == (("name", "=", name),):
+            return e
+    for e in npath.adds:
+        if e.raw.get("name") == name:
+            return e
+    return None
+
+
+def _within(value: str, nets: tuple[Network, ...]) -> bool:
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if not parts:
+        return False
+    for part in parts:
+        try:
+            net = ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            return False
+        if net.prefixlen == 0:
+            return False
+        if nets and not any(
+            net.version == n.version and net.subnet_of(n)  # type: ignore[arg-type]
+            for n in nets
+        ):
+            return False
+    return True
+
+
+def _forbid_value(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
+    paths = rule["paths"]
+    values = set(rule["values"])
+    prop = rule["property"]
+    for path in ctx.config.sections:
+        if "*" not in paths and " ".join(path) not in paths:
+            continue
+        for label, props in _entries(ctx, path):
+            if props.get(prop) in values:
+                yield path_text(path), label
+    for prop_name, default in (rule.get("include_defaults") or {}).items():
+        # A built-in entry never renamed keeps its default value (the "public" community).
+        for p in paths:
+            npath = ctx.npaths.get(_p(p))
+            if npath is None:
+                continue
+            for ident, e in npath.sels.items():
+                is_default = ident == (("default", "=", "yes"),)
+                if is_default and prop_name not in e.raw and default in values:
+                    yield "/" + p, "[ find default=yes ]"
+
+
+def _frequency_band(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
+    lo, hi, above = int(rule["min"]), int(rule["max"]), int(rule.get("only_above", 0))
+    for p in rule["paths"]:
+        for label, props in _entries(ctx, _p(p)):
+            for prop in rule["properties"]:
+                value = props.get(prop)
+                if not value:
+                    continue
+                for part in value.split(","):
+                    bounds = [b for b in part.strip().split("-") if b]
+                    if not bounds or not all(b.isdigit() for b in bounds):
+                        continue
+                    nums = [int(b) for b in bounds]
+                    if max(nums) <= above:
+                        continue
+                    if min(nums) < lo or max(nums) > hi:
+                        yield "/" + p, f"{label} {prop}={value}".strip()
+                        break
+
+
+def _item_value(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
+    npath = ctx.npaths.get(_p(rule["path"]))
+    for name in rule["items"]:
+        e = _item(npath, name)
+        value = e.props.get(rule["property"]) if e is not None else None
+        if value != rule["value"]:
+            yield "/" + rule["path"], name
+
+
+def _item_restricted(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
+    npath = ctx.npaths.get(_p(rule["path"]))
+    nets = ctx.networks.get(rule.get("within", ""), ())
+    for name in rule["items"]:
+        e = _item(npath, name)
+        if e is not None and e.props.get("disabled") == "yes":
+            continue
+        value = e.raw.get(rule["property"], "") if e is not None else ""
+        if not _within(value, nets):
+            yield "/" + rule["path"], name
+
+
+def _require_nonempty(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
+    for entry in ctx.config.entries(_p(rule["path"])):
+        if entry.verb == "add" and not entry.props.get(rule["property"]):
+            yield "/" + rule["path"], _entry_label(entry)
+
+
+def _entries_restricted(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
+    nets = ctx.networks.get(rule.get("within", ""), ())
+    for label, props in _entries(ctx, _p(rule["path"])):
+        if props.get("disabled") in ("yes", "true"):
+            continue
+        if not _within(props.get(rule["property"], ""), nets):
+            yield "/" + rule["path"], label
+
+
+def _ntp_client(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
+    npath = ctx.npaths.get(("system", "ntp", "client"))
+    props = npath.single.props if npath is not None and npath.single else {}
+    servers = ctx.npaths.get(("system", "ntp", "client", "servers"))
+    has_servers = bool(
+        props.get("servers") or props.get("primary-ntp") or props.get("server-dns-names")
+    ) or bool(servers is not None and servers.adds)
+    if props.get("enabled") != "yes" or not has_servers:
+        yield "/system ntp client", ""
+
+
+def _singleton_set(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
+    npath = ctx.npaths.get(_p(rule["path"]))
+    props = npath.single.props if npath is not None and npath.single else {}
+    if not props.get(rule["property"]):
+        yield "/" + rule["path"], ""
+
+
+_CHECKS: dict[str, Callable[[dict[str, Any], _Ctx], Iterator[tuple[str, str]]]] = {
+    "forbid_value": _forbid_value,
+    "frequency_band": _frequency_band,
+    "item_value": _item_value,
+    "item_restricted": _item_restricted,
+    "require_nonempty": _require_nonempty,
+    "entries_restricted": _entries_restricted,
+    "ntp_client": _ntp_client,
+    "singleton_set": _singleton_set,
+}
+
+
+@functools.lru_cache(maxsize=1)
+def load_rules() -> tuple[dict[str, Any], ...]:
+    """The packaged rules (each a mapping with at least ``id``, ``message``, ``check``)."""
+    text = resources.files(__package__).joinpath("lint_rules.yaml").read_text(encoding="utf-8")
+    rules = tuple(yaml.safe_load(text)["rules"])
+    for rule in rules:
+        if rule["check"] not in _CHECKS:
+            raise ValueError(f"lint rule {rule['id']}: unknown check {rule['check']!r}")
+    return rules
+
+
+def lint(
+    config: RouterOSConfig,
+    *,
+    mgmt_networks: Sequence[str] = (),
+    noc_networks: Sequence[str] = (),
+    rules: Sequence[dict[str, Any]] | None = None,
+) -> list[Finding]:
+    """Policy findings for an intended config (empty list when it is clean)."""
+    networks = {
+        "mgmt": tuple(ipaddress.ip_network(n, strict=False) for n in mgmt_networks),
+        "noc": tuple(ipaddress.ip_network(n, strict=False) for n in noc_networks),
+    }
+    ctx = _Ctx(config, normalize(config, load_schema()).paths, networks)
+    findings: list[Finding] = []
+    for rule in rules if rules is not None else load_rules():
+        for path, entry in _CHECKS[rule["check"]](rule, ctx):
+            findings.append(Finding(rule["id"], rule["message"], path, entry))
+    return findings
