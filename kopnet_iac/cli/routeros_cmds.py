@@ -1,9 +1,125 @@
-"""Commands of this area (filled in by its issue)."""
+"""``kopnet routeros``: check, diff and lint RouterOS export files (no device access)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
+
+from kopnet_iac.cli.context import cli_errors, echo_json
+from kopnet_iac.errors import KopnetError, ParseError
+from kopnet_iac.platforms.routeros.diff import diff_report
+from kopnet_iac.platforms.routeros.lint import lint
+from kopnet_iac.platforms.routeros.model import RouterOSConfig
+from kopnet_iac.platforms.routeros.parser import parse_export
+from kopnet_iac.platforms.routeros.planner import plan
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError as exc:
+        raise KopnetError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def _load(path: Path) -> RouterOSConfig:
+    return parse_export(_read(path), str(path))
 
 
 def register(group: click.Group) -> None:
-    """Add this module's commands to the top-level group."""
+    """Add the ``routeros`` command group to the top-level group."""
+    group.add_command(routeros)
+
+
+@click.group()
+def routeros() -> None:
+    """RouterOS configuration engine: parse, plan and lint exports."""
+
+
+@routeros.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def check(files: tuple[Path, ...]) -> None:
+    """Parse export FILES and print a summary per file (exit 1 on any error)."""
+    failed = 0
+    with cli_errors():
+        for path in files:
+            try:
+                cfg = _load(path)
+            except ParseError as exc:
+                failed += 1
+                kind = type(exc).__name__
+                click.echo(f"{exc} [{kind}]", err=True)
+                continue
+            version = cfg.header.version or "unknown version"
+            click.echo(
+                f"{path}: ok, RouterOS {version}, {len(cfg.sections)} paths, "
+                f"{cfg.line_count()} entries"
+            )
+    if failed:
+        click.echo(f"{failed} of {len(files)} file(s) failed", err=True)
+        sys.exit(1)
+
+
+@routeros.command()
+@click.argument("running", type=click.Path(path_type=Path))
+@click.argument("intended", type=click.Path(path_type=Path))
+@click.option("--revert", is_flag=True, help="Print the script that undoes the plan.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable diff and scripts.")
+@click.option(
+    "--show-sensitive",
+    is_flag=True,
+    help="Print secrets in the script (masked with ******** by default).",
+)
+def diff(running: Path, intended: Path, revert: bool, as_json: bool, show_sensitive: bool) -> None:
+    """Print the plan script that turns RUNNING into INTENDED (nothing when equivalent).
+
+    Paths that appear in INTENDED (or are declared with a `# kopnet: manage /a b, /c` comment)
+    converge fully; other paths are left alone.
+    """
+    with cli_errors():
+        result = plan(_load(running), _load(intended), host=None)
+        mask = not show_sensitive
+        if as_json:
+            report = diff_report(result, host=str(intended))
+            report["script"] = result.script(mask_sensitive=mask)
+            report["revert_script"] = result.revert_script(mask_sensitive=mask)
+            echo_json(report)
+            return
+        text = (
+            result.revert_script(mask_sensitive=mask)
+            if revert
+            else result.script(mask_sensitive=mask)
+        )
+        if text:
+            click.echo(text, nl=False)
+
+
+@routeros.command(name="lint")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable findings.")
+@click.option("--mgmt-net", multiple=True, help="Management network (api/ssh/winbox addresses).")
+@click.option("--noc-net", multiple=True, help="NOC network (SNMP community addresses).")
+def lint_cmd(
+    files: tuple[Path, ...], as_json: bool, mgmt_net: tuple[str, ...], noc_net: tuple[str, ...]
+) -> None:
+    """Check intended configs against the policy rules (exit 1 on any finding)."""
+    results: dict[str, list[dict[str, str]]] = {}
+    with cli_errors():
+        for path in files:
+            try:
+                findings = lint(_load(path), mgmt_networks=mgmt_net, noc_networks=noc_net)
+            except ValueError as exc:
+                raise KopnetError(f"bad network: {exc}") from exc
+            results[str(path)] = [f.as_dict() for f in findings]
+    total = sum(len(v) for v in results.values())
+    if as_json:
+        echo_json({"files": results, "findings": total})
+    else:
+        for name, rows in results.items():
+            for row in rows:
+                where = f"{row['path']} {row['entry']}".strip()
+                click.echo(f"{name}: {row['rule']}: {where}: {row['message']}")
+        click.echo(f"{total} finding(s) in {len(files)} file(s)", err=True)
+    if total:
+        sys.exit(1)
