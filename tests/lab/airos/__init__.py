@@ -1,0 +1,1 @@
+"""airOS emulator tests."""
