@@ -1,9 +1,136 @@
-"""Commands of this area (filled in by its issue)."""
+"""``kopnet render`` and ``kopnet diff``: intended configurations and what a change alters."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
+
+from kopnet_iac.cli.context import AppContext, cli_errors, echo_json, pass_app
+from kopnet_iac.errors import RenderError
+from kopnet_iac.inventory.loader import load_inventory
+from kopnet_iac.render.compare import format_markdown, format_text
+from kopnet_iac.render.gitdiff import diff_revisions
+from kopnet_iac.render.output import write_build
+from kopnet_iac.render.renderer import Renderer, default_templates_dir
+
+TEMPLATES_HELP = "Templates folder (default: templates/ beside the inventory, else the project's)."
+
+
+@click.command("render")
+@click.argument("villages", nargs=-1)
+@click.option("--all", "all_villages", is_flag=True, help="Render every village of the fleet.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="build",
+    show_default=True,
+    help="Build folder; each village goes to OUT/<village>/<hostname>.<ext>.",
+)
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help=TEMPLATES_HELP,
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
+@pass_app
+def render_cmd(
+    app: AppContext,
+    villages: tuple[str, ...],
+    all_villages: bool,
+    out_dir: Path,
+    templates_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Render the intended device configurations of VILLAGE... (or --all).
+
+    The output folder is replaced atomically: everything is rendered first, and on any
+    error nothing under OUT changes. Secrets appear only as @@secret:NAME@@ placeholders.
+    """
+    with cli_errors():
+        if all_villages == bool(villages):
+            raise click.UsageError("give VILLAGE names or --all (not both)")
+        inv = load_inventory(app.inventory_dir)
+        unknown = [v for v in villages if v not in inv.villages]
+        if unknown:
+            raise RenderError(
+                f"unknown village(s): {', '.join(unknown)} (known: {', '.join(sorted(inv.villages))})"
+            )
+        ids = sorted(inv.villages) if all_villages else list(dict.fromkeys(villages))
+        renderer = Renderer(templates_dir or default_templates_dir(app.inventory_dir))
+        artifacts = renderer.render_villages(inv, ids)
+        count = write_build(out_dir, artifacts, villages=ids, complete=all_villages)
+        if as_json:
+            echo_json(
+                {
+                    "out": str(out_dir),
+                    "villages": ids,
+                    "files": [
+                        {
+                            "path": a.path,
+                            "village": a.village,
+                            "host": a.host,
+                            "bytes": len(a.text.encode()),
+                        }
+                        for a in artifacts
+                    ],
+                }
+            )
+        else:
+            hosts = len({(a.village, a.host) for a in artifacts})
+            click.echo(
+                f"rendered {count} file(s) for {hosts} device(s) of {len(ids)} village(s) into {out_dir}"
+            )
+
+
+@click.command("diff")
+@click.option("--base", required=True, help="Git revision to compare against (e.g. origin/main).")
+@click.option("--head", default=None, help="Git revision with the change (default: working tree).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--exit-code", is_flag=True, help="Exit 1 when a rendered configuration differs.")
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help=TEMPLATES_HELP,
+)
+@pass_app
+def diff_cmd(
+    app: AppContext,
+    base: str,
+    head: str | None,
+    fmt: str,
+    exit_code: bool,
+    templates_dir: Path | None,
+) -> None:
+    """Which device configurations a change alters, between two git revisions.
+
+    Renders the inventory and templates of both revisions with the current code (no
+    device is contacted) and lists, per device, added/removed/changed files with a unified
+    diff. Markdown suits a pull-request comment; JSON suits machines.
+    """
+    with cli_errors():
+        report = diff_revisions(app.inventory_dir, base, head, templates_dir)
+        if fmt == "json":
+            echo_json(report.to_json())
+        elif fmt == "markdown":
+            click.echo(format_markdown(report), nl=False)
+        else:
+            click.echo(format_text(report), nl=False)
+    if exit_code and report.changed:
+        sys.exit(1)
 
 
 def register(group: click.Group) -> None:
     """Add this module's commands to the top-level group."""
+    group.add_command(render_cmd)
+    group.add_command(diff_cmd)
