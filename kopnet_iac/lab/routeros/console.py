@@ -166,6 +166,9 @@ class Console:
         assert interpreter is not None
         for cmd in commands:
             if cmd.verb == "" and not cmd.raw:
+                if not device.router.known_menu(" ".join(cmd.path)):
+                    out.append(f"bad command name {cmd.path[-1]} (line 1 column {cmd.column})")
+                    break
                 self.cwd = cmd.path
                 continue
             try:
@@ -173,6 +176,9 @@ class Console:
             except RosError as exc:
                 if exc.category == -1:
                     return "", False
+                if exc.message == "no such command prefix":
+                    out.append(f"bad command name {cmd.path[-1] if cmd.path else cmd.verb} (line 1 column 2)")
+                    break
                 out.append(exc.message if exc.message.startswith(("failure", "syntax")) else f"failure: {exc.message}"
                            if exc.category == 1 else exc.message)
                 break

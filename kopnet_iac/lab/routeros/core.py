@@ -168,6 +168,15 @@ class Router:
             and self.spec.wireless)
         )
 
+    def known_menu(self, path: str) -> bool:
+        """Whether ``path`` is a menu or a menu prefix the console can change into."""
+        if not path or self.known_path(path):
+            return True
+        prefix = path + " "
+        pools = (self.store.menus, schema.SINGLETON_PATHS, EXTRA_PATHS, schema.INTERFACE_TYPES,
+                 views.SYSTEM_VIEWS, schema.EXPORT_ORDER)
+        return any(p.startswith(prefix) for pool in pools for p in pool)
+
     def is_singleton(self, path: str) -> bool:
         menu = self.store.menus.get(path)
         if menu is not None:
@@ -235,6 +244,8 @@ class Router:
         for key, value in props.items():
             if known is not None and key not in known and not lenient:
                 raise RosError(f"unknown parameter {key}", 0)
+            if lenient:
+                continue
             if key in schema.BOOLEAN_KEYS and value not in ("yes", "no", "true", "false", ""):
                 raise RosError(f"value of {key} must be yes or no", 1)
             if key == "vlan-id" and path == "interface vlan":
@@ -317,15 +328,17 @@ class Router:
 
     def _add(self, path: str, args: dict[str, str], *, lenient: bool) -> Reply:
         if self.is_singleton(path):
-            raise RosError("no such command", 0)
+            menu = self.store.menus.get(path)
+            if not lenient or (menu is not None and menu.props):
+                raise RosError("no such command", 0)
+            self.store.menu(path)
+            self.store.menus[path].singleton = False
         props = {k: v for k, v in args.items() if k not in ("place-before", "copy-from")}
         self.validate(path, props, lenient=lenient)
         if path == "ip address" and not lenient:
             missing = [key for key in ("address", "interface") if not props.get(key)]
             if missing:
                 raise RosError(f"failure: missing value(s) of argument(s) {' '.join(missing)}", 1)
-        if path == "ip address" and "/" not in props.get("address", "/"):
-            props["address"] += "/32"
         if not lenient:
             self.check_unique(path, props)
         before = None

@@ -43,7 +43,6 @@ SINGLETON_PATHS: frozenset[str] = frozenset(
         "caps-man manager",
         "ip traffic-flow",
         "ip dhcp-server config",
-        "interface ovpn-server server",
         "interface pptp-server server",
         "interface l2tp-server server",
         "interface sstp-server server",
@@ -55,7 +54,7 @@ SINGLETON_PATHS: frozenset[str] = frozenset(
         "system license",
         "system package update",
         "system device-mode",
-        "interface ethernet switch",
+
         "system logging settings",
         "ip hotspot service-port settings",
         "ipv6 nd prefix default",

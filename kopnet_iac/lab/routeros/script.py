@@ -167,7 +167,7 @@ class Interpreter:
         args: dict[str, str] = {}
         unset: list[str] = []
         for key, value in cmd.args:
-            if key.startswith("!") and not value:
+            if key.startswith("!") and not value and cmd.verb != "add":
                 unset.append(key[1:])
             else:
                 args[key] = value

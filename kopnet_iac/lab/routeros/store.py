@@ -132,10 +132,13 @@ class ConfigStore:
 
     def resolve_item(self, path: str, item: str) -> Entry | None:
         """An item by ``*ID``, by name, or by its position number in print order."""
+        entries = self.entries(path)
+        for entry in entries:
+            if entry.builtin == item:
+                return entry
         number = parse_id(item)
         if number is not None:
             return self.find_by_id(path, number)
-        entries = self.entries(path)
         for entry in entries:
             if entry.get("name") == item:
                 return entry
