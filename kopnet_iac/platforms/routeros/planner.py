@@ -140,13 +140,18 @@ def _set_args(schema: PathSchema, old: dict[str, str], new: NEntry | None) -> li
     return args
 
 
-def _key_where(schema: PathSchema, e: NEntry) -> tuple[Condition, ...]:
+def _key_where(schema: PathSchema, e: NEntry, present: set[str]) -> tuple[Condition, ...]:
+    """Key conditions; an absent key is written ``k=""`` only when some entry of the path has
+    it (so ``find`` stays exact without naming properties this RouterOS version lacks)."""
     conds: list[Condition] = []
     for k in schema.keys:
         v = e.raw.get(k)
         if v is None:
-            v = schema.defaults.get(k, "")
-        conds.append((k, "=", v))
+            v = schema.defaults.get(k)
+        if v is None and k in present:
+            v = ""
+        if v is not None:
+            conds.append((k, "=", v))
     return tuple(conds)
 
 
@@ -240,17 +245,18 @@ def _path_ops(path: Path, schema: PathSchema, old: NPath, new: NPath) -> _PathOp
         return out
     old_map = _index(path, schema, old.adds, "running")
     new_map = _index(path, schema, new.adds, "intended")
-    all_keys: list[str] = []
-    if not schema.keys:
-        seen: dict[str, None] = {}
-        for e in old.adds + new.adds:
-            for k in e.raw:
-                if k not in schema.ignore:
-                    seen.setdefault(k, None)
-        all_keys = list(seen)
+    seen: dict[str, None] = {}
+    for entry in old.adds + new.adds:
+        for k in entry.raw:
+            if k not in schema.ignore and k[0] != "!":
+                seen.setdefault(k, None)
+    all_keys = list(seen)
+    present = set(seen)
 
     def where(e: NEntry) -> tuple[Condition, ...]:
-        return _key_where(schema, e) if schema.keys else _content_where(schema, e, all_keys)
+        if schema.keys:
+            return _key_where(schema, e, present)
+        return _content_where(schema, e, all_keys)
 
     if schema.ordered:
         kept_new = _lcs([e.ident for e in old.adds], [e.ident for e in new.adds])
