@@ -16,6 +16,7 @@ Lock layout::
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
@@ -144,27 +145,26 @@ class _Space:
 
     def __init__(self, parent: IPv4Network) -> None:
         self.parent = parent
-        self.used: list[tuple[int, int]] = []
+        self.used: list[tuple[int, int]] = []  # sorted (first, last)
+        self.cursor: dict[int, int] = {}  # prefixlen -> no free block below this address
 
     def take(self, net: IPv4Network) -> None:
-        self.used.append((int(net.network_address), int(net.broadcast_address)))
-
-    def free(self, first: int, last: int) -> bool:
-        return all(last < lo or first > hi for lo, hi in self.used)
+        bisect.insort(self.used, (int(net.network_address), int(net.broadcast_address)))
 
     def lowest(self, prefixlen: int) -> IPv4Network | None:
         step = 1 << (32 - prefixlen)
-        start = int(self.parent.network_address)
         end = int(self.parent.broadcast_address)
-        used = sorted(self.used)
-        candidate = start
-        for lo, hi in used:
+        candidate = self.cursor.get(prefixlen, int(self.parent.network_address))
+        # intervals ending before the candidate cannot collide; skip them with bisect
+        i = max(bisect.bisect_left(self.used, (candidate, candidate)) - 1, 0)
+        for lo, hi in self.used[i:]:
             if candidate + step - 1 < lo:
                 break
             if hi >= candidate:
-                candidate = ((hi + 1 + step - 1) // step) * step
+                candidate = ((hi + step) // step) * step
         if candidate + step - 1 > end:
             return None
+        self.cursor[prefixlen] = candidate
         net = IPv4Network((candidate, prefixlen))
         self.take(net)
         return net

@@ -34,7 +34,8 @@ class Model(BaseModel):
 
 
 def _network(value: str) -> str:
-    ipaddress.ip_network(value, strict=True)
+    """An IPv4 network written with its prefix length and no host bits (``10.90.0.0/16``)."""
+    ipaddress.IPv4Network(value, strict=True)
     return value
 
 
