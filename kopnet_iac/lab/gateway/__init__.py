@@ -1,0 +1,1 @@
+"""Namespace lab for Linux gateways: layout plan (pure) and system helpers."""

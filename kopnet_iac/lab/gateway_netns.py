@@ -1,0 +1,379 @@
+"""Real Linux gateways for the lab: network + mount namespaces with sshd, and an ISP edge running
+BIRD (eBGP default route, or static for VSAT uplinks) and a small DNS server for the NOC domain.
+
+Contract used by ``kopnet lab up/down`` and ``--lab`` targets:
+
+- :func:`up` ``(village_id, inv, lab_dir) -> dict`` brings up one village's gateway and returns its
+  connection info ``{village, hostname, platform, model, host, ssh_port, username, password,
+  state, key_file, ...}``; the gateway is like a fresh Debian box (sshd, python3, interfaces up
+  with addresses, no routing daemon yet: configuring it is Ansible's job).
+- :func:`down` ``(lab_dir)`` removes everything :func:`up` created in that lab dir (processes by
+  recorded PID and start time plus whatever runs inside the lab's namespaces, namespaces, veths,
+  state files); idempotent, also after a crash half-way through :func:`up`.
+- :func:`status` ``(lab_dir) -> list[dict]`` reads the records only (no subprocess): cheap.
+
+Every village's resources are recorded in ``lab_dir/gateways/<village>.json`` *before* they are
+created, so cleanup always knows what to remove. Layout and addressing: see
+:mod:`kopnet_iac.lab.gateway.plan`. Needs root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kopnet_iac.errors import KopnetError, LabError
+from kopnet_iac.lab.gateway import system
+from kopnet_iac.lab.gateway.plan import (
+    CORE_STUB_PORT,
+    EDGE_PORT,
+    LAB_USER,
+    MAX_SLOTS,
+    MGMT_PORT,
+    SSH_PORT,
+    GatewayLabPlan,
+    boot_script,
+    controller_addresses,
+    edge_bird_conf,
+    edge_unbound_conf,
+    plan_gateway,
+)
+
+if TYPE_CHECKING:
+    from kopnet_iac.inventory.loader import Inventory
+
+log = logging.getLogger(__name__)
+
+RECORDS_DIR = "gateways"
+READY_TIMEOUT = 30.0
+
+
+def _records_dir(lab_dir: Path) -> Path:
+    return lab_dir.absolute() / RECORDS_DIR
+
+
+def _write(path: Path, record: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True))
+    tmp.replace(path)
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _running(record: dict[str, Any]) -> bool:
+    refs = [system.ProcessRef.from_json(p) for p in record.get("processes", [])]
+    sshd = [ref for ref in refs if ref.name == "sshd"]
+    return bool(sshd) and all(system.alive(ref) for ref in refs)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def up(village_id: str, inv: Inventory, lab_dir: Path) -> dict[str, object]:
+    """Bring up the lab gateway of ``village_id`` (see module docstring); returns its
+    connection info. Raises :class:`LabError` (naming the village) and leaves nothing behind
+    when something fails."""
+    if os.geteuid() != 0:
+        raise LabError("gateways not available: needs root", village=village_id)
+    records = _records_dir(lab_dir)
+    records.mkdir(parents=True, exist_ok=True)
+    record_path = records / f"{village_id}.json"
+    existing = _read(record_path)
+    if existing is not None:
+        if existing.get("state") == "running" and _running(existing):
+            return dict(existing["info"])
+        _teardown(record_path, existing)
+    limit = min(MAX_SLOTS, len(controller_addresses(inv)))
+    slot = system.claim_slot(str(record_path), limit)
+    try:
+        plan = plan_gateway(inv, village_id, slot)
+    except BaseException:
+        system.release_slot(slot, str(record_path))
+        raise
+    gw_dir = records / village_id
+    record: dict[str, Any] = {
+        "village": village_id,
+        "hostname": plan.hostname,
+        "slot": slot,
+        "dir": str(gw_dir),
+        "namespaces": list(plan.namespaces),
+        "root_links": [plan.root_link],
+        "processes": [],
+        "state": "starting",
+        "info": _info(plan, gw_dir, "starting"),
+    }
+    _write(record_path, record)
+    try:
+        if gw_dir.exists():
+            shutil.rmtree(gw_dir)
+        gw_dir.mkdir(parents=True)
+        _create_network(plan)
+        _start_edge(plan, gw_dir, record, record_path)
+        _start_gateway(plan, gw_dir, record, record_path)
+        _wait_ssh(plan, gw_dir, record)
+    except BaseException as exc:
+        log.warning("%s: lab gateway failed to start, cleaning up", plan.hostname)
+        _teardown(record_path, record)
+        if isinstance(exc, KopnetError):
+            if exc.village is None:
+                raise LabError(exc.message, village=village_id, host=plan.hostname) from exc
+            raise
+        if isinstance(exc, Exception):
+            raise LabError(f"gateway lab failed: {exc}", village=village_id) from exc
+        raise
+    record["state"] = "running"
+    record["info"] = _info(plan, gw_dir, "running")
+    _write(record_path, record)
+    log.info("%s: lab gateway up at %s", plan.hostname, plan.mgmt_ip)
+    return dict(record["info"])
+
+
+def down(lab_dir: Path) -> None:
+    """Remove every lab gateway of ``lab_dir`` (idempotent)."""
+    records = _records_dir(lab_dir)
+    if not records.is_dir():
+        return
+    problems: list[str] = []
+    for path in sorted(records.glob("*.json")):
+        record = _read(path)
+        if record is None:
+            path.unlink(missing_ok=True)
+            continue
+        try:
+            _teardown(path, record)
+        except KopnetError as exc:
+            problems.append(str(exc))
+    with contextlib.suppress(OSError):
+        records.rmdir()
+    if problems:
+        raise LabError("; ".join(problems))
+
+
+def down_village(lab_dir: Path, village_id: str) -> None:
+    """Remove one village's lab gateway (idempotent)."""
+    path = _records_dir(lab_dir) / f"{village_id}.json"
+    record = _read(path)
+    if record is not None:
+        _teardown(path, record)
+
+
+def status(lab_dir: Path) -> list[dict[str, object]]:
+    """Connection info of every recorded lab gateway, ``state`` running|stopped|starting.
+    Reads files and /proc only."""
+    records = _records_dir(lab_dir)
+    rows: list[dict[str, object]] = []
+    if not records.is_dir():
+        return rows
+    for path in sorted(records.glob("*.json")):
+        record = _read(path)
+        if record is None or not isinstance(record.get("info"), dict):
+            continue
+        info = dict(record["info"])
+        if record.get("state") == "running":
+            info["state"] = "running" if _running(record) else "stopped"
+        rows.append(info)
+    return rows
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _info(plan: GatewayLabPlan, gw_dir: Path, state: str) -> dict[str, object]:
+    return {
+        "village": plan.village,
+        "hostname": plan.hostname,
+        "platform": "linux",
+        "model": plan.model,
+        "host": str(plan.mgmt_ip),
+        "ssh_port": SSH_PORT,
+        "username": LAB_USER,
+        "password": plan.password,
+        "key_file": str(gw_dir / "id_ed25519"),
+        "state": state,
+        "namespace": plan.ns_gateway,
+        "edge_namespace": plan.ns_edge,
+        "controller_address": str(plan.controller_ip),
+        "routing": plan.routing,
+        "edge_address": str(plan.uplink_edge.ip),
+        "edge_asn": plan.isp_asn,
+    }
+
+
+def _create_network(plan: GatewayLabPlan) -> None:
+    gw, edge, core = plan.namespaces
+    for ns in plan.namespaces:
+        if system.netns_exists(ns):  # left over from a crashed lab in this slot
+            system.run(["ip", "netns", "del", ns])
+        system.run(["ip", "netns", "add", ns])
+        system.run(["ip", "-n", ns, "link", "set", "lo", "up"])
+    if system.link_exists(plan.root_link):
+        system.run(["ip", "link", "del", plan.root_link])
+    mtu = str(plan.mtu)
+    commands = [
+        # uplink: gateway <-> ISP edge
+        ["ip", "-n", gw, "link", "add", plan.uplink_port, "mtu", mtu, "type", "veth",
+         "peer", "name", EDGE_PORT, "mtu", mtu, "netns", edge],
+        # gateway <-> where the core router would be
+        ["ip", "-n", gw, "link", "add", plan.core_port, "type", "veth",
+         "peer", "name", CORE_STUB_PORT, "netns", core],
+        # management path from the controller (root namespace)
+        ["ip", "link", "add", plan.root_link, "type", "veth",
+         "peer", "name", MGMT_PORT, "netns", gw],
+        ["ip", "-n", gw, "addr", "add", str(plan.uplink_gateway), "dev", plan.uplink_port],
+        ["ip", "-n", gw, "addr", "add", str(plan.gateway_core_gateway), "dev", plan.core_port],
+        ["ip", "-n", gw, "addr", "add", f"{plan.loopback}/32", "dev", "lo"],
+        ["ip", "-n", gw, "addr", "add", f"{plan.mgmt_ip}/32", "dev", MGMT_PORT],
+        ["ip", "-n", edge, "addr", "add", str(plan.uplink_edge), "dev", EDGE_PORT],
+        *(
+            ["ip", "-n", edge, "addr", "add", f"{a}/32", "dev", "lo"]
+            for a in plan.noc_services
+        ),
+        ["ip", "-n", core, "addr", "add", str(plan.gateway_core_core), "dev", CORE_STUB_PORT],
+        ["ip", "addr", "add", f"{plan.controller_ip}/32", "dev", plan.root_link],
+        ["ip", "-n", gw, "link", "set", plan.uplink_port, "up"],
+        ["ip", "-n", gw, "link", "set", plan.core_port, "up"],
+        ["ip", "-n", gw, "link", "set", MGMT_PORT, "up"],
+        ["ip", "-n", edge, "link", "set", EDGE_PORT, "up"],
+        ["ip", "-n", core, "link", "set", CORE_STUB_PORT, "up"],
+        ["ip", "link", "set", plan.root_link, "up"],
+        ["ip", "-n", gw, "route", "add", f"{plan.controller_ip}/32", "dev", MGMT_PORT,
+         "src", str(plan.mgmt_ip)],
+        ["ip", "route", "add", f"{plan.mgmt_ip}/32", "dev", plan.root_link,
+         "src", str(plan.controller_ip)],
+        ["ip", "-n", core, "route", "add", "default", "via", str(plan.gateway_core_gateway.ip)],
+    ]  # fmt: skip
+    for argv in commands:
+        system.run(argv)
+
+
+def _start_edge(
+    plan: GatewayLabPlan, gw_dir: Path, record: dict[str, Any], record_path: Path
+) -> None:
+    edir = gw_dir / "edge"
+    edir.mkdir()
+    bird_conf, sock, pidfile = edir / "bird.conf", edir / "bird.ctl", edir / "bird.pid"
+    if len(os.fsencode(sock)) > 100:
+        raise LabError(f"lab directory path too long for a unix socket: {gw_dir}")
+    bird_conf.write_text(edge_bird_conf(plan, str(edir / "bird.log")))
+    system.run(["bird", "-p", "-c", str(bird_conf)])
+    exe = ["ip", "netns", "exec", plan.ns_edge]
+    system.run([*exe, "bird", "-c", str(bird_conf), "-s", str(sock), "-P", str(pidfile)])
+    _record_pidfile(record, record_path, "edge-bird", pidfile)
+    unbound_conf = edir / "unbound.conf"
+    unbound_conf.write_text(edge_unbound_conf(plan, str(edir)))
+    system.run([*exe, "unbound", "-c", str(unbound_conf)])
+    _record_pidfile(record, record_path, "edge-unbound", edir / "unbound.pid")
+
+
+def _record_pidfile(
+    record: dict[str, Any], record_path: Path, name: str, pidfile: Path, timeout: float = 5.0
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(pidfile.read_text().split()[0])
+            record["processes"].append(system.process_ref(name, pid).to_json())
+            _write(record_path, record)
+            return
+        if time.monotonic() > deadline:
+            raise LabError(f"{name} did not write its pid file {pidfile.name}")
+        time.sleep(0.05)
+
+
+def _start_gateway(
+    plan: GatewayLabPlan, gw_dir: Path, record: dict[str, Any], record_path: Path
+) -> None:
+    key = gw_dir / "id_ed25519"
+    system.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kopnet-lab", "-f", str(key)])
+    boot = gw_dir / "boot.sh"
+    boot.write_text(boot_script(plan, str(gw_dir)))
+    env = {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "LANG": "C.UTF-8",
+        "KOPNET_LAB_PASSWORD": plan.password,
+    }
+    argv = [
+        "ip", "netns", "exec", plan.ns_gateway,
+        "unshare", "--mount", "--uts", "--propagation", "private",
+        "/bin/sh", str(boot),
+    ]  # fmt: skip
+    with (gw_dir / "sshd.log").open("ab") as logfile:
+        # ip netns exec, unshare and sh all exec: the child's PID ends up being sshd's
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    record["processes"].append(system.process_ref("sshd", proc.pid).to_json())
+    _write(record_path, record)
+
+
+def _wait_ssh(plan: GatewayLabPlan, gw_dir: Path, record: dict[str, Any]) -> None:
+    """Wait until sshd answers with its banner on the management address."""
+    sshd = system.ProcessRef.from_json(next(p for p in record["processes"] if p["name"] == "sshd"))
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        if not system.alive(sshd):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(sshd.pid, os.WNOHANG)
+            tail = (gw_dir / "sshd.log").read_text(errors="replace").strip().splitlines()[-5:]
+            raise LabError(f"gateway boot failed: {' | '.join(tail) or 'no output'}")
+        try:
+            with socket.create_connection((str(plan.mgmt_ip), SSH_PORT), timeout=1.0) as conn:
+                conn.settimeout(2.0)
+                if conn.recv(64).startswith(b"SSH-"):
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise LabError(f"sshd not answering on {plan.mgmt_ip}:{SSH_PORT}")
+        time.sleep(0.1)
+
+
+def _teardown(record_path: Path, record: dict[str, Any]) -> None:
+    """Stop processes (recorded ones, then anything left in the lab's namespaces), delete the
+    namespaces and root-side links, remove state and release the slot."""
+    namespaces = [str(ns) for ns in record.get("namespaces", [])]
+    refs = [system.ProcessRef.from_json(p) for p in record.get("processes", [])]
+    system.terminate(refs)
+    for _ in range(5):
+        inside: list[system.ProcessRef] = []
+        for ns in namespaces:
+            for pid in system.netns_pids(ns):
+                start = system.start_time(pid)
+                if start is not None:
+                    inside.append(system.ProcessRef(f"pid-in-{ns}", pid, start))
+        if not inside:
+            break
+        system.terminate(inside)
+    for ns in namespaces:
+        if system.netns_exists(ns):
+            system.run(["ip", "netns", "del", ns])
+    for link in record.get("root_links", []):
+        if system.link_exists(str(link)):
+            system.run(["ip", "link", "del", str(link)], check=False)
+    gw_dir = record.get("dir")
+    if gw_dir:
+        shutil.rmtree(gw_dir, ignore_errors=True)
+    record_path.unlink(missing_ok=True)
+    record_path.with_suffix(".tmp").unlink(missing_ok=True)
+    if isinstance(record.get("slot"), int):
+        system.release_slot(int(record["slot"]), str(record_path))
+    log.info("%s: lab gateway removed", record.get("hostname", record_path.stem))
