@@ -11,32 +11,19 @@ import asyncssh
 
 from kopnet_iac.errors import ParseError
 from kopnet_iac.lab.faults import Action
+from kopnet_iac.lab.routeros.render import CRLF, render_reply
 from kopnet_iac.lab.routeros.script import split_statements
-from kopnet_iac.lab.routeros.store import Reply, RosError
+from kopnet_iac.lab.routeros.store import RosError
 from kopnet_iac.platforms.routeros.parser import parse_script
 
 if TYPE_CHECKING:
     from kopnet_iac.lab.routeros.device import RouterOSDevice
 
 log = logging.getLogger(__name__)
-CRLF = "\r\n"
 BANNER = (
     "\r\n\r\n  MMM      MMM       KKK                          TTTTTTTTTTT      KKK\r\n"
     "  MikroTik RouterOS {version} (c) 1999-2024       https://www.mikrotik.com/\r\n\r\n"
 )
-
-
-def format_rows(rows: list[dict[str, str]], singleton: bool) -> str:
-    if singleton:
-        width = max((len(k) for row in rows for k in row), default=0)
-        return CRLF.join(f"{k.rjust(width + 2)}: {v}" for row in rows for k, v in row.items())
-    lines = ["Flags: X - disabled"]
-    for index, row in enumerate(rows):
-        flag = "X" if row.get("disabled") == "true" else " "
-        props = " ".join(f'{k}="{v}"' if " " in v or not v else f"{k}={v}"
-                         for k, v in row.items() if k not in (".id", "disabled"))
-        lines.append(f"{index:>2} {flag} {props}")
-    return CRLF.join(lines)
 
 
 class SSHServer(asyncssh.SSHServer):
@@ -185,15 +172,9 @@ class Console:
             finally:
                 device.after_command()
             if reply is not None:
-                out.append(self.render(" ".join(cmd.path), cmd.verb, reply))
+                path = " ".join(cmd.path)
+                out.append(render_reply(cmd.verb, reply, device.router.is_singleton(path)))
         return CRLF.join(o for o in out if o), device.state == "running"
-
-    def render(self, path: str, verb: str, reply: Reply) -> str:
-        if reply.text is not None:
-            return reply.text.replace("\r\n", "\n").replace("\n", CRLF)
-        if verb in ("print", "getall"):
-            return format_rows(reply.rows, self.device.router.is_singleton(path))
-        return ""
 
 
 async def handle_process(device: RouterOSDevice, process: asyncssh.SSHServerProcess[str]) -> None:

@@ -224,10 +224,13 @@ class Router:
                 row["engine-id"] = "80003a8c04" + self.software_id().replace("-", "").lower()
             if menu is not None:
                 row.update(menu.props)
+            if path == "system ntp client":
+                _ntp_compat(row)
             return [(None, row)]
         out: list[tuple[Entry | None, Row]] = []
         for entry in menu.entries if menu is not None else []:
             row = {".id": format_id(entry.id)}
+            row.update(schema.LIST_DEFAULTS.get(path, {}))
             row.update(entry.view())
             row.setdefault("disabled", "false")
             row["disabled"] = "true" if is_true(row["disabled"]) else "false"
@@ -378,6 +381,21 @@ class Router:
         if path == "system scheduler":
             self.scheduler_changed()
         return Reply()
+
+
+def _ntp_compat(row: Row) -> None:
+    """RouterOS 6 style NTP columns derived from ``servers`` (clients such as napalm read them)."""
+    servers = [s for s in row.get("servers", "").split(",") if s]
+    names, addresses = [], []
+    for server in servers:
+        try:
+            ipaddress.ip_address(server)
+            addresses.append(server)
+        except ValueError:
+            names.append(server)
+    row["server-dns-names"] = ",".join(names)
+    row["primary-ntp"] = addresses[0] if addresses else "0.0.0.0"
+    row["secondary-ntp"] = addresses[1] if len(addresses) > 1 else "0.0.0.0"
 
 
 AsyncHandler = Callable[[Router, dict[str, str], list[Entry] | None], Awaitable[Reply]]

@@ -116,6 +116,18 @@ SINGLETON_DEFAULTS: dict[str, dict[str, str]] = {
     "interface bridge settings": {"use-ip-firewall": "false", "allow-fast-path": "true"},
 }
 
+# Default values shown by ``print`` on list items (exports only show what was set).
+LIST_DEFAULTS: dict[str, dict[str, str]] = {
+    "snmp community": {"addresses": "::/0", "read-access": "true", "write-access": "false",
+                       "security": "none"},
+    "user": {"address": "", "group": "read"},
+    "interface vlan": {"mtu": "1500", "arp": "enabled", "use-service-tag": "false"},
+    "interface bridge": {"mtu": "auto", "protocol-mode": "rstp", "vlan-filtering": "false"},
+    "ip route": {"distance": "1", "routing-table": "main"},
+    "system scheduler": {"interval": "0s", "on-event": ""},
+    "system script": {"source": "", "policy": "ftp,reboot,read,write,policy,test,password,sniff,sensitive,romon"},
+}
+
 # Built-in items a fresh RouterOS 7 device has in list menus (besides hardware ports).
 # Each item: the selector an export uses for it, and its properties.
 BUILTIN_ITEMS: dict[str, list[tuple[str, dict[str, str]]]] = {

@@ -25,6 +25,7 @@ import re
 from typing import TYPE_CHECKING
 
 from kopnet_iac.errors import ParseError
+from kopnet_iac.lab.routeros.render import render_reply
 from kopnet_iac.lab.routeros.store import Entry, Reply, RosError
 from kopnet_iac.platforms.routeros.model import Command, Selector
 from kopnet_iac.platforms.routeros.parser import parse_script, unescape
@@ -236,8 +237,11 @@ class Interpreter:
                         raise
                     raise RosError(f"{exc.message} (line {cmd.line} column {cmd.column})",
                                    exc.category) from None
-                if console and reply is not None and reply.text:
-                    out.append(reply.text)
+                if console and reply is not None:
+                    path = " ".join(cmd.path)
+                    text = render_reply(cmd.verb, reply, self.router.is_singleton(path))
+                    if text:
+                        out.append(text)
         finally:
             if saved is not None:
                 self.router.store.load_json(saved)

@@ -30,8 +30,12 @@ class FakeNetwork:
     def link_state(self, hostname: str, port: str) -> LinkState | None:
         if port in self.down:
             return LinkState(running=False)
-        return LinkState(running=True, peer_hostname=f"peer-of-{hostname}", peer_port="ether1",
-                         signal_dbm=-58 if port.startswith("wlan") else None)
+        return LinkState(
+            running=True,
+            peer_hostname=f"peer-of-{hostname}",
+            peer_port="ether1",
+            signal_dbm=-58 if port.startswith("wlan") else None,
+        )
 
     def ping(self, source_hostname: str, address: str) -> bool:
         return any(address in d.configured_addresses() for d in self.devices)
@@ -66,9 +70,15 @@ class Lab:
     def spec(self, **overrides: Any) -> DeviceSpec:
         n = next(_ADDRESSES)
         values: dict[str, Any] = {
-            "village": "test", "hostname": f"r{n}", "platform": "routeros", "model": "RB5009UG+S+",
-            "host": f"127.77.{n // 250}.{n % 250 + 2}", "api_port": 8728, "ssh_port": 8022,
-            "password": TEST_PASSWORD, "boot_seconds": 0.3,
+            "village": "test",
+            "hostname": f"r{n}",
+            "platform": "routeros",
+            "model": "RB5009UG+S+",
+            "host": f"127.77.{n // 250}.{n % 250 + 2}",
+            "api_port": 8728,
+            "ssh_port": 8022,
+            "password": TEST_PASSWORD,
+            "boot_seconds": 0.3,
             "ports": ("ether1", "ether2", "ether3", "ether4", "ether5"),
         }
         values.update(overrides)

@@ -88,7 +88,9 @@ def test_print_add_set_remove_with_librouteros(lab: Lab) -> None:
     assert first == "*1" and second == "*2"
     rows = list(addresses)
     assert [r["address"] for r in rows] == ["10.0.0.1/24", "10.0.1.1/24"]
-    assert rows[0][".id"] == "*1" and rows[0]["network"] == "10.0.0.0" and rows[0]["disabled"] is False
+    assert (
+        rows[0][".id"] == "*1" and rows[0]["network"] == "10.0.0.0" and rows[0]["disabled"] is False
+    )
     addresses.update(**{".id": first, "comment": "changed", "disabled": True})
     row = next(iter(addresses.select(Key("comment"), Key("disabled")).where(Key(".id") == first)))
     assert row == {"comment": "changed", "disabled": True}
@@ -96,7 +98,9 @@ def test_print_add_set_remove_with_librouteros(lab: Lab) -> None:
     assert "comment" not in next(r for r in addresses if r[".id"] == first)
     addresses.remove(first)
     assert [r[".id"] for r in addresses] == [second]
-    assert "/ip/address/add =address=10.0.0.1/24 =interface=ether2 =comment=lan" in device.commands_log
+    assert (
+        "/ip/address/add =address=10.0.0.1/24 =interface=ether2 =comment=lan" in device.commands_log
+    )
     assert "add address=10.0.1.1/24 interface=ether3" in device.export()
     api.close()
 
@@ -112,10 +116,20 @@ def test_queries_and_proplist(lab: Lab) -> None:
     assert [r["name"] for r in vlans.select(name).where(vid > 15)] == ["vlan20", "vlan30"]
     assert [r["name"] for r in vlans.select(name).where(vid < 15)] == ["vlan10"]
     assert [r["name"] for r in vlans.select(name).where(vid != 20)] == ["vlan10", "vlan30"]
-    assert [r["name"] for r in vlans.select(name).where(Or(vid == 10, vid == 30))] == ["vlan10", "vlan30"]
-    assert [r["name"] for r in vlans.select(name).where(And(vid > 5, name == "vlan30"))] == ["vlan30"]
-    assert [r["name"] for r in vlans.select(name).where(name.In("vlan10", "vlan20"))] == ["vlan10", "vlan20"]
-    assert list(vlans.select(name, vid).where(name == "vlan10")) == [{"name": "vlan10", "vlan-id": 10}]
+    assert [r["name"] for r in vlans.select(name).where(Or(vid == 10, vid == 30))] == [
+        "vlan10",
+        "vlan30",
+    ]
+    assert [r["name"] for r in vlans.select(name).where(And(vid > 5, name == "vlan30"))] == [
+        "vlan30"
+    ]
+    assert [r["name"] for r in vlans.select(name).where(name.In("vlan10", "vlan20"))] == [
+        "vlan10",
+        "vlan20",
+    ]
+    assert list(vlans.select(name, vid).where(name == "vlan10")) == [
+        {"name": "vlan10", "vlan-id": 10}
+    ]
     raw = list(api.rawCmd("/interface/vlan/print", "?comment", "=.proplist=name"))
     assert raw == []
     raw = list(api.rawCmd("/interface/vlan/print", "?-comment", "?vlan-id=10", "=.proplist=name"))
