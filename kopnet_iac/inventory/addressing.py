@@ -144,3 +144,24 @@ def village_addressing(inv: Inventory, village_id: str) -> VillageAddressing:
         hotspot=hotspot,
         public_nat=nat,
     )
+
+
+def addressing_dict(addr: VillageAddressing) -> dict[str, object]:
+    """Plain JSON-ready form (every address as text)."""
+    return {
+        "management": str(addr.management),
+        "management_gateway": str(addr.management_gateway),
+        "device_management": {k: str(v) for k, v in addr.device_management.items()},
+        "loopbacks": {k: str(v) for k, v in addr.loopbacks.items()},
+        "gateway_core": str(addr.gateway_core),
+        "gateway_core_gateway": str(addr.gateway_core_gateway),
+        "gateway_core_core": str(addr.gateway_core_core),
+        "uplink": str(addr.uplink),
+        "uplink_edge": str(addr.uplink_edge),
+        "uplink_gateway": str(addr.uplink_gateway),
+        "subscribers": str(addr.subscribers),
+        "pppoe_local": str(addr.pppoe_local),
+        "pppoe_pool": [str(addr.pppoe_pool[0]), str(addr.pppoe_pool[1])],
+        "hotspot": {k: str(v) for k, v in addr.hotspot.items()},
+        "public_nat": str(addr.public_nat),
+    }

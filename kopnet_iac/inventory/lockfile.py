@@ -151,6 +151,12 @@ class _Space:
     def take(self, net: IPv4Network) -> None:
         bisect.insort(self.used, (int(net.network_address), int(net.broadcast_address)))
 
+    def overlaps(self, net: IPv4Network) -> bool:
+        first, last = int(net.network_address), int(net.broadcast_address)
+        i = bisect.bisect_left(self.used, (first, first))
+        near = self.used[max(i - 1, 0) : i + 1]
+        return any(not (last < lo or first > hi) for lo, hi in near)
+
     def lowest(self, prefixlen: int) -> IPv4Network | None:
         step = 1 << (32 - prefixlen)
         end = int(self.parent.broadcast_address)
@@ -198,11 +204,25 @@ def allocate(
             del old[vid]
 
     spaces = {name: _Space(IPv4Network(pool.prefix)) for name, pool in fleet.pools.items()}
-    for alloc in old.values():
-        for pool_name, text in alloc.blocks.items():
+    for vid in sorted(old):
+        alloc = old[vid]
+        kept: dict[str, str] = {}
+        for pool_name, text in sorted(alloc.blocks.items()):
             net = _net(text)
-            if net is not None and pool_name in spaces:
-                spaces[pool_name].take(net)
+            space = spaces.get(pool_name)
+            if net is None or space is None:
+                report.released.append(f"{vid}: {pool_name} {text} (unknown pool or bad network)")
+            elif not net.subnet_of(space.parent) or net.prefixlen != fleet.pools[pool_name].size:
+                report.released.append(
+                    f"{vid}: {pool_name} {net} (not a /{fleet.pools[pool_name].size} of {space.parent})"
+                )
+            elif space.overlaps(net):
+                report.released.append(f"{vid}: {pool_name} {net} (overlaps another village)")
+            else:
+                space.take(net)
+                kept[pool_name] = text
+        if kept != alloc.blocks:
+            old[vid] = VillageAllocation(blocks=kept, devices=alloc.devices, hotspot=alloc.hotspot)
 
     result: dict[str, VillageAllocation] = {
         vid: alloc for vid, alloc in old.items() if vid not in villages
@@ -267,16 +287,29 @@ def _allocate_devices(
         return previous
     hosts = list(mgmt.hosts())
     core = core_router(village)
-    taken = {IPv4Address(a) for h, a in previous.items() if h != core}
     first = hosts[0] if hosts else None
+    taken: set[IPv4Address] = set()
+    for hostname in sorted(previous):
+        addr = parse_address(previous[hostname])
+        ok = (
+            addr is not None
+            and addr in mgmt
+            and addr not in (mgmt.network_address, mgmt.broadcast_address)
+            and addr not in taken
+        )
+        if ok and hostname != core and addr == first:
+            ok = False  # the first host belongs to the core router
+        if not ok:
+            report.released.append(
+                f"{village.id}: device {hostname} {previous.pop(hostname)} (invalid)"
+            )
+        elif hostname != core and addr is not None:
+            taken.add(addr)
     if core is not None and first is not None and previous.get(core) != str(first):
-        if first in taken:
-            report.failed.append(f"{village.id}: first host {first} is held by another device")
-        else:
-            if core in previous:
-                report.released.append(f"{village.id}: device {core} {previous[core]}")
-            previous[core] = str(first)
-            report.added.append(f"{village.id}: device {core} {first}")
+        if core in previous:
+            report.released.append(f"{village.id}: device {core} {previous[core]}")
+        previous[core] = str(first)
+        report.added.append(f"{village.id}: device {core} {first}")
     if first is not None:
         taken.add(first)
     free = (h for h in hosts[1:] if h not in taken)
@@ -310,9 +343,13 @@ def _allocate_hotspot(
         report.failed.append(f"{village.id}: subscriber block {subscribers} too small for hotspot")
         return previous
     space = _Space(hotspot_area(subscribers))
-    for text in previous.values():
-        net = _net(text)
-        if net is not None:
+    for hamlet in sorted(previous):
+        net = _net(previous[hamlet])
+        if net is None or not net.subnet_of(space.parent) or space.overlaps(net):
+            report.released.append(
+                f"{village.id}: hotspot {hamlet} {previous.pop(hamlet)} (invalid)"
+            )
+        else:
             space.take(net)
     for hamlet in hamlets:
         if hamlet in previous:
