@@ -1,0 +1,190 @@
+"""Nornir inventory plugin: the KopNet inventory as Nornir hosts and groups.
+
+::
+
+    nr = InitNornir(inventory={"plugin": "KopnetInventory",
+                               "options": {"inventory_dir": "inventory", "villages": ["sukadana"]}})
+
+Hosts are named by hostname; ``host.hostname`` is the management address (mgmt VLAN address, the
+loopback for gateways). Platforms are Nornir/NAPALM names: ``ros`` (napalm-ros driver) for
+RouterOS, ``ubiquiti_airos`` for airOS, ``linux`` for gateways. Groups: ``village:<id>``,
+``role:<role>``, ``platform:<platform>``; platform groups carry the ``napalm`` and ``netmiko``
+connection options. ``lab=True`` points every host at the running lab instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from nornir.core.inventory import (
+    ConnectionOptions,
+    Defaults,
+    Group,
+    Groups,
+    Host,
+    Hosts,
+    Inventory,
+    ParentGroups,
+)
+
+from kopnet_iac.errors import KopnetError, SecretError
+from kopnet_iac.inventory.addressing import village_addressing
+from kopnet_iac.inventory.loader import Inventory as KopnetInv
+from kopnet_iac.inventory.loader import load_inventory
+from kopnet_iac.inventory.secrets import SecretResolver
+
+log = logging.getLogger(__name__)
+
+#: inventory platform -> Nornir host platform (NAPALM driver name where there is one)
+NORNIR_PLATFORM = {"routeros": "ros", "airos": "ubiquiti_airos", "linux": "linux"}
+#: login user the templates configure on each platform
+USERNAME = {"routeros": "admin", "airos": "admin", "linux": "root"}
+API_PORT = 8728
+SSH_PORT = 22
+
+
+def platform_connection_options(platform: str) -> dict[str, ConnectionOptions]:
+    """``napalm``/``netmiko`` options of a Nornir platform group."""
+    if platform == "ros":
+        return {
+            "napalm": ConnectionOptions(
+                platform="ros", extras={"optional_args": {"port": API_PORT}}
+            ),
+            "netmiko": ConnectionOptions(platform="mikrotik_routeros", port=SSH_PORT),
+        }
+    # airOS has a busybox shell: netmiko's generic linux driver fits it best
+    return {"netmiko": ConnectionOptions(platform="linux", port=SSH_PORT)}
+
+
+class KopnetInventory:
+    """Nornir inventory plugin (entry point ``KopnetInventory``)."""
+
+    def __init__(
+        self,
+        inventory_dir: str | Path = "inventory",
+        villages: Iterable[str] | str | None = None,
+        lab: bool = False,
+        lab_dir: str | Path | None = None,
+    ) -> None:
+        self.inventory_dir = Path(inventory_dir)
+        self.villages = [villages] if isinstance(villages, str) else villages
+        self.lab = lab
+        self.lab_dir = Path(lab_dir) if lab_dir is not None else None
+        self.defaults = Defaults()
+
+    def load(self) -> Inventory:
+        inv = load_inventory(self.inventory_dir)
+        wanted = list(self.villages) if self.villages is not None else sorted(inv.villages)
+        unknown = [v for v in wanted if v not in inv.villages]
+        if unknown:
+            raise KopnetError(f"unknown village(s) {', '.join(unknown)} in the Nornir options")
+        self.defaults = Defaults()
+        groups = Groups()
+        hosts = Hosts()
+        targets = self._lab_targets() if self.lab else None
+        resolver = SecretResolver(inv)
+        passwords: dict[str, str | None] = {}
+        for vid in wanted:
+            self._add_village(inv, vid, groups, hosts, targets, resolver, passwords)
+        return Inventory(hosts=hosts, groups=groups, defaults=self.defaults)
+
+    def _lab_targets(self) -> dict[str, Any]:
+        from kopnet_iac.lab.targets import lab_targets
+
+        return dict(lab_targets(self.lab_dir))
+
+    def _group(self, groups: Groups, name: str, **kwargs: Any) -> Group:
+        if name not in groups:
+            groups[name] = Group(name=name, defaults=self.defaults, **kwargs)
+        return groups[name]
+
+    @staticmethod
+    def _password(resolver: SecretResolver, name: str, cache: dict[str, str | None]) -> str | None:
+        if name not in cache:
+            try:
+                cache[name] = resolver.get(name)
+            except SecretError as exc:
+                log.info("no password for secret %s yet (%s); connections will fail", name, exc)
+                cache[name] = None
+        return cache[name]
+
+    def _add_village(
+        self,
+        inv: KopnetInv,
+        vid: str,
+        groups: Groups,
+        hosts: Hosts,
+        targets: dict[str, Any] | None,
+        resolver: SecretResolver,
+        passwords: dict[str, str | None],
+    ) -> None:
+        village = inv.village(vid)
+        addr = village_addressing(inv, vid)
+        village_group = self._group(groups, f"village:{vid}", data={"village": vid})
+        for device in village.devices:
+            hw = inv.hardware_of(device)
+            platform = NORNIR_PLATFORM[hw.platform]
+            role_group = self._group(groups, f"role:{device.role}")
+            platform_group = self._group(
+                groups,
+                f"platform:{platform}",
+                platform=platform,
+                connection_options=platform_connection_options(platform),
+            )
+            mgmt = addr.management_address(device.hostname)
+            data: dict[str, Any] = {
+                "village": vid,
+                "role": device.role,
+                "model": device.model,
+                "vendor": hw.vendor,
+                "serial": device.serial,
+                "credentials": device.credentials,
+                "management": str(mgmt) if mgmt else None,
+                "lab": False,
+            }
+            host_kwargs: dict[str, Any] = {
+                "hostname": str(mgmt) if mgmt else None,
+                "username": USERNAME[hw.platform],
+                "password": None,
+                "port": None,
+                "connection_options": {},
+            }
+            if targets is not None:
+                target = targets.get(device.hostname)
+                if target is None:
+                    log.info("%s is not running in the lab; left out", device.hostname)
+                    continue
+                host_kwargs.update(
+                    hostname=target.host,
+                    username=target.username,
+                    password=target.password,
+                    port=target.ssh_port,
+                    connection_options=self._lab_options(platform, target),
+                )
+                data.update(lab=True, http_port=target.http_port, api_port=target.api_port)
+            else:
+                host_kwargs["password"] = self._password(resolver, device.credentials, passwords)
+            hosts[device.hostname] = Host(
+                name=device.hostname,
+                platform=platform,
+                groups=ParentGroups([village_group, role_group, platform_group]),
+                data=data,
+                defaults=self.defaults,
+                **host_kwargs,
+            )
+
+    @staticmethod
+    def _lab_options(platform: str, target: Any) -> dict[str, ConnectionOptions]:
+        options = platform_connection_options(platform)
+        out: dict[str, ConnectionOptions] = {}
+        if "napalm" in options and target.api_port:
+            out["napalm"] = ConnectionOptions(
+                platform="ros", extras={"optional_args": {"port": target.api_port}}
+            )
+        if target.ssh_port:
+            netmiko = options["netmiko"]
+            out["netmiko"] = ConnectionOptions(platform=netmiko.platform, port=target.ssh_port)
+        return out
