@@ -18,7 +18,7 @@ from kopnet_iac.errors import LabError
 from kopnet_iac.lab import control
 from kopnet_iac.lab.faultspec import parse_fault_spec, validate_changes
 from kopnet_iac.lab.spec import DeviceSpec, spec_to_dict
-from kopnet_iac.lab.targets import GATEWAYS_FILE, lab_status
+from kopnet_iac.lab.targets import lab_status
 from kopnet_iac.lab.topology import AddressBook, village_specs
 
 DAEMON_START_TIMEOUT = 20.0
@@ -113,44 +113,42 @@ def _wait_ready(lab_dir: Path, hostnames: set[str]) -> list[dict[str, Any]]:
         time.sleep(0.2)
 
 
+def _gateway_module() -> Any:
+    try:
+        from kopnet_iac.lab import gateway_netns
+    except ImportError:
+        return None
+    return gateway_netns
+
+
 def _gateways_up(villages: list[str], inventory: Any, lab_dir: Path) -> None:
     if os.geteuid() != 0:
         click.echo("gateways not available: needs root")
         return
-    try:
-        from kopnet_iac.lab import gateway_netns  # type: ignore[attr-defined]
-    except ImportError:
+    module = _gateway_module()
+    if module is None:
         click.echo("gateways not available: gateway lab module not installed")
         return
-    path = lab_dir / GATEWAYS_FILE
-    try:
-        recorded = json.loads(path.read_text())
-    except (OSError, ValueError):
-        recorded = {}
     for village in villages:
         try:
-            info = gateway_netns.up(village, inventory, lab_dir)
-        except Exception as exc:  # report and keep the emulated devices running
+            info = module.up(village, inventory, lab_dir)
+        except Exception as exc:  # report it and keep the emulated devices running
             click.echo(f"gateway of {village} not started: {exc}", err=True)
             continue
-        recorded[village] = {**info, "state": "running"}
-        click.echo(f"gateway of {village} up")
-    path.write_text(json.dumps(recorded, indent=2, default=str))
+        click.echo(f"gateway {info.get('hostname', village)} up at {info.get('host', '?')}")
 
 
-def _gateways_down(lab_dir: Path) -> None:
-    path = lab_dir / GATEWAYS_FILE
-    if os.geteuid() != 0:
+def _gateways_down(lab_dir: Path, village: str | None = None) -> None:
+    module = _gateway_module()
+    if module is None or os.geteuid() != 0:
         return
     try:
-        from kopnet_iac.lab import gateway_netns  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    try:
-        gateway_netns.down(lab_dir)
-    except Exception as exc:  # the daemon is already gone: say it, do not hide it
+        if village is None:
+            module.down(lab_dir)
+        else:
+            module.down_village(lab_dir, village)
+    except Exception as exc:  # say it, do not hide it
         click.echo(f"gateways not stopped cleanly: {exc}", err=True)
-    path.unlink(missing_ok=True)
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
@@ -186,6 +184,12 @@ def lab() -> None:
 @click.option("--all", "all_villages", is_flag=True, help="Every village of the inventory.")
 @click.option("--factory-default", is_flag=True, help="Start the devices wiped, factory state.")
 @click.option(
+    "--gateways/--no-gateways",
+    default=True,
+    show_default=True,
+    help="Also start the Linux gateways in network namespaces (needs root).",
+)
+@click.option(
     "--fault",
     "faults",
     multiple=True,
@@ -199,6 +203,7 @@ def up(
     villages: tuple[str, ...],
     all_villages: bool,
     factory_default: bool,
+    gateways: bool,
     faults: tuple[str, ...],
     lab_dir: Path | None,
 ) -> None:
@@ -236,7 +241,8 @@ def up(
         for host, reason in sorted(answer.get("failed", {}).items()):
             click.echo(f"  {host}: failed to start: {reason}", err=True)
         rows = _wait_ready(directory, {s.hostname for s in specs})
-        _gateways_up(chosen, inventory, directory)
+        if gateways:
+            _gateways_up(chosen, inventory, directory)
         running = sum(1 for r in rows if r["state"] == "running")
         click.echo(f"lab up: {running}/{len(specs)} devices running ({', '.join(chosen)})")
         if answer.get("failed"):
@@ -252,6 +258,19 @@ def down(lab_dir: Path | None) -> None:
         pid = control.stop_daemon(directory)
         _gateways_down(directory)
         click.echo(f"lab stopped (pid {pid})" if pid else "no lab daemon was running")
+
+
+@lab.command("remove")
+@click.argument("villages", nargs=-1, required=True)
+@lab_dir_option
+def remove(villages: tuple[str, ...], lab_dir: Path | None) -> None:
+    """Stop the devices of some villages; the rest of the lab keeps running."""
+    with cli_errors():
+        directory = control.resolve_lab_dir(lab_dir)
+        answer = control.request(directory, "remove", villages=list(villages))
+        for village in villages:
+            _gateways_down(directory, village)
+        click.echo(f"removed {len(answer.get('removed', []))} devices")
 
 
 @lab.command("status")

@@ -5,15 +5,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kopnet_iac.errors import LabError
 from kopnet_iac.lab import control
-
-GATEWAYS_FILE = "gateways.json"
 
 
 @dataclass(frozen=True)
@@ -50,29 +47,15 @@ def _target(row: dict[str, Any]) -> DeviceTarget:
 
 
 def gateway_rows(lab_dir: Path) -> list[dict[str, Any]]:
-    """Gateways brought up in network namespaces (recorded by ``kopnet lab up``)."""
-    path = lab_dir / GATEWAYS_FILE
+    """Gateways running in network namespaces (root only), as status rows."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        from kopnet_iac.lab import gateway_netns
+    except ImportError:
         return []
     rows = []
-    for village, info in data.items() if isinstance(data, dict) else ():
-        if not isinstance(info, dict):
-            continue
-        row = {
-            "village": village,
-            "hostname": info.get("hostname", f"gw-{village}"),
-            "platform": "linux",
-            "model": info.get("model", ""),
-            "host": info.get("host", ""),
-            "api_port": None,
-            "ssh_port": info.get("ssh_port", 22),
-            "http_port": None,
-            "username": info.get("username", ""),
-            "password": info.get("password", ""),
-            "state": info.get("state", "running"),
-        }
+    for info in gateway_netns.status(lab_dir):
+        row: dict[str, Any] = {"api_port": None, "http_port": None, "https_port": None}
+        row.update(info)
         rows.append(row)
     return rows
 

@@ -5,8 +5,9 @@ them can listen on the same well-known ports without root. Allocations are recor
 ``<lab dir>/addresses.json`` and never renumbered, so a lab keeps its addresses across
 ``down`` + ``up`` and when villages are added.
 
-Lab credentials are fixed lab-only values (user ``kopnet``, password ``lab-<hostname>``); in
-factory-default mode the catalogue's factory credentials are used instead.
+Lab credentials are fixed lab-only values: password ``lab-<hostname>``, user ``admin`` on RouterOS
+(the emulated router's built-in user) and ``kopnet`` on airOS; in factory-default mode the
+catalogue's factory credentials are used instead.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from kopnet_iac.errors import LabError
 from kopnet_iac.lab.spec import DeviceSpec, LinkSpec
 
 LAB_USER = "kopnet"
+LAB_USERS = {"routeros": "admin", "airos": LAB_USER}
 API_PORT = 8728
 SSH_PORT = 8022
 HTTP_PORT = 8080
 HTTPS_PORT = 8443
 ADDRESS_PREFIX = "127.77"
+ENV_PREFIX = "KOPNET_LAB_PREFIX"  # another /16 inside 127/8 for a second lab (tests, CI)
 
 
 def lab_password(hostname: str) -> str:
@@ -32,19 +35,28 @@ def lab_password(hostname: str) -> str:
 
 
 class AddressBook:
-    """Stable loopback allocations, persisted as JSON in the lab directory."""
+    """Stable loopback allocations, persisted as JSON in the lab directory.
 
-    def __init__(self, path: Path) -> None:
+    The /16 (``127.77`` unless ``$KOPNET_LAB_PREFIX`` says otherwise) is chosen when the lab
+    directory is created and kept with the allocations, so two labs can run side by side.
+    """
+
+    def __init__(self, path: Path, prefix: str | None = None) -> None:
         self.path = path
+        self.prefix = prefix or os.environ.get(ENV_PREFIX) or ADDRESS_PREFIX
         self.villages: dict[str, int] = {}
         self.devices: dict[str, str] = {}
         if path.exists():
             try:
                 data = json.loads(path.read_text())
+                self.prefix = str(data.get("prefix", self.prefix))
                 self.villages = {str(k): int(v) for k, v in data.get("villages", {}).items()}
                 self.devices = {str(k): str(v) for k, v in data.get("devices", {}).items()}
             except (ValueError, AttributeError, TypeError) as exc:
                 raise LabError(f"{path}: unreadable address allocations: {exc}") from exc
+        first, _, second = self.prefix.partition(".")
+        if first != "127" or not second.isdigit() or int(second) > 255:
+            raise LabError(f"lab address prefix {self.prefix!r} must look like 127.N")
 
     def address(self, village: str, hostname: str) -> str:
         if hostname in self.devices:
@@ -54,7 +66,7 @@ class AddressBook:
             number = next(n for n in range(1, 256) if n not in used)
             self.villages[village] = number
         village_no = self.villages[village]
-        prefix = f"{ADDRESS_PREFIX}.{village_no}."
+        prefix = f"{self.prefix}.{village_no}."
         taken = {a for a in self.devices.values() if a.startswith(prefix)}
         for host_no in range(2, 255):
             candidate = f"{prefix}{host_no}"
@@ -66,7 +78,7 @@ class AddressBook:
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
-        data = {"villages": self.villages, "devices": self.devices}
+        data = {"prefix": self.prefix, "villages": self.villages, "devices": self.devices}
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
         os.replace(tmp, self.path)
 
@@ -130,7 +142,7 @@ def village_specs(
         if factory_default:
             username, password = _factory_credentials(hardware, platform, device.serial)
         else:
-            username, password = LAB_USER, lab_password(device.hostname)
+            username, password = LAB_USERS[platform], lab_password(device.hostname)
         device_links = tuple(links.get(device.hostname, ()))
         ssid = sector_ssid.get(device.hostname, "")
         if not ssid:
@@ -180,7 +192,7 @@ def synthetic_specs(
                 ssh_port=SSH_PORT,
                 http_port=HTTP_PORT if airos else None,
                 https_port=HTTPS_PORT if airos else None,
-                username=LAB_USER,
+                username=LAB_USERS["airos" if airos else "routeros"],
                 password=lab_password(hostname),
                 ports=("eth0", "ath0") if airos else tuple(f"ether{n}" for n in range(1, 6)),
                 wireless=airos,

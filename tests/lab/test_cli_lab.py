@@ -24,6 +24,7 @@ import pytest
 from kopnet_iac.errors import LabError
 from kopnet_iac.lab import control
 from kopnet_iac.lab.targets import lab_targets
+from kopnet_iac.lab.topology import ENV_PREFIX
 from tests.conftest import REPO_ROOT
 
 INVENTORY = Path(REPO_ROOT) / "inventory"
@@ -42,10 +43,12 @@ class Lab:
     def __init__(self, tmp: Path) -> None:
         self.dir = tmp / "lab"
         self.inventory = tmp / "inventory"
+        # a /16 of its own so a lab running on this machine does not clash with the test's
+        self.prefix = f"127.{180 + os.getpid() % 60}"
         shutil.copytree(INVENTORY, self.inventory)
 
     def kopnet(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "KOPNET_LAB_DIR": str(self.dir)}
+        env = {**os.environ, "KOPNET_LAB_DIR": str(self.dir), ENV_PREFIX: self.prefix}
         result = subprocess.run(
             [
                 sys.executable,
@@ -74,11 +77,16 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
     lab = Lab(tmp_path)
     try:
         yield lab
-    finally:  # whatever happened, no daemon is left behind
+    finally:  # whatever happened, no daemon and no gateway namespace is left behind
         pid = control.read_pid(lab.dir)
         if pid is not None and control.pid_alive(pid) and control.is_lab_daemon(pid):
             os.kill(pid, signal.SIGKILL)
             control.wait_exit(pid, 10)
+        if os.geteuid() == 0:
+            with contextlib.suppress(ImportError):
+                from kopnet_iac.lab import gateway_netns
+
+                gateway_netns.down(lab.dir)
 
 
 def radio_status(row: dict[str, Any]) -> dict[str, Any]:
@@ -117,10 +125,16 @@ def ssh_exec(row: dict[str, Any], *commands: str) -> list[str]:
 
 def test_up_status_fault_log_down(lab: Lab) -> None:
     up = lab.kopnet(
-        "lab", "up", VILLAGE, "--fault", f"{RADIO_B}:trap=HTTP GET /getcfg.cgi", check=False
+        "lab",
+        "up",
+        VILLAGE,
+        "--no-gateways",
+        "--fault",
+        f"{RADIO_B}:trap=HTTP GET /getcfg.cgi",
+        check=False,
     )
     assert "devices answering" in up.stdout
-    assert "gateways not available" in up.stdout
+    assert "gateway" not in up.stdout
     pid = control.read_pid(lab.dir)
     assert pid is not None and control.pid_alive(pid)
 
@@ -149,6 +163,7 @@ def test_up_status_fault_log_down(lab: Lab) -> None:
         assert up.returncode == 1 and "failed to start" in up.stderr
     assert status[RADIO_B]["faults"] == {"trap_pattern": "HTTP GET /getcfg.cgi"}
     assert len({row["host"] for row in status.values()}) == len(status)
+    assert all(row["host"].startswith(lab.prefix + ".") for row in status.values())
 
     targets = lab_targets(lab.dir)
     assert targets[RADIO_A].host == status[RADIO_A]["host"]
@@ -211,17 +226,21 @@ def test_up_status_fault_log_down(lab: Lab) -> None:
         lab_targets(lab.dir)
     assert "no lab daemon was running" in lab.kopnet("lab", "down").stdout
 
-    lab.kopnet("lab", "up", VILLAGE, check=False)
+    lab.kopnet("lab", "up", VILLAGE, "--no-gateways", check=False)
     again = lab.status()
     assert again[RADIO_A]["host"] == status[RADIO_A]["host"]  # same addresses
     assert again[RADIO_B]["faults"] == {}
     assert "snmp.location=Rehearsal-Site" in ssh_exec(again[RADIO_A], "cat /tmp/system.cfg")[0]
-    with contextlib.suppress(Exception):
-        lab.kopnet("lab", "down")
+    removed = lab.kopnet("lab", "remove", VILLAGE).stdout
+    assert f"removed {len(again)} devices" in removed
+    assert lab.status() == {}
+    with pytest.raises(LabError, match="no devices"):
+        lab_targets(lab.dir)
+    lab.kopnet("lab", "down")
 
 
 def test_factory_default_and_reboot(lab: Lab) -> None:
-    lab.kopnet("lab", "up", VILLAGE, "--factory-default", check=False)
+    lab.kopnet("lab", "up", VILLAGE, "--factory-default", "--no-gateways", check=False)
     status = lab.status()
     radio = status[RADIO_A]
     assert (radio["username"], radio["password"]) == ("ubnt", "ubnt")
@@ -234,3 +253,19 @@ def test_factory_default_and_reboot(lab: Lab) -> None:
     lab.kopnet("lab", "down")
     usage = lab.kopnet("lab", "up", check=False)
     assert usage.returncode != 0
+
+
+@pytest.mark.root
+def test_gateway_namespace_joins_the_lab(lab: Lab) -> None:
+    pytest.importorskip("kopnet_iac.lab.gateway_netns")
+    up = lab.kopnet("lab", "up", "sukadana", check=False)
+    assert "gateway gw-sukadana up" in up.stdout, up.stdout + up.stderr
+    status = lab.status()
+    gateway = status["gw-sukadana"]
+    assert gateway["platform"] == "linux" and gateway["state"] == "running"
+    assert gateway["api_port"] is None and gateway["http_port"] is None
+    assert lab_targets(lab.dir)["gw-sukadana"].ssh_port == gateway["ssh_port"]
+    lab.kopnet("lab", "down")
+    from kopnet_iac.lab import gateway_netns
+
+    assert gateway_netns.status(lab.dir) == []

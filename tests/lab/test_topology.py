@@ -35,8 +35,9 @@ def test_village_specs_from_example_inventory(tmp_path: Path) -> None:
     assert {s.hostname for s in specs} == emulated
     assert len({s.host for s in specs}) == len(specs)
     for item in specs:
-        assert item.host.startswith("127.77.")
-        assert item.username == "kopnet" and item.password == f"lab-{item.hostname}"
+        assert item.host.startswith("127.")
+        assert item.username == ("kopnet" if item.platform == "airos" else "admin")
+        assert item.password == f"lab-{item.hostname}"
         assert (item.api_port is None) == (item.platform == "airos")
         assert item.role == devices[item.hostname].role
         for link in item.links:  # both ends know the link
@@ -55,7 +56,7 @@ def test_village_specs_from_example_inventory(tmp_path: Path) -> None:
 
 def test_addresses_are_stable_and_never_renumbered(tmp_path: Path) -> None:
     path = tmp_path / "addresses.json"
-    book = AddressBook(path)
+    book = AddressBook(path, prefix="127.77")
     first = [book.address("desa-a", f"dev-{n}") for n in range(3)]
     assert first == ["127.77.1.2", "127.77.1.3", "127.77.1.4"]
     book.save()
@@ -63,6 +64,8 @@ def test_addresses_are_stable_and_never_renumbered(tmp_path: Path) -> None:
     assert again.address("desa-b", "other") == "127.77.2.2"
     assert [again.address("desa-a", f"dev-{n}") for n in range(3)] == first
     assert again.address("desa-a", "dev-new") == "127.77.1.5"
+    with pytest.raises(LabError, match=r"127\.N"):
+        AddressBook(tmp_path / "other.json", prefix="10.1")
     path.write_text("{not json")
     with pytest.raises(LabError):
         AddressBook(path)

@@ -79,7 +79,7 @@ def make_radio(tmp_path: Path, loop_thread: LoopThread) -> Iterator[Callable[...
     started: list[AirOSDevice] = []
 
     def make(factory_default: bool = False, faults: Faults | None = None) -> RadioHarness:
-        host = f"127.77.201.{next(_addresses)}"
+        host = f"127.76.201.{next(_addresses)}"
         links = (
             LinkSpec(
                 local_port="ath0",
