@@ -1,0 +1,77 @@
+"""Ansible inventory plugin ``kopnet``: the gateways of a KopNet inventory.
+
+Config file (``*.kopnet.yml``/``kopnet.yml``)::
+
+    plugin: kopnet
+    inventory_dir: ../../inventory   # relative to this file
+    lab: false                       # true: the running lab's gateways (kopnet lab up)
+    lab_dir: ""                      # default: $KOPNET_LAB_DIR or .kopnet/lab
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin
+
+DOCUMENTATION = r"""
+name: kopnet
+short_description: Village gateways from a KopNet inventory
+description:
+  - Hosts, groups (gateways, village_<id>, uplink_<type>) and variables of the Linux gateways,
+    derived from the KopNet inventory folder. Passwords are lookups, never inline.
+options:
+  plugin:
+    description: Must be C(kopnet).
+    required: true
+    choices: [kopnet]
+  inventory_dir:
+    description: KopNet inventory folder, relative to this config file.
+    type: str
+    default: inventory
+  lab:
+    description: Use the running lab's gateways instead of production addresses.
+    type: bool
+    default: false
+  lab_dir:
+    description: Lab folder (default $KOPNET_LAB_DIR or .kopnet/lab).
+    type: str
+    default: ""
+"""
+
+
+class InventoryModule(BaseInventoryPlugin):  # type: ignore[misc]
+    NAME = "kopnet"
+
+    def verify_file(self, path: str) -> bool:
+        return bool(super().verify_file(path)) and path.endswith(("kopnet.yml", "kopnet.yaml"))
+
+    def parse(self, inventory: Any, loader: Any, path: str, cache: bool = True) -> None:
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        from kopnet_iac.errors import KopnetError
+        from kopnet_iac.inventory.loader import load_inventory
+        from kopnet_iac.lab.control import resolve_lab_dir
+        from kopnet_iac.platforms.linux.inventory import gateway_hosts
+
+        base = Path(path).resolve().parent
+        root = (base / str(self.get_option("inventory_dir"))).resolve()
+        lab_dir = None
+        if self.get_option("lab"):
+            lab_dir = resolve_lab_dir(
+                self.get_option("lab_dir") or os.environ.get("KOPNET_LAB_DIR")
+            )
+        try:
+            inv = load_inventory(root)
+            hosts = gateway_hosts(inv, None, lab_dir)
+        except KopnetError as exc:
+            raise AnsibleParserError(f"kopnet inventory {root}: {exc}") from exc
+        for host in hosts:
+            for group in host.groups:
+                self.inventory.add_group(group)
+                self.inventory.add_host(host.name, group=group)
+            for key, value in host.variables.items():
+                self.inventory.set_variable(host.name, key, value)

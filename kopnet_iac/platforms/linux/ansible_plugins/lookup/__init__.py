@@ -1,0 +1,1 @@
+"""Ansible lookup plugins ``kopnet_gateway_file`` and ``kopnet_password``."""

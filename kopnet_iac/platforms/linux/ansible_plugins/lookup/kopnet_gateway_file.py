@@ -1,0 +1,77 @@
+"""Ansible lookup ``kopnet_gateway_file``: one gateway configuration file for the current host.
+
+``lookup('kopnet_gateway_file', 'bird.conf')`` renders it with KopNet's renderer from the
+inventory in ``kopnet_inventory_dir`` (secrets substituted), or, when
+``kopnet_gateway_source_dir`` is set, reads ``<hostname>.bird.conf`` from that folder (a
+snapshot being restored). ``probe=true`` answers "true"/"false": is there such a file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+DOCUMENTATION = r"""
+name: kopnet_gateway_file
+short_description: A KopNet-rendered gateway configuration file
+description: Renders (or reads from kopnet_gateway_source_dir) one gateway file by name.
+options:
+  _terms:
+    description: File names (bird.conf, nftables.conf, ...).
+    required: true
+  probe:
+    description: Return "true"/"false" for whether the file exists instead of its text.
+    type: bool
+    default: false
+"""
+
+
+class LookupModule(LookupBase):  # type: ignore[misc]
+    def run(
+        self, terms: list[Any], variables: dict[str, Any] | None = None, **kwargs: Any
+    ) -> list[str]:
+        self.set_options(var_options=variables, direct=kwargs)
+        variables = variables or {}
+        probe = bool(self.get_option("probe"))
+        hostname = str(variables.get("inventory_hostname", ""))
+        source_dir = str(variables.get("kopnet_gateway_source_dir") or "")
+        results: list[str] = []
+        for term in terms:
+            name = str(term)
+            if source_dir:
+                path = Path(source_dir) / f"{hostname}.{name}"
+                if probe:
+                    results.append("true" if path.is_file() else "false")
+                    continue
+                try:
+                    results.append(path.read_text(encoding="utf-8"))
+                except OSError as exc:
+                    raise AnsibleLookupError(f"{hostname}: cannot read {path}: {exc}") from exc
+                continue
+            if probe:
+                results.append("true")
+                continue
+            results.append(_render(variables, hostname, name))
+        return results
+
+
+def _render(variables: dict[str, Any], hostname: str, name: str) -> str:
+    from kopnet_iac.errors import KopnetError
+    from kopnet_iac.inventory.loader import load_inventory
+    from kopnet_iac.platforms.linux.files import push_text, rendered_files
+
+    village = str(variables.get("kopnet_village", ""))
+    root = str(variables.get("kopnet_inventory_dir", ""))
+    if not village or not root:
+        raise AnsibleLookupError(f"{hostname}: kopnet_village/kopnet_inventory_dir not set")
+    try:
+        inv = load_inventory(Path(root))
+        files = rendered_files(inv, village, hostname)
+        if name not in files:
+            raise AnsibleLookupError(f"{village}/{hostname}: no rendered file {name!r}")
+        return push_text(inv, files[name])
+    except KopnetError as exc:
+        raise AnsibleLookupError(f"render failed: {exc}") from exc

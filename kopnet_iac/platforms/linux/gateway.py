@@ -1,0 +1,123 @@
+"""Where a village's Linux gateway is and how to log in to it (inventory or running lab).
+
+Connection data is derived, never stored twice: the production address is the gateway's
+loopback from the address plan, the password is the device's ``credentials`` secret; in the
+lab, host/port/user/password come from the lab's record of the gateway namespaces.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kopnet_iac.errors import ConnectError, KopnetError
+from kopnet_iac.inventory.addressing import village_addressing
+from kopnet_iac.inventory.loader import Inventory
+from kopnet_iac.inventory.models import Device
+
+log = logging.getLogger(__name__)
+
+DEFAULT_USER = "kopnet"
+"""Admin user on production gateways (password: the device's ``credentials`` secret)."""
+
+
+@dataclass(frozen=True)
+class GatewayConnection:
+    """How Ansible reaches one gateway. ``password`` is only set for lab gateways."""
+
+    village: str
+    hostname: str
+    host: str
+    port: int
+    username: str
+    credentials: str
+    lab: bool = False
+    password: str | None = None
+    key_file: str | None = None
+
+    def __repr__(self) -> str:  # never show the password
+        return (
+            f"GatewayConnection({self.village!r}, {self.hostname!r}, {self.host}:{self.port}, "
+            f"user={self.username!r}, lab={self.lab})"
+        )
+
+
+def gateway_device(inv: Inventory, village_id: str) -> Device:
+    """The device with role ``gateway`` of a village."""
+    try:
+        village = inv.village(village_id)
+    except KeyError as exc:
+        raise KopnetError(f"unknown village {village_id!r}", village=village_id) from exc
+    for device in village.devices:
+        if device.role == "gateway":
+            return device
+    raise KopnetError("village has no device with role gateway", village=village_id)
+
+
+def production_connection(inv: Inventory, village_id: str) -> GatewayConnection:
+    """Reach the gateway on its loopback (routed from the NOC) as the admin user."""
+    device = gateway_device(inv, village_id)
+    addr = village_addressing(inv, village_id)
+    address = addr.management_address(device.hostname)
+    if address is None:
+        raise KopnetError(
+            "no management address for the gateway in the address plan",
+            village=village_id,
+            host=device.hostname,
+        )
+    return GatewayConnection(
+        village=village_id,
+        hostname=device.hostname,
+        host=str(address),
+        port=22,
+        username=DEFAULT_USER,
+        credentials=device.credentials,
+    )
+
+
+def _lab_rows(lab_dir: Path) -> list[dict[str, Any]]:
+    """Lab gateway records: the namespace lab's own records, then ``kopnet lab up``'s summary."""
+    rows: list[dict[str, Any]] = []
+    try:
+        from kopnet_iac.lab import gateway_netns
+    except ImportError:  # pragma: no cover - the namespace lab is part of the package
+        pass
+    else:
+        rows.extend(dict(row) for row in gateway_netns.status(lab_dir))
+    from kopnet_iac.lab.targets import gateway_rows
+
+    return rows + gateway_rows(lab_dir)
+
+
+def lab_connection(inv: Inventory, village_id: str, lab_dir: Path) -> GatewayConnection:
+    """The lab gateway of a village as recorded by ``kopnet lab up`` in ``lab_dir``."""
+    device = gateway_device(inv, village_id)
+    for row in _lab_rows(lab_dir):
+        if row.get("village") == village_id or row.get("hostname") == device.hostname:
+            if not row.get("host") or row.get("state") not in (None, "running"):
+                continue
+            return GatewayConnection(
+                village=village_id,
+                hostname=device.hostname,
+                host=str(row["host"]),
+                port=int(row.get("ssh_port") or 22),
+                username=str(row.get("username") or "root"),
+                credentials=device.credentials,
+                lab=True,
+                password=str(row.get("password") or "") or None,
+                key_file=str(row.get("key_file") or "") or None,
+            )
+    raise ConnectError(
+        f"no lab gateway recorded in {lab_dir} (run `kopnet lab up {village_id}` as root)",
+        village=village_id,
+        host=device.hostname,
+    )
+
+
+def connection(inv: Inventory, village_id: str, lab_dir: Path | None) -> GatewayConnection:
+    """Lab connection when ``lab_dir`` is given, else the production one."""
+    if lab_dir is not None:
+        return lab_connection(inv, village_id, lab_dir)
+    return production_connection(inv, village_id)
