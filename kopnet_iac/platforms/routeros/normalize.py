@@ -3,8 +3,8 @@
 * the header (export date, software id ...) is not part of the comparison;
 * ``yes``/``true`` and ``no``/``false`` are the same; rate fields compare with units expanded
   (``10M`` == ``10000000``, ``1M/5M`` == ``1000000/5000000``);
-* a property equal to its schema default equals an absent one; read-only/derived fields are
-  ignored;
+* a property equal to its schema default equals an absent one, and so does an empty value
+  (``comment=""``; RouterOS treats empty as unset); read-only/derived fields are ignored;
 * all selector-less ``set`` lines of a path merge into one singleton record; ``set`` lines on
   existing items merge per item (``set telnet`` == ``set [ find name=telnet ]``);
 * ``add`` entries keep their order only where the schema says order matters.
@@ -61,7 +61,7 @@ def norm_props(schema: PathSchema, props: dict[str, str]) -> dict[str, str]:
     defaults = schema.defaults
     ignore = schema.ignore
     for k, v in props.items():
-        if k in ignore or k[0] == "!" or ("!" + k) in props:
+        if k in ignore or k[0] == "!" or not v or ("!" + k) in props:
             continue
         nv = norm_value(schema, k, v)
         d = defaults.get(k)
@@ -73,9 +73,7 @@ def norm_props(schema: PathSchema, props: dict[str, str]) -> dict[str, str]:
 
 def effective(schema: PathSchema, props: dict[str, str], key: str) -> str:
     """Normalised value of ``key`` as RouterOS sees it (default when absent, else ``""``)."""
-    v = props.get(key)
-    if v is None:
-        v = schema.defaults.get(key, "")
+    v = props.get(key) or schema.defaults.get(key, "")
     return norm_value(schema, key, v)
 
 

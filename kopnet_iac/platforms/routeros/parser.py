@@ -11,6 +11,9 @@ character). Two entry points:
 * :func:`parse_script` - every command line in order, for interpreters (the lab emulator);
 * :func:`parse_export` - an export as a :class:`~kopnet_iac.platforms.routeros.model.RouterOSConfig`.
 
+In an export, a bare flag word (``add ... passive``) means ``yes`` and is stored as
+``passive="yes"``; :func:`parse_script` keeps it as ``""`` for interpreters.
+
 Leniencies for real-world files (each logged as a warning): an indented ``key=value`` line that
 does not follow a ``\\`` is joined to the previous command (hand-wrapped exports), and a MIME
 multipart boundary line (``-----...``, a web-upload artefact) is skipped.
@@ -372,7 +375,7 @@ def parse_selector(raw: str) -> Selector:
     return Selector(tuple(conds), default=default, where=where, raw=raw, exotic=exotic)
 
 
-def _command(line: _Line, section: Path, source: str) -> Command:
+def _command(line: _Line, section: Path, source: str, flag_value: str = "") -> Command:
     s = line.text
     lineno, col0 = line.offsets[0]
     if s[0] in ":{$[":
@@ -438,7 +441,7 @@ def _command(line: _Line, section: Path, source: str) -> Command:
         else:
             if kind == "w" and a.startswith("/"):
                 raise ParseError("unexpected path", position=line.position(source, off), token=a)
-            args.append((a, ""))
+            args.append((a, "" if a.startswith("!") else flag_value))
     if not verb and (args or selector or target):
         raise ParseError(
             "expected a command", position=line.position(source, toks[0][3]), token=s[:20]
@@ -511,7 +514,7 @@ def parse_export(text: str, source: str = "<string>") -> RouterOSConfig:
                 header_comments.append(line.text)
             continue
         in_header = False
-        cmd = _command(line, section, source)
+        cmd = _command(line, section, source, flag_value="yes")
         pos = SourcePosition(source, cmd.line, cmd.column)
         if cmd.raw:
             raise NotAnExportError(
