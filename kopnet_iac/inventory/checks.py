@@ -160,7 +160,9 @@ def check_villages(
     villages: Mapping[str, Village],
     docs: Mapping[str, YamlDoc],
     out: Problems,
+    broken_models: set[str] | None = None,
 ) -> None:
+    """Fleet-wide uniqueness, then each village (models in ``broken_models`` were reported)."""
     hostnames: dict[str, tuple[YamlDoc, Loc]] = {}
     serials: dict[str, tuple[YamlDoc, Loc]] = {}
     for vid, village in villages.items():
@@ -180,15 +182,22 @@ def check_villages(
                     )
                 else:
                     seen[value] = (doc, loc)
-        VillageChecker(fleet, hardware, village, doc, out).run()
+        VillageChecker(fleet, hardware, village, doc, out, broken_models or set()).run()
 
 
 class VillageChecker:
     """Checks inside one village file."""
 
     def __init__(
-        self, fleet: Fleet, hardware: Hardware, village: Village, doc: YamlDoc, out: Problems
+        self,
+        fleet: Fleet,
+        hardware: Hardware,
+        village: Village,
+        doc: YamlDoc,
+        out: Problems,
+        broken_models: set[str],
     ) -> None:
+        self.broken_models = broken_models
         self.fleet = fleet
         self.hardware = hardware
         self.village = village
@@ -212,6 +221,8 @@ class VillageChecker:
         for i, device in enumerate(self.village.devices):
             roles.setdefault(device.role, []).append(i)
             model = self.hardware.models.get(device.model)
+            if model is None and device.model in self.broken_models:
+                continue  # its catalogue entry is invalid and already reported
             if model is None:
                 known = ", ".join(sorted(self.hardware.models))
                 self.add(

@@ -158,6 +158,19 @@ def _load(path: Path, model: type[M], out: Problems) -> tuple[YamlDoc | None, M 
     return doc, validate_model(model, doc, out)
 
 
+def _partial_hardware(doc: YamlDoc | None) -> tuple[Hardware, set[str]]:
+    """The valid entries of a hardware catalogue that failed validation, and the broken names."""
+    raw = doc.data.get("models") if doc is not None and isinstance(doc.data, dict) else None
+    good: dict[str, HardwareModel] = {}
+    broken: set[str] = set()
+    for name, entry in raw.items() if isinstance(raw, dict) else ():
+        try:
+            good[str(name)] = HardwareModel.model_validate(entry)
+        except ValidationError:
+            broken.add(str(name))
+    return Hardware(models=good), broken
+
+
 def load_inventory(root: Path, *, check_lock: bool = True) -> Inventory:
     """Load and validate ``root``; raise ``InventoryError`` with every problem found.
 
@@ -206,8 +219,10 @@ def _load_inventory(root: Path, check_lock: bool) -> Inventory:
         checks.check_fleet(fleet, fleet_doc, out)
     if hardware is not None and hw_doc is not None:
         checks.check_hardware(hardware, hw_doc, out)
-    if fleet is not None and hardware is not None:
-        checks.check_villages(fleet, hardware, villages, village_docs, out)
+    if fleet is not None:
+        # with a broken catalogue, still check villages against the models that are valid
+        usable, broken = (hardware, set()) if hardware is not None else _partial_hardware(hw_doc)
+        checks.check_villages(fleet, usable, villages, village_docs, out, broken)
 
     lock: AddressLock | None = None
     lock_path = root / LOCK_FILE

@@ -1,0 +1,321 @@
+"""Each class of semantic mistake: reported at the offending value with the right field path."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.inventory.conftest import edit, position, problems
+
+
+@dataclass(frozen=True)
+class Case:
+    """Edits to make, then the problem expected at ``needle`` (after the edits) in ``where``."""
+
+    edits: tuple[tuple[str, str, str], ...]  # (file, old, new)
+    where: str
+    needle: str
+    field: str
+    fragment: str
+    occurrence: int = 1
+
+
+SUK = "villages/sukadana.yaml"
+LEB = "villages/lebung-itam.yaml"
+PEM = "villages/pematang-panggang.yaml"
+FLEET = "fleet.yaml"
+HW = "hardware.yaml"
+
+CASES = {
+    "id differs from file name": Case(
+        ((SUK, "id: sukadana", "id: sukadana-x"),),
+        SUK,
+        "sukadana-x",
+        "id",
+        "village id 'sukadana-x' must equal the file name 'sukadana'",
+    ),
+    "hostname used in two villages": Case(
+        ((LEB, "hostname: sec-lebung-itam-2", "hostname: sec-sukadana-1"),),
+        SUK,
+        "sec-sukadana-1, role",
+        "devices[2].hostname",
+        "duplicate hostname 'sec-sukadana-1' (first at ",
+    ),
+    "serial used twice": Case(
+        ((PEM, "serial: HE10A8F3M07", "serial: HE10A8F2K91"),),
+        SUK,
+        "HE10A8F2K91",
+        "devices[1].serial",
+        "duplicate serial 'HE10A8F2K91'",
+    ),
+    "pools overlap": Case(
+        ((FLEET, "prefix: 198.18.0.0/17", "prefix: 10.90.128.0/17"),),
+        FLEET,
+        "10.90.128.0/17",
+        "pools.public-nat.prefix",
+        "pool public-nat 10.90.128.0/17 overlaps pool management 10.90.0.0/16",
+    ),
+    "NOC network inside a pool": Case(
+        ((FLEET, "networks: [10.255.0.0/24]", "networks: [10.90.5.0/24]"),),
+        FLEET,
+        "10.90.5.0/24",
+        "noc.networks[0]",
+        "NOC network 10.90.5.0/24 overlaps pool management",
+    ),
+    "subscriber pool outside 100.64.0.0/10": Case(
+        ((FLEET, "prefix: 100.64.0.0/12", "prefix: 10.96.0.0/12"),),
+        FLEET,
+        "10.96.0.0/12",
+        "pools.subscribers.prefix",
+        "subscriber pools must be inside 100.64.0.0/10",
+    ),
+    "uplink profile pool of the wrong purpose": Case(
+        ((FLEET, "pool: uplink-vsat", "pool: subscribers"),),
+        FLEET,
+        "subscribers, mtu",
+        "partner_isp.uplinks.vsat.pool",
+        "pool 'subscribers' has purpose 'subscriber', not 'uplink'",
+    ),
+    "uplink profile pool unknown": Case(
+        ((FLEET, "pool: uplink-radio", "pool: uplink-radi0"),),
+        FLEET,
+        "uplink-radi0",
+        "partner_isp.uplinks.ptp-radio.pool",
+        "unknown pool 'uplink-radi0'",
+    ),
+    "RADIUS secret not declared": Case(
+        ((FLEET, "secret: radius-secret", "secret: radius-key"),),
+        FLEET,
+        "radius-key",
+        "radius[0].secret",
+        "unknown secret 'radius-key'",
+    ),
+    "hamlet VLAN is the management VLAN": Case(
+        ((SUK, "vlan: 101", "vlan: 99"),),
+        SUK,
+        "99",
+        "hamlets[0].vlan",
+        "VLAN 99 is the management VLAN",
+    ),
+    "hamlet VLAN used twice": Case(
+        ((SUK, "vlan: 102", "vlan: 101"),),
+        SUK,
+        "101",
+        "hamlets[1].vlan",
+        "VLAN 101 is already used",
+        occurrence=2,
+    ),
+    "link to an unknown device": Case(
+        ((SUK, '"sec-sukadana-2:eth0"', '"sec-sukadana-9:eth0"'),),
+        SUK,
+        '"sec-sukadana-9:eth0"',
+        "links[2].b",
+        "unknown device 'sec-sukadana-9'",
+    ),
+    "link to a port the model lacks": Case(
+        ((SUK, '"sec-sukadana-2:eth0"', '"sec-sukadana-2:eth7"'),),
+        SUK,
+        '"sec-sukadana-2:eth7"',
+        "links[2].b",
+        "sec-sukadana-2 (Rocket-5AC-Prism) has no port 'eth7' (ports: eth0, ath0)",
+    ),
+    "port used by two links": Case(
+        ((SUK, '"core-sukadana:ether3"', '"core-sukadana:ether2"'),),
+        SUK,
+        '"core-sukadana:ether2"',
+        "links[2].a",
+        "port core-sukadana:ether2 is already used by another link (at ",
+        occurrence=2,
+    ),
+    "sector frequency outside the band": Case(
+        ((SUK, "frequency: 5745", "frequency: 5600"),),
+        SUK,
+        "5600",
+        "hamlets[0].sectors[0].frequency",
+        "5600 MHz is outside the band allowed in Indonesia (5725-5825 MHz)",
+    ),
+    "channel does not fit the band": Case(
+        ((SUK, "frequency: 5785, channel_width: 40", "frequency: 5815, channel_width: 40"),),
+        SUK,
+        "5815",
+        "hamlets[1].sectors[0].frequency",
+        "5815 MHz ± 20 MHz (5795-5835) leaves the allowed band",
+    ),
+    "channel wider than the model allows": Case(
+        (
+            (
+                HW,
+                "Rocket-5AC-Prism:\n    platform: airos\n    vendor: Ubiquiti\n    ports: [eth0, ath0]\n"
+                "    wireless: airos\n    bands: [5ghz]\n    max_channel_width: 80",
+                "Rocket-5AC-Prism:\n    platform: airos\n    vendor: Ubiquiti\n    ports: [eth0, ath0]\n"
+                "    wireless: airos\n    bands: [5ghz]\n    max_channel_width: 20",
+            ),
+        ),
+        SUK,
+        "40, key",
+        "hamlets[1].sectors[0].channel_width",
+        "sec-sukadana-2 supports at most 20 MHz channels",
+    ),
+    "backhaul frequency outside the band": Case(
+        ((LEB, "frequency: 5775, channel_width: 40", "frequency: 5810, channel_width: 40"),),
+        LEB,
+        "5810",
+        "links[0].radio.frequency",
+        "leaves the allowed band 5725-5825 MHz",
+    ),
+    "radio link ap is not an end": Case(
+        ((LEB, "ap: bh-lebung-itam-a", "ap: sec-lebung-itam-1"),),
+        LEB,
+        "sec-lebung-itam-1, ssid",
+        "links[0].radio.ap",
+        "ap 'sec-lebung-itam-1' must be one end of the link",
+    ),
+    "sector radio is not a wireless model": Case(
+        ((SUK, "model: mANTBox-19s", "model: RB4011iGS+"),),
+        SUK,
+        "RB4011iGS+",
+        "devices[2].model",
+        "a sector-radio must be a wireless model, RB4011iGS+ has no radio",
+    ),
+    "sector served by the core router": Case(
+        ((SUK, "{radio: sec-sukadana-1,", "{radio: core-sukadana,"),),
+        SUK,
+        "core-sukadana, ssid",
+        "hamlets[0].sectors[0].radio",
+        "core-sukadana is a core-router, not a sector-radio",
+    ),
+    "one radio serves two sectors": Case(
+        ((PEM, "{radio: sec-pematang-2,", "{radio: sec-pematang-1,"),),
+        PEM,
+        "sec-pematang-1, ssid",
+        "hamlets[1].sectors[0].radio",
+        "sec-pematang-1 already serves a sector",
+        occurrence=2,
+    ),
+    "unknown hardware model": Case(
+        ((SUK, "model: RB5009UG+S+IN", "model: RB5009"),),
+        SUK,
+        "RB5009,",
+        "devices[1].model",
+        "unknown model 'RB5009' (hardware.yaml has: ",
+    ),
+    "credentials secret not declared": Case(
+        ((SUK, "credentials: core-admin}", "credentials: core-admn}"),),
+        SUK,
+        "core-admn",
+        "devices[1].credentials",
+        "unknown secret 'core-admn' (declare it under secrets: in fleet.yaml)",
+    ),
+    "wifi key not declared": Case(
+        (
+            (
+                PEM,
+                "KopNet-Pematang-1, frequency: 5745, channel_width: 20, key: wifi-pematang}",
+                "KopNet-Pematang-1, frequency: 5745, channel_width: 20, key: wifi-pematan}",
+            ),
+        ),
+        PEM,
+        "wifi-pematan}",
+        "hamlets[0].sectors[0].key",
+        "unknown secret 'wifi-pematan'",
+    ),
+    "two gateways": Case(
+        ((SUK, "role: core-router", "role: gateway"),),
+        SUK,
+        "gateway, model: RB5009",
+        "devices[1].role",
+        "a village needs exactly one gateway, found 2",
+    ),
+    "no core router": Case(
+        ((SUK, "role: core-router", "role: gateway"),),
+        SUK,
+        "devices:",
+        "devices",
+        "a village needs exactly one core-router, found none",
+    ),
+    "gateway port missing on the gateway": Case(
+        (
+            (
+                SUK,
+                "  circuit_id: LDS-OKI-FO-0117\n",
+                "  circuit_id: LDS-OKI-FO-0117\n  gateway_port: eth9\n",
+            ),
+        ),
+        SUK,
+        "eth9",
+        "uplink.gateway_port",
+        "gateway gw-sukadana (APU4D4) has no port 'eth9'",
+    ),
+    "vsat uplink without orbit": Case(
+        ((PEM, "  orbit: geo\n", ""),),
+        PEM,
+        "type: vsat",
+        "uplink.orbit",
+        "a vsat uplink needs 'orbit' (geo or leo)",
+    ),
+    "pppoe plan that is a hotspot plan": Case(
+        (
+            (
+                SUK,
+                "pppoe_plans: [hemat-5, keluarga-10, usaha-20]",
+                "pppoe_plans: [hemat-5, voucher-harian]",
+            ),
+        ),
+        SUK,
+        "voucher-harian]",
+        "services.pppoe_plans[1]",
+        "plan 'voucher-harian' is a hotspot plan, not pppoe",
+    ),
+    "unknown plan": Case(
+        ((SUK, "hotspot_plans: [voucher-harian]", "hotspot_plans: [voucher-mingguan]"),),
+        SUK,
+        "voucher-mingguan",
+        "services.hotspot_plans[0]",
+        "unknown plan 'voucher-mingguan'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
+def test_semantic_mistake(inv_dir: Path, case: Case) -> None:
+    for file, old, new in case.edits:
+        edit(inv_dir / file, old, new)
+    found = problems(inv_dir)
+    where = position(inv_dir / case.where, case.needle, case.occurrence)
+    expected_start = f"{where}: {case.field}: "
+    matching = [p for p in found if p.startswith(expected_start) and case.fragment in p]
+    assert matching, f"expected {expected_start}...{case.fragment}... in:\n" + "\n".join(found)
+
+
+def test_duplicate_village_id(inv_dir: Path) -> None:
+    copy = inv_dir / "villages" / "sukadana-baru.yaml"
+    shutil.copy(inv_dir / SUK, copy)
+    found = problems(inv_dir)
+    # files load in name order: sukadana-baru.yaml first, so sukadana.yaml is the duplicate
+    at_copy = position(copy, "id: sukadana", offset=4)
+    at_orig = position(inv_dir / SUK, "id: sukadana", offset=4)
+    assert f"{at_copy}: id: village id 'sukadana' must equal the file name 'sukadana-baru'" in found
+    assert f"{at_orig}: id: duplicate village id 'sukadana' (also in sukadana-baru.yaml)" in found
+
+
+def test_many_semantic_mistakes_all_reported(inv_dir: Path) -> None:
+    chosen = [
+        "hamlet VLAN is the management VLAN",
+        "link to a port the model lacks",
+        "pppoe plan that is a hotspot plan",
+        "uplink profile pool of the wrong purpose",
+        "serial used twice",
+        "vsat uplink without orbit",
+        "backhaul frequency outside the band",
+    ]
+    for name in chosen:
+        for file, old, new in CASES[name].edits:
+            edit(inv_dir / file, old, new)
+    found = problems(inv_dir)
+    for name in chosen:
+        case = CASES[name]
+        start = f"{position(inv_dir / case.where, case.needle, case.occurrence)}: {case.field}: "
+        assert any(p.startswith(start) and case.fragment in p for p in found), name
