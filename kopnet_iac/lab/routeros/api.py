@@ -25,7 +25,9 @@ ITEM_VERBS = frozenset({"set", "remove", "unset", "enable", "disable", "comment"
 class ApiSession:
     """One API connection."""
 
-    def __init__(self, device: RouterOSDevice, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, device: RouterOSDevice, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self.device = device
         self.reader = reader
         self.writer = writer
@@ -117,7 +119,9 @@ class ApiSession:
         device.after_command()
         return device.state == "running"
 
-    async def run_command(self, path: str, verb: str, attrs: dict[str, str], queries: list[str], tag: list[str]) -> None:
+    async def run_command(
+        self, path: str, verb: str, attrs: dict[str, str], queries: list[str], tag: list[str]
+    ) -> None:
         router = self.device.router
         items: list[Entry] | None = None
         if verb in ITEM_VERBS and path != "file":
@@ -134,15 +138,19 @@ class ApiSession:
             if "count-only" in attrs:
                 self.send(["!done", f"=ret={len(rows)}", *tag])
                 return
-            self.send(*([["!re", *(f"={k}={v}" for k, v in row.items()), *tag] for row in rows]),
-                      ["!done", *tag])
+            self.send(
+                *([["!re", *(f"={k}={v}" for k, v in row.items()), *tag] for row in rows]),
+                ["!done", *tag],
+            )
             return
         reply = await router.execute(path, verb, attrs, items)
         done = ["!done"]
         if reply.ret is not None:
             done.append(f"=ret={reply.ret}")
-        self.send(*([["!re", *(f"={k}={v}" for k, v in row.items()), *tag] for row in reply.rows]),
-                  done + tag)
+        self.send(
+            *([["!re", *(f"={k}={v}" for k, v in row.items()), *tag] for row in reply.rows]),
+            done + tag,
+        )
 
     def _get(self, path: str, attrs: dict[str, str], tag: list[str]) -> None:
         router = self.device.router
@@ -168,9 +176,13 @@ class ApiSession:
         password = device.user_password(name)
         ok = password is not None and not device.faults.refuse_login
         if ok and "response" in attrs:
-            digest = hashlib.md5(b"\x00" + (password or "").encode() + (self.challenge or b""),
-                                 usedforsecurity=False).digest()
-            ok = self.challenge is not None and attrs["response"] == "00" + binascii.hexlify(digest).decode()
+            digest = hashlib.md5(
+                b"\x00" + (password or "").encode() + (self.challenge or b""), usedforsecurity=False
+            ).digest()
+            ok = (
+                self.challenge is not None
+                and attrs["response"] == "00" + binascii.hexlify(digest).decode()
+            )
         elif ok:
             ok = attrs.get("password", "") == password
         if not ok:
@@ -182,5 +194,11 @@ class ApiSession:
 
 
 def _masked(words: list[str]) -> str:
-    return " ".join("=password=***" if w.startswith("=password=") else
-                    "=response=***" if w.startswith("=response=") else w for w in words)
+    return " ".join(
+        "=password=***"
+        if w.startswith("=password=")
+        else "=response=***"
+        if w.startswith("=response=")
+        else w
+        for w in words
+    )

@@ -12,9 +12,8 @@ import asyncssh
 from kopnet_iac.errors import ParseError
 from kopnet_iac.lab.faults import Action
 from kopnet_iac.lab.routeros.render import CRLF, render_reply
-from kopnet_iac.lab.routeros.script import split_statements
+from kopnet_iac.lab.routeros.script import parse_commands, split_statements
 from kopnet_iac.lab.routeros.store import RosError
-from kopnet_iac.platforms.routeros.parser import parse_script
 
 if TYPE_CHECKING:
     from kopnet_iac.lab.routeros.device import RouterOSDevice
@@ -64,8 +63,11 @@ class Console:
 
     def prompt(self) -> str:
         where = "/" + " ".join(self.cwd) if self.cwd else ""
-        return f"[{self.user}@{self.device.router.identity()}] {where}> " if where else \
-            f"[{self.user}@{self.device.router.identity()}] > "
+        return (
+            f"[{self.user}@{self.device.router.identity()}] {where}> "
+            if where
+            else f"[{self.user}@{self.device.router.identity()}] > "
+        )
 
     async def run(self) -> None:
         process = self.process
@@ -144,7 +146,7 @@ class Console:
         if not text.startswith((":", "/")):
             text = ("/" + " ".join(self.cwd) + " " + text) if self.cwd else "/" + text
         try:
-            commands = parse_script(split_statements(text), "console")
+            commands = parse_commands(split_statements(text), "console")
         except ParseError as exc:
             pos = exc.position
             return f"syntax error (line 1 column {pos.column if pos else 1})", True
@@ -164,10 +166,17 @@ class Console:
                 if exc.category == -1:
                     return "", False
                 if exc.message == "no such command prefix":
-                    out.append(f"bad command name {cmd.path[-1] if cmd.path else cmd.verb} (line 1 column 2)")
+                    out.append(
+                        f"bad command name {cmd.path[-1] if cmd.path else cmd.verb} (line 1 column 2)"
+                    )
                     break
-                out.append(exc.message if exc.message.startswith(("failure", "syntax")) else f"failure: {exc.message}"
-                           if exc.category == 1 else exc.message)
+                out.append(
+                    exc.message
+                    if exc.message.startswith(("failure", "syntax"))
+                    else f"failure: {exc.message}"
+                    if exc.category == 1
+                    else exc.message
+                )
                 break
             finally:
                 device.after_command()

@@ -164,8 +164,7 @@ class Router:
             or path in views.SYSTEM_VIEWS
             or path in schema.BUILTIN_ITEMS
             or path in schema.EXPORT_ORDER
-            or (path.startswith("interface wireless")
-            and self.spec.wireless)
+            or (path.startswith("interface wireless") and self.spec.wireless)
         )
 
     def known_menu(self, path: str) -> bool:
@@ -173,8 +172,14 @@ class Router:
         if not path or self.known_path(path):
             return True
         prefix = path + " "
-        pools = (self.store.menus, schema.SINGLETON_PATHS, EXTRA_PATHS, schema.INTERFACE_TYPES,
-                 views.SYSTEM_VIEWS, schema.EXPORT_ORDER)
+        pools = (
+            self.store.menus,
+            schema.SINGLETON_PATHS,
+            EXTRA_PATHS,
+            schema.INTERFACE_TYPES,
+            views.SYSTEM_VIEWS,
+            schema.EXPORT_ORDER,
+        )
         return any(p.startswith(prefix) for pool in pools for p in pool)
 
     def is_singleton(self, path: str) -> bool:

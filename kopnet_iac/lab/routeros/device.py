@@ -35,7 +35,9 @@ COMMANDS_LOG_LIMIT = 20000
 class RouterOSDevice:
     """An emulated RouterOS device speaking the API (8728) and SSH on ``spec.host``."""
 
-    def __init__(self, spec: DeviceSpec, state_dir: Path, network: LabNetwork, faults: Faults | None = None) -> None:
+    def __init__(
+        self, spec: DeviceSpec, state_dir: Path, network: LabNetwork, faults: Faults | None = None
+    ) -> None:
         self.spec = spec
         self.state_dir = Path(state_dir) / spec.hostname
         self.network = network
@@ -106,7 +108,11 @@ class RouterOSDevice:
     # -- hooks used by the servers ----------------------------------------------------------
 
     def boot_seconds(self) -> float:
-        return self.faults.boot_seconds if self.faults.boot_seconds is not None else self.spec.boot_seconds
+        return (
+            self.faults.boot_seconds
+            if self.faults.boot_seconds is not None
+            else self.spec.boot_seconds
+        )
 
     def record(self, command: str) -> None:
         self.commands_log.append(command)
@@ -127,9 +133,14 @@ class RouterOSDevice:
 
     def _export_hook(self, terse: bool, show_sensitive: bool, verbose: bool, scope: str) -> str:
         return export_text(
-            self.router.store, version=self.spec.version, software_id=self.router.software_id(),
-            model=self.spec.model or "RB5009UG+S+", serial=self.spec.serial or "HF0000LAB01",
-            terse=terse, show_sensitive=show_sensitive, scope=scope,
+            self.router.store,
+            version=self.spec.version,
+            software_id=self.router.software_id(),
+            model=self.spec.model or "RB5009UG+S+",
+            serial=self.spec.serial or "HF0000LAB01",
+            terse=terse,
+            show_sensitive=show_sensitive,
+            scope=scope,
         )
 
     def _state_file(self) -> Path:
@@ -167,12 +178,18 @@ class RouterOSDevice:
         host = self.spec.host
         try:
             if self.spec.api_port is not None:
-                self._api_server = await asyncio.start_server(self._api_client, host, self.spec.api_port,
-                                                              reuse_address=True)
+                self._api_server = await asyncio.start_server(
+                    self._api_client, host, self.spec.api_port, reuse_address=True
+                )
             self._ssh_server = await asyncssh.create_server(
-                lambda: console.SSHServer(self), host, self.spec.ssh_port,
-                server_host_keys=[self._host_key_loaded()], line_editor=False, encoding="utf-8",
-                process_factory=self._ssh_process, reuse_address=True,
+                lambda: console.SSHServer(self),
+                host,
+                self.spec.ssh_port,
+                server_host_keys=[self._host_key_loaded()],
+                line_editor=False,
+                encoding="utf-8",
+                process_factory=self._ssh_process,
+                reuse_address=True,
             )
         except OSError as exc:
             await self._shutdown()
@@ -188,7 +205,9 @@ class RouterOSDevice:
                 try:
                     await self.router.interpreter.run_text(rosfile.contents, source=script)
                 except RosError as exc:
-                    self.router.log_message("script,error", f"run-after-reset failed: {exc.message}")
+                    self.router.log_message(
+                        "script,error", f"run-after-reset failed: {exc.message}"
+                    )
                 self.after_command()
 
     _pending_script = ""
@@ -237,7 +256,9 @@ class RouterOSDevice:
 
     def _request_reset(self, no_defaults: bool, keep_users: bool, run_after_reset: str) -> None:
         old = self.router.store
-        fresh = factory.fresh_store(self.spec, defaults=not no_defaults, keep_users=old if keep_users else None)
+        fresh = factory.fresh_store(
+            self.spec, defaults=not no_defaults, keep_users=old if keep_users else None
+        )
         fresh.files = old.files
         self._pending_script = run_after_reset
         self._request_reboot({"__store__": fresh})

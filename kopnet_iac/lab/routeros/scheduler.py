@@ -6,6 +6,7 @@ import asyncio
 import calendar
 import contextlib
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -17,8 +18,12 @@ if TYPE_CHECKING:
     from kopnet_iac.lab.routeros.core import Router
 
 log = logging.getLogger(__name__)
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 STARTUP_DELAY = 0.5  # RouterOS runs startup jobs a few seconds after boot; kept short here
 
 
@@ -38,7 +43,7 @@ def _absolute(date: str, clock: str) -> float | None:
         else:
             y, m, d = date.split("-")
             ymd = (int(y), int(m), int(d))
-        hh, mm, ss = (clock.split(":") + ["0", "0"])[:3]
+        hh, mm, ss = [*clock.split(":"), "0", "0"][:3]
         wall = calendar.timegm((*ymd, int(hh), int(mm), int(float(ss)), 0, 0, 0))
     except (ValueError, KeyError):
         return None
@@ -81,8 +86,8 @@ class Scheduler:
         if start_time and entry.get("start-date"):
             first = _absolute(entry.get("start-date"), start_time)
             if first is not None:
-                while interval > 0 and first < now:
-                    first += interval
+                if interval > 0 and first < now:
+                    first += math.ceil((now - first) / interval) * interval
                 return first if first >= now or interval > 0 else None
         return now + interval if interval > 0 else None
 
@@ -102,8 +107,12 @@ class Scheduler:
 
     def status(self, entry: Entry) -> dict[str, str]:
         state = self.jobs.get(entry.id)
-        row = {"run-count": str(state.run_count if state else 0), "owner": "admin",
-               "policy": entry.get("policy") or "ftp,reboot,read,write,policy,test,password,sniff,sensitive,romon"}
+        row = {
+            "run-count": str(state.run_count if state else 0),
+            "owner": "admin",
+            "policy": entry.get("policy")
+            or "ftp,reboot,read,write,policy,test,password,sniff,sensitive,romon",
+        }
         row.setdefault("interval", "0s")
         if state and state.next_run is not None:
             wall = time.time() + (state.next_run - time.monotonic())
@@ -116,7 +125,11 @@ class Scheduler:
         while True:
             self._wake.clear()
             now = time.monotonic()
-            due = [job_id for job_id, st in self.jobs.items() if st.next_run is not None and st.next_run <= now]
+            due = [
+                job_id
+                for job_id, st in self.jobs.items()
+                if st.next_run is not None and st.next_run <= now
+            ]
             for job_id in due:
                 self._fire(job_id)
             pending = [st.next_run for st in self.jobs.values() if st.next_run is not None]
@@ -136,7 +149,9 @@ class Scheduler:
             return
         state.run_count += 1
         state.last_started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
-        task = asyncio.get_running_loop().create_task(self._run(entry.get("name"), entry.get("on-event")))
+        task = asyncio.get_running_loop().create_task(
+            self._run(entry.get("name"), entry.get("on-event"))
+        )
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
@@ -150,5 +165,7 @@ class Scheduler:
         try:
             await self.router.interpreter.run_text(source, source=f"scheduler {name}")
         except RosError as exc:
-            self.router.log_message("script,error", f"executing script from scheduler ({name}) failed: {exc.message}")
+            self.router.log_message(
+                "script,error", f"executing script from scheduler ({name}) failed: {exc.message}"
+            )
         self.router.after_change()

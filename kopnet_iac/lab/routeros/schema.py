@@ -54,7 +54,6 @@ SINGLETON_PATHS: frozenset[str] = frozenset(
         "system license",
         "system package update",
         "system device-mode",
-
         "system logging settings",
         "ip hotspot service-port settings",
         "ipv6 nd prefix default",
@@ -118,14 +117,21 @@ SINGLETON_DEFAULTS: dict[str, dict[str, str]] = {
 
 # Default values shown by ``print`` on list items (exports only show what was set).
 LIST_DEFAULTS: dict[str, dict[str, str]] = {
-    "snmp community": {"addresses": "::/0", "read-access": "true", "write-access": "false",
-                       "security": "none"},
+    "snmp community": {
+        "addresses": "::/0",
+        "read-access": "true",
+        "write-access": "false",
+        "security": "none",
+    },
     "user": {"address": "", "group": "read"},
     "interface vlan": {"mtu": "1500", "arp": "enabled", "use-service-tag": "false"},
     "interface bridge": {"mtu": "auto", "protocol-mode": "rstp", "vlan-filtering": "false"},
     "ip route": {"distance": "1", "routing-table": "main"},
     "system scheduler": {"interval": "0s", "on-event": ""},
-    "system script": {"source": "", "policy": "ftp,reboot,read,write,policy,test,password,sniff,sensitive,romon"},
+    "system script": {
+        "source": "",
+        "policy": "ftp,reboot,read,write,policy,test,password,sniff,sensitive,romon",
+    },
 }
 
 # Built-in items a fresh RouterOS 7 device has in list menus (besides hardware ports).

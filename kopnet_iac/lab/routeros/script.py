@@ -30,6 +30,11 @@ from kopnet_iac.lab.routeros.store import Entry, Reply, RosError
 from kopnet_iac.platforms.routeros.model import Command, Selector
 from kopnet_iac.platforms.routeros.parser import parse_script, unescape
 
+try:  # bare flags (``add ... passive``) mean ``yes``; parse_export knows, parse_script keeps ""
+    from kopnet_iac.platforms.routeros.parser import _command, _logical_lines
+except ImportError:  # pragma: no cover - the engine changed its internals
+    _command = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     from kopnet_iac.lab.routeros.core import Router
 
@@ -84,6 +89,22 @@ def split_statements(text: str) -> str:
             continue
         out.append(ch)
     return "".join(out)
+
+
+def parse_commands(text: str, source: str) -> list[Command]:
+    """:func:`parse_script` with bare flag words read as ``yes``, as RouterOS does."""
+    if _command is None:  # pragma: no cover
+        return parse_script(text, source)
+    out: list[Command] = []
+    section: tuple[str, ...] = ()
+    for line in _logical_lines(text, source):
+        if line.is_comment:
+            continue
+        cmd = _command(line, section, source, flag_value="yes")
+        if cmd.verb == "":
+            section = cmd.path
+        out.append(cmd)
+    return out
 
 
 def _norm(value: str) -> str:
@@ -173,7 +194,12 @@ class Interpreter:
             else:
                 args[key] = value
         if cmd.verb in ("ping", "import", "run", "load") and cmd.target is not None:
-            args.setdefault({"run": "number", "load": "name"}.get(cmd.verb, "address" if cmd.verb == "ping" else "file-name"), cmd.target)
+            args.setdefault(
+                {"run": "number", "load": "name"}.get(
+                    cmd.verb, "address" if cmd.verb == "ping" else "file-name"
+                ),
+                cmd.target,
+            )
             items = None
         elif path == "file" and cmd.target is not None:
             args["numbers"] = cmd.target
@@ -202,7 +228,7 @@ class Interpreter:
 
     async def _script_word(self, cmd: Command, out: list[str]) -> None:
         word = cmd.verb
-        rest = cmd.raw[len(word):].strip()
+        rest = cmd.raw[len(word) :].strip()
         if word == ":delay":
             await asyncio.sleep(min(parse_duration(unescape(rest.strip('"'))), MAX_DELAY))
         elif word == ":log":
@@ -215,11 +241,18 @@ class Interpreter:
         else:
             raise RosError(f"script command {word} is not supported by the lab emulator", 0)
 
-    async def run_text(self, text: str, *, source: str, dry_run: bool = False,
-                       console: bool = False, lenient: bool = True) -> list[str]:
+    async def run_text(
+        self,
+        text: str,
+        *,
+        source: str,
+        dry_run: bool = False,
+        console: bool = False,
+        lenient: bool = True,
+    ) -> list[str]:
         """Run a whole script; returns what it printed. Raises :class:`RosError` on failure."""
         try:
-            commands = parse_script(split_statements(text), source)
+            commands = parse_commands(split_statements(text), source)
         except ParseError as exc:
             pos = exc.position
             where = f" (line {pos.line} column {pos.column})" if pos else ""
@@ -235,8 +268,9 @@ class Interpreter:
                 except RosError as exc:
                     if exc.category == -1:
                         raise
-                    raise RosError(f"{exc.message} (line {cmd.line} column {cmd.column})",
-                                   exc.category) from None
+                    raise RosError(
+                        f"{exc.message} (line {cmd.line} column {cmd.column})", exc.category
+                    ) from None
                 if console and reply is not None:
                     path = " ".join(cmd.path)
                     text = render_reply(cmd.verb, reply, self.router.is_singleton(path))

@@ -21,9 +21,14 @@ def _flag(args: dict[str, str], key: str) -> bool:
 
 
 def file_row(index: int, rosfile: RosFile) -> dict[str, str]:
-    row = {".id": format_id(index + 1), "name": rosfile.name, "type": rosfile.type,
-           "size": str(len(rosfile.contents.encode("utf-8"))),
-           "creation-time": rosfile.created, "last-modified": rosfile.created}
+    row = {
+        ".id": format_id(index + 1),
+        "name": rosfile.name,
+        "type": rosfile.type,
+        "size": str(len(rosfile.contents.encode("utf-8"))),
+        "creation-time": rosfile.created,
+        "last-modified": rosfile.created,
+    }
     if rosfile.type != "backup" and len(rosfile.contents) <= FILE_TEXT_LIMIT:
         row["contents"] = rosfile.contents
     return row
@@ -56,7 +61,9 @@ def _file_items(router: Router, items: list[Entry] | None, args: dict[str, str])
     return out
 
 
-async def file_command(router: Router, verb: str, args: dict[str, str], items: list[Entry] | None) -> Reply:
+async def file_command(
+    router: Router, verb: str, args: dict[str, str], items: list[Entry] | None
+) -> Reply:
     if verb in ("print", "getall"):
         return Reply(rows=[row for _, row in router.rows("file")])
     if verb == "add":
@@ -65,13 +72,26 @@ async def file_command(router: Router, verb: str, args: dict[str, str], items: l
             raise RosError("failure: missing value(s) of argument(s) name", 1)
         if name in router.store.files:
             raise RosError("failure: file already exists", 1)
-        write_file(router, name, args.get("contents", ""), "directory" if args.get("type") == "directory" else ".rsc file")
+        write_file(
+            router,
+            name,
+            args.get("contents", ""),
+            "directory" if args.get("type") == "directory" else ".rsc file",
+        )
         return Reply(ret=format_id(list(router.store.files).index(name) + 1))
     if verb == "set":
         for name in _file_items(router, items, args):
             if "contents" in args:
                 write_file(router, name, args["contents"], router.store.files[name].type)
         return Reply()
+    if verb == "read":
+        rosfile = router.store.files.get(args.get("file", ""))
+        if rosfile is None:
+            raise RosError("failure: no such file", 1)
+        offset = int(args.get("offset", "0") or 0)
+        size = int(args.get("chunk-size", "32768") or 32768)
+        data = rosfile.contents.encode("utf-8")[offset : offset + size]
+        return Reply(rows=[{"data": data.decode("utf-8", "ignore")}])
     if verb == "remove":
         for name in _file_items(router, items, args):
             router.store.files.pop(name, None)
@@ -81,7 +101,9 @@ async def file_command(router: Router, verb: str, args: dict[str, str], items: l
 
 
 async def export_command(router: Router, args: dict[str, str], scope: str) -> Reply:
-    text = router.exporter(_flag(args, "terse"), _flag(args, "show-sensitive"), _flag(args, "verbose"), scope)
+    text = router.exporter(
+        _flag(args, "terse"), _flag(args, "show-sensitive"), _flag(args, "verbose"), scope
+    )
     target = args.get("file")
     if target:
         name = target if target.endswith(".rsc") else f"{target}.rsc"
@@ -125,15 +147,30 @@ async def reboot(router: Router, args: dict[str, str], items: list[Entry] | None
     return Reply(text="Reboot, yes? [y/N]: y\r\nsystem will reboot shortly")
 
 
-async def reset_configuration(router: Router, args: dict[str, str], items: list[Entry] | None) -> Reply:
-    router.reset_configuration(_flag(args, "no-defaults"), _flag(args, "keep-users"),
-                               args.get("run-after-reset", ""))
+async def reset_configuration(
+    router: Router, args: dict[str, str], items: list[Entry] | None
+) -> Reply:
+    router.reset_configuration(
+        _flag(args, "no-defaults"), _flag(args, "keep-users"), args.get("run-after-reset", "")
+    )
     return Reply(text="Dangerous! Reset anyway? [y/N]: y\r\nsystem configuration will be reset")
 
 
 async def script_run(router: Router, args: dict[str, str], items: list[Entry] | None) -> Reply:
-    wanted = items if items is not None else router.resolve_items(
-        "system script", [w for w in (args.get("number") or args.get("numbers") or args.get(".id") or "").split(",") if w])
+    wanted = (
+        items
+        if items is not None
+        else router.resolve_items(
+            "system script",
+            [
+                w
+                for w in (args.get("number") or args.get("numbers") or args.get(".id") or "").split(
+                    ","
+                )
+                if w
+            ],
+        )
+    )
     if not wanted:
         raise RosError("no such item", 0)
     assert router.interpreter is not None
@@ -153,7 +190,12 @@ async def ping(router: Router, args: dict[str, str], items: list[Entry] | None) 
     rows = []
     received = 0
     for seq in range(count):
-        row = {"seq": str(seq), "host": address, "size": args.get("size", "56"), "sent": str(seq + 1)}
+        row = {
+            "seq": str(seq),
+            "host": address,
+            "size": args.get("size", "56"),
+            "sent": str(seq + 1),
+        }
         if answers:
             received += 1
             row.update({"ttl": "64", "time": "1ms"})
@@ -166,8 +208,10 @@ async def ping(router: Router, args: dict[str, str], items: list[Entry] | None) 
         rows.append(row)
     lines = [f"  SEQ HOST {address} SIZE TTL TIME STATUS"]
     for row in rows:
-        lines.append(f"    {row['seq']} {address} {row['size']} {row.get('ttl', '')} {row.get('time', '')} "
-                     f"{row.get('status', '')}".rstrip())
+        lines.append(
+            f"    {row['seq']} {address} {row['size']} {row.get('ttl', '')} {row.get('time', '')} "
+            f"{row.get('status', '')}".rstrip()
+        )
     lines.append(f"    sent={count} received={received} packet-loss={rows[-1]['packet-loss']}%")
     return Reply(rows=rows, text="\r\n".join(lines))
 
@@ -183,7 +227,9 @@ async def execute(router: Router, args: dict[str, str], items: list[Entry] | Non
     return Reply(ret="*1")
 
 
-async def device_mode_update(router: Router, args: dict[str, str], items: list[Entry] | None) -> Reply:
+async def device_mode_update(
+    router: Router, args: dict[str, str], items: list[Entry] | None
+) -> Reply:
     if "scheduler" in args:
         router.faults.scheduler_disabled = args["scheduler"] in ("no", "false")
     return Reply()

@@ -22,8 +22,14 @@ def device(lab: Lab) -> RouterOSDevice:
 
 @pytest.fixture
 def conn(device: RouterOSDevice) -> Iterator[Any]:
-    handler = ConnectHandler(device_type="mikrotik_routeros", host=device.spec.host, port=8022,
-                             username="admin", password=TEST_PASSWORD, fast_cli=False)
+    handler = ConnectHandler(
+        device_type="mikrotik_routeros",
+        host=device.spec.host,
+        port=8022,
+        username="admin",
+        password=TEST_PASSWORD,
+        fast_cli=False,
+    )
     yield handler
     handler.disconnect()
 
@@ -31,8 +37,15 @@ def conn(device: RouterOSDevice) -> Iterator[Any]:
 def exec_command(device: RouterOSDevice, command: str, password: str = TEST_PASSWORD) -> str:
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-    client.connect(device.spec.host, port=8022, username="admin", password=password,
-                   look_for_keys=False, allow_agent=False, timeout=5)
+    client.connect(
+        device.spec.host,
+        port=8022,
+        username="admin",
+        password=password,
+        look_for_keys=False,
+        allow_agent=False,
+        timeout=5,
+    )
     try:
         _, stdout, _ = client.exec_command(command)
         return str(stdout.read().decode())
@@ -43,12 +56,17 @@ def exec_command(device: RouterOSDevice, command: str, password: str = TEST_PASS
 def test_prompt_commands_and_export(conn: Any, device: RouterOSDevice) -> None:
     assert conn.find_prompt() == "[admin@MikroTik] >"
     assert conn.send_command("/ip address add address=10.1.1.1/24 interface=ether1") == ""
-    out = conn.send_config_set(["/interface vlan add name=vlan10 vlan-id=10 interface=ether2",
-                                "/ip address add address=10.10.0.1/24 interface=vlan10"])
+    out = conn.send_config_set(
+        [
+            "/interface vlan add name=vlan10 vlan-id=10 interface=ether2",
+            "/ip address add address=10.10.0.1/24 interface=vlan10",
+        ]
+    )
     assert "failure" not in out
     export = conn.send_command("/export")
     assert "/interface vlan\nadd interface=ether2 name=vlan10 vlan-id=10" in export.replace(
-        "add name=vlan10 vlan-id=10 interface=ether2", "add interface=ether2 name=vlan10 vlan-id=10")
+        "add name=vlan10 vlan-id=10 interface=ether2", "add interface=ether2 name=vlan10 vlan-id=10"
+    )
     assert "add address=10.10.0.1/24 interface=vlan10" in export
     printed = conn.send_command("/ip address print")
     assert "10.1.1.1/24" in printed and "10.10.0.1/24" in printed
@@ -67,7 +85,8 @@ def test_prompt_follows_identity_and_menu(conn: Any, device: RouterOSDevice) -> 
 
 def test_errors_look_like_a_router(conn: Any, device: RouterOSDevice) -> None:
     assert conn.send_command("/ip address add address=bad interface=ether1") == (
-        "failure: invalid value for argument address")
+        "failure: invalid value for argument address"
+    )
     assert conn.send_command("/foo bar").startswith("bad command name")
     assert conn.send_command('/ip address add address="unterminated').startswith("syntax error")
     assert conn.send_command("/ip address remove 7") == "no such item"
@@ -84,7 +103,9 @@ def test_ping_and_system_menus(conn: Any) -> None:
 
 
 def test_import_file_and_script_run(conn: Any, device: RouterOSDevice) -> None:
-    conn.send_command('/file add name=setup.rsc contents="/ip pool add name=p1 ranges=10.5.0.2-10.5.0.254"')
+    conn.send_command(
+        '/file add name=setup.rsc contents="/ip pool add name=p1 ranges=10.5.0.2-10.5.0.254"'
+    )
     out = conn.send_command("/import file-name=setup.rsc dry-run")
     assert "successfully" in out
     assert device.router.store.entries("ip pool") == []
@@ -109,8 +130,13 @@ def test_wrong_password_and_dropped_session(device: RouterOSDevice) -> None:
     with pytest.raises(paramiko.AuthenticationException):
         exec_command(device, "/export", password="wrong-fake-pw")
     device.faults.drop_at_pattern = "/system reboot*"
-    handler = ConnectHandler(device_type="mikrotik_routeros", host=device.spec.host, port=8022,
-                             username="admin", password=TEST_PASSWORD)
+    handler = ConnectHandler(
+        device_type="mikrotik_routeros",
+        host=device.spec.host,
+        port=8022,
+        username="admin",
+        password=TEST_PASSWORD,
+    )
     with pytest.raises((OSError, EOFError, Exception)):
         handler.send_command("/system reboot", read_timeout=3)
     assert device.state == "running"
