@@ -19,18 +19,25 @@ from kopnet_iac.render.renderer import Artifact
 
 log = logging.getLogger(__name__)
 
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
 
 def _write_tree(root: Path, artifacts: Iterable[Artifact]) -> int:
     made: set[str] = set()
     count = 0
     for artifact in artifacts:
-        folder, _, name = artifact.path.rpartition("/")
+        folder = artifact.path.rpartition("/")[0]
         if folder not in made:
             (root / folder).mkdir(parents=True, exist_ok=True)
             made.add(folder)
         # bytes with "\n" line ends on every OS: byte-identical builds everywhere
-        with open(root / folder / name, "wb") as handle:
-            handle.write(artifact.text.encode("utf-8"))
+        fd = os.open(f"{root}/{artifact.path}", _FLAGS, 0o644)
+        try:
+            data = memoryview(artifact.text.encode("utf-8"))
+            while data:
+                data = data[os.write(fd, data) :]
+        finally:
+            os.close(fd)
         count += 1
     return count
 

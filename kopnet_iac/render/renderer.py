@@ -5,6 +5,7 @@ Pure: returns artifacts in memory, writes nothing (see ``output`` for the atomic
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -119,16 +120,17 @@ class Renderer:
 
     def _postprocess(self, spec: OutputSpec, text: str, *, village: str, host: str) -> str:
         if "sort-lines" in spec.postprocess:
-            lines = [line for line in text.splitlines() if line.strip()]
-            keys = [line.split("=", 1)[0] for line in lines]
-            if len(set(keys)) != len(keys):
-                dupes = sorted({k for k in keys if keys.count(k) > 1})
+            lines = sorted(line for line in text.split("\n") if line.strip())
+            keys = [line.partition("=")[0] for line in lines]
+            if len(set(keys)) != len(keys):  # sorted: duplicates are neighbours
+                dupes = sorted({a for a, b in itertools.pairwise(keys) if a == b})
                 raise RenderError(
                     f"{spec.template}: duplicate keys {', '.join(dupes)}",
                     village=village,
                     host=host,
                 )
-            text = "\n".join(sorted(lines)) + "\n"
+            lines.append("")
+            text = "\n".join(lines)
         for word in FORBIDDEN:
             if word in text:
                 raise RenderError(
