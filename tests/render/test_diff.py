@@ -1,0 +1,167 @@
+"""``kopnet diff`` on temporary git repositories: scope, formats, exit codes, errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from kopnet_iac.cli.main import cli
+from kopnet_iac.errors import RenderError
+from kopnet_iac.render.gitdiff import RepoLayout, diff_revisions, village_scope
+from tests.render.conftest import git
+
+MakeRepo = Callable[..., Path]
+
+
+def _diff(repo: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--inventory", str(repo / "inventory"), "diff", *args])
+
+
+def _change_ssid(repo: Path) -> None:
+    village = repo / "inventory" / "villages" / "sukadana.yaml"
+    village.write_text(village.read_text().replace("KopNet-Sukadana-2", "KopNet-Sukadana-Dua"))
+
+
+def test_no_change_is_empty_and_exit_zero(git_repo: MakeRepo) -> None:
+    repo = git_repo()
+    result = _diff(repo, "--base", "HEAD", "--exit-code")
+    assert result.exit_code == 0, result.output
+    assert "no changes" in result.output
+    result = _diff(repo, "--base", "HEAD", "--format", "json")
+    data = json.loads(result.output)
+    assert data["changed"] is False and data["devices"] == []
+
+
+def test_one_village_change_lists_only_its_devices(git_repo: MakeRepo) -> None:
+    repo = git_repo()
+    _change_ssid(repo)
+    git(repo, "commit", "-q", "-am", "rename sector")
+    result = _diff(repo, "--base", "HEAD~1", "--head", "HEAD", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["scope"] == "villages: sukadana"
+    assert [(d["village"], d["host"]) for d in data["devices"]] == [("sukadana", "sec-sukadana-2")]
+    (entry,) = data["devices"][0]["files"]
+    assert entry["path"] == "sukadana/sec-sukadana-2.cfg" and entry["status"] == "changed"
+    assert "-aaa.1.ssid=KopNet-Sukadana-2\n" in entry["diff"]
+    assert "+aaa.1.ssid=KopNet-Sukadana-Dua\n" in entry["diff"]
+    assert entry["added_lines"] == entry["removed_lines"] == 2  # aaa.1.ssid + wireless.1.ssid
+
+
+def test_working_tree_is_the_default_head(git_repo: MakeRepo) -> None:
+    repo = git_repo()
+    _change_ssid(repo)
+    result = _diff(repo, "--base", "HEAD", "--exit-code")
+    assert result.exit_code == 1
+    assert "== sukadana/sec-sukadana-2" in result.output
+    assert "core-sukadana" not in result.output and "lebung-itam" not in result.output
+
+
+def test_markdown_format_for_pull_requests(git_repo: MakeRepo) -> None:
+    repo = git_repo()
+    _change_ssid(repo)
+    result = _diff(repo, "--base", "HEAD", "--format", "markdown")
+    assert result.exit_code == 0
+    text = result.output
+    assert "| Village | Device | File | Change | Lines |" in text
+    assert "| sukadana | sec-sukadana-2 | `sec-sukadana-2.cfg` | changed | +2 -2 |" in text
+    assert "<details><summary><code>sukadana/sec-sukadana-2.cfg</code>" in text
+    assert "```diff\n--- a/sukadana/sec-sukadana-2.cfg" in text and "</details>" in text
+
+
+def test_added_and_removed_village(git_repo: MakeRepo) -> None:
+    repo = git_repo()
+    villages = repo / "inventory" / "villages"
+    git(repo, "rm", "-q", "inventory/villages/lebung-itam.yaml")
+    git(repo, "commit", "-q", "-m", "drop lebung-itam")
+    result = _diff(repo, "--base", "HEAD~1", "--head", "HEAD", "--format", "json")
+    data = json.loads(result.output)
+    hosts = {d["host"] for d in data["devices"]}
+    assert "core-lebung-itam" in hosts and all("lebung" in h for h in hosts)
+    assert {f["status"] for d in data["devices"] for f in d["files"]} == {"removed"}
+    # reverse direction: the village appears
+    reverse = _diff(repo, "--base", "HEAD", "--head", "HEAD~1", "--format", "json")
+    statuses = {f["status"] for d in json.loads(reverse.output)["devices"] for f in d["files"]}
+    assert statuses == {"added"}
+    assert not (villages / "lebung-itam.yaml").exists()
+
+
+def test_fleet_change_renders_every_village(git_repo: MakeRepo) -> None:
+    repo = git_repo()
+    fleet = repo / "inventory" / "fleet.yaml"
+    fleet.write_text(fleet.read_text().replace("ntp: [10.255.0.123]", "ntp: [10.255.0.124]"))
+    report = diff_revisions(repo / "inventory", "HEAD")
+    assert report.scope == "all" and report.rendered_villages == 3
+    villages = {v for v, _, _ in report.devices()}
+    assert villages == {"sukadana", "lebung-itam", "pematang-panggang"}
+    assert all("10.255.0.124" in c.diff for c in report.changes if c.path.endswith(".rsc"))
+
+
+def test_template_change_renders_every_village(git_repo: MakeRepo) -> None:
+    repo = git_repo()
+    macros = repo / "templates" / "routeros" / "common" / "macros.j2"
+    macros.write_text(macros.read_text().replace("set strong-crypto=yes", "set strong-crypto=no"))
+    git(repo, "commit", "-q", "-am", "weaker ssh")
+    report = diff_revisions(repo / "inventory", "HEAD~1", "HEAD")
+    assert report.scope == "all"
+    changed = {c.path for c in report.changes}
+    assert changed and all(p.endswith(".rsc") for p in changed)
+    assert (
+        "sukadana/core-sukadana.rsc" in changed and "lebung-itam/sec-lebung-itam-1.rsc" in changed
+    )
+
+
+def test_unknown_revision_is_a_clear_error(git_repo: MakeRepo) -> None:
+    repo = git_repo()
+    result = _diff(repo, "--base", "no-such-branch")
+    assert result.exit_code == 1
+    assert "unknown revision 'no-such-branch'" in result.output
+    assert "Traceback" not in result.output
+    result = _diff(repo, "--base", "HEAD", "--head", "deadbeef")
+    assert result.exit_code == 1 and "unknown revision 'deadbeef'" in result.output
+
+
+def test_not_a_git_repository(inventory_copy: Path) -> None:
+    with pytest.raises(RenderError, match="git"):
+        diff_revisions(inventory_copy, "HEAD")
+
+
+def test_broken_inventory_at_head_is_reported(git_repo: MakeRepo) -> None:
+    repo = git_repo()
+    village = repo / "inventory" / "villages" / "sukadana.yaml"
+    village.write_text(village.read_text().replace("channel_width: 40", "channel_width: 33"))
+    result = _diff(repo, "--base", "HEAD")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "channel_width" in result.output
+
+
+def test_village_scope_rules(git_repo: MakeRepo) -> None:
+    layout = RepoLayout.discover(git_repo() / "inventory")
+    assert village_scope(layout, ["inventory/villages/a.yaml", "inventory/villages/b.yaml"]) == {
+        "a",
+        "b",
+    }
+    assert village_scope(layout, ["inventory/villages/a.yaml", "inventory/fleet.yaml"]) is None
+    assert village_scope(layout, ["inventory/addresses.lock.yaml"]) is None
+    assert village_scope(layout, ["templates/airos/radio/system.cfg.j2"]) is None
+
+
+def test_no_secret_values_in_diff(git_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = git_repo()
+    monkeypatch.setenv("KOPNET_SECRET_WIFI_SUKADANA", "fake-wifi-value-Q9")
+    monkeypatch.setenv("KOPNET_SECRET_RADIO_ADMIN", "fake-radio-admin-Q9")
+    village = repo / "inventory" / "villages" / "sukadana.yaml"
+    village.write_text(
+        village.read_text().replace(
+            "frequency: 5785, channel_width: 40", "frequency: 5795, channel_width: 40"
+        )
+    )
+    result = _diff(repo, "--base", "HEAD", "--format", "markdown")
+    assert result.exit_code == 0
+    assert "radio.1.freq=5795" in result.output
+    assert "fake-wifi-value-Q9" not in result.output and "fake-radio-admin-Q9" not in result.output
