@@ -200,3 +200,28 @@ def test_link_down_empties_the_station_list(make_radio: Callable[..., RadioHarne
     assert document["wireless"]["count"] == 0 and document["wireless"]["sta"] == []
     plugged = {i["ifname"]: i["status"]["plugged"] for i in document["interfaces"]}
     assert plugged == {"eth0": False, "ath0": False}
+
+
+def test_garbage_on_the_http_port_does_not_hurt(make_radio: Callable[..., RadioHarness]) -> None:
+    import socket
+
+    radio = make_radio()
+    for payload in (
+        b"\x16\x03\x01\x00\x05hello",  # TLS on the plain port
+        b"GET /status.cgi HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+        b"POST /writecfg.cgi HTTP/1.1\r\nContent-Length: 99999999\r\n\r\nshort",
+        b"\xff" * 10000 + b"\r\n\r\n",
+    ):
+        with socket.create_connection((radio.spec.host, radio.spec.http_port), timeout=5) as sock:
+            sock.sendall(payload)
+            sock.shutdown(socket.SHUT_WR)
+            sock.settimeout(5)
+            try:
+                while sock.recv(4096):
+                    pass
+            except OSError:
+                pass
+    client = Client(f"http://{radio.spec.host}:{radio.spec.http_port}")
+    assert client.login("kopnet", "lab-fake-pw")[0] == 200
+    assert client.call("GET", "/status.cgi")[0] == 200
+    assert radio.device.state == "running"
