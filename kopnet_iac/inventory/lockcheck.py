@@ -73,7 +73,7 @@ def check_lock(
                 out.add(
                     lock_doc,
                     loc,
-                    f"{net} is a /{net.prefixlen}, pool {name} hands out /{pool.size}",
+                    f"{net} is a /{net.prefixlen}, pool {name} hands out /{pool.size}; {RUN}",
                 )
         if vid in villages:
             _check_village(fleet, villages[vid], village_docs[vid], alloc, lock_doc, mgmt_seen, out)
