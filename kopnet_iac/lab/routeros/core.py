@@ -256,9 +256,12 @@ class Router:
                 continue
             if key in schema.BOOLEAN_KEYS and value not in ("yes", "no", "true", "false", ""):
                 raise RosError(f"value of {key} must be yes or no", 1)
-            if key == "vlan-id" and path == "interface vlan":
-                if not value.isdigit() or not 1 <= int(value) <= 4094:
-                    raise RosError("value of vlan-id out of range (1..4094)", 1)
+            if (
+                key == "vlan-id"
+                and path == "interface vlan"
+                and (not value.isdigit() or not 1 <= int(value) <= 4094)
+            ):
+                raise RosError("value of vlan-id out of range (1..4094)", 1)
         if path == "ip address" and "address" in props:
             try:
                 ipaddress.ip_interface(props["address"])

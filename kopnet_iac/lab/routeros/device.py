@@ -154,6 +154,7 @@ class RouterOSDevice:
         else:
             store = factory.fresh_store(self.spec)
         self.router.store = store
+        self.router.log_buffer.clear()  # the log lives in memory: gone after a reboot
         self._save()
 
     def _save(self) -> None:

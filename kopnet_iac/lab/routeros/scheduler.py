@@ -64,7 +64,7 @@ class Scheduler:
     def start(self) -> None:
         self.booted_at = time.monotonic()
         self.jobs.clear()
-        self.refresh()
+        self.refresh(at_boot=True)
         self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def stop(self) -> None:
@@ -77,11 +77,11 @@ class Scheduler:
         self._task = None
         self._running.clear()
 
-    def _first_run(self, entry: Entry) -> float | None:
+    def _first_run(self, entry: Entry, at_boot: bool) -> float | None:
         interval = parse_duration(entry.get("interval") or "0s")
         start_time = entry.get("start-time")
         if start_time == "startup":
-            return self.booted_at + STARTUP_DELAY
+            return self.booted_at + STARTUP_DELAY if at_boot else None
         now = time.monotonic()
         if start_time and entry.get("start-date"):
             first = _absolute(entry.get("start-date"), start_time)
@@ -91,7 +91,7 @@ class Scheduler:
                 return first if first >= now or interval > 0 else None
         return now + interval if interval > 0 else None
 
-    def refresh(self) -> None:
+    def refresh(self, *, at_boot: bool = False) -> None:
         """Recompute job states after the scheduler menu changed."""
         current = {entry.id: entry for entry in self.router.store.entries("system scheduler")}
         for job_id in list(self.jobs):
@@ -100,7 +100,7 @@ class Scheduler:
         for job_id, entry in current.items():
             if job_id not in self.jobs:
                 try:
-                    self.jobs[job_id] = JobState(next_run=self._first_run(entry))
+                    self.jobs[job_id] = JobState(next_run=self._first_run(entry, at_boot))
                 except RosError:
                     self.jobs[job_id] = JobState(next_run=None)
         self._wake.set()

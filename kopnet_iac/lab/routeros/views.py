@@ -35,7 +35,7 @@ def uptime_text(seconds: float) -> str:
 
 
 def interface_entries(router: Router) -> list[tuple[str, Entry]]:
-    out = []
+    out: list[tuple[str, Entry]] = []
     for path, menu in router.store.menus.items():
         if path in schema.INTERFACE_TYPES:
             out.extend((path, entry) for entry in menu.entries)
