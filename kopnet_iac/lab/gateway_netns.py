@@ -210,6 +210,7 @@ def _info(plan: GatewayLabPlan, gw_dir: Path, state: str) -> dict[str, object]:
         "routing": plan.routing,
         "edge_address": str(plan.uplink_edge.ip),
         "edge_asn": plan.isp_asn,
+        "edge_bird_socket": str(system.SLOTS_DIR.parent / f"edge{plan.slot}.ctl"),
     }
 
 
@@ -265,9 +266,11 @@ def _start_edge(
 ) -> None:
     edir = gw_dir / "edge"
     edir.mkdir()
-    bird_conf, sock, pidfile = edir / "bird.conf", edir / "bird.ctl", edir / "bird.pid"
-    if len(os.fsencode(sock)) > 100:
-        raise LabError(f"lab directory path too long for a unix socket: {gw_dir}")
+    bird_conf, pidfile = edir / "bird.conf", edir / "bird.pid"
+    # unix socket paths are limited to 108 bytes: keep the edge's control socket short
+    sock = system.SLOTS_DIR.parent / f"edge{plan.slot}.ctl"
+    record["files"] = [str(sock)]
+    _write(record_path, record)
     bird_conf.write_text(edge_bird_conf(plan, str(edir / "bird.log")))
     system.run(["bird", "-p", "-c", str(bird_conf)])
     exe = ["ip", "netns", "exec", plan.ns_edge]
@@ -284,7 +287,7 @@ def _record_pidfile(
 ) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError, IndexError):  # not written yet
             pid = int(pidfile.read_text().split()[0])
             record["processes"].append(system.process_ref(name, pid).to_json())
             _write(record_path, record)
@@ -369,6 +372,8 @@ def _teardown(record_path: Path, record: dict[str, Any]) -> None:
     for link in record.get("root_links", []):
         if system.link_exists(str(link)):
             system.run(["ip", "link", "del", str(link)], check=False)
+    for path in record.get("files", []):
+        Path(path).unlink(missing_ok=True)
     gw_dir = record.get("dir")
     if gw_dir:
         shutil.rmtree(gw_dir, ignore_errors=True)

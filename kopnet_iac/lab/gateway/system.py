@@ -119,8 +119,8 @@ def start_time(pid: int) -> int | None:
     except (FileNotFoundError, ProcessLookupError):
         return None
     # the command name is in parentheses and may contain spaces: split after the last ')'
-    fields = stat[stat.rindex(")") + 2 :].split()
-    if fields[0] == "Z":
+    fields = stat[stat.rfind(")") + 2 :].split()
+    if len(fields) < 20 or fields[0] == "Z":
         return None
     return int(fields[19])
 

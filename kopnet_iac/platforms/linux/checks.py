@@ -174,7 +174,7 @@ def run_gateway_checks(
         with connect(target, attempts=attempts, backoff=backoff) as session:
             result = session.run(command, stdin=script)
     except ConnectError as exc:
-        log.warning("%s: checks not run: %s", target.label, exc.message)
+        log.info("%s: checks not run: %s", target.label, exc.message)
         return [CheckResult("ssh", False, exc.message)]
     outputs = split_outputs(result.stdout)
     if not outputs:

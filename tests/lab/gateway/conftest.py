@@ -1,0 +1,68 @@
+"""Fixtures for the namespace gateway lab: the example inventory and lab gateways that are
+always removed again (by their recorded PIDs and namespaces), also when a test fails."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kopnet_iac.inventory.loader import Inventory, load_inventory
+from tests.conftest import REPO_ROOT
+
+INVENTORY_DIR = Path(REPO_ROOT) / "inventory"
+
+
+@pytest.fixture(scope="session")
+def inv() -> Inventory:
+    return load_inventory(INVENTORY_DIR)
+
+
+def _up(inv: Inventory, village: str, lab_dir: Path) -> dict[str, Any]:
+    from kopnet_iac.lab import gateway_netns
+
+    return dict(gateway_netns.up(village, inv, lab_dir))
+
+
+@pytest.fixture
+def lab_dir(tmp_path: Path) -> Iterator[Path]:
+    """A fresh lab dir; every gateway started in it is removed after the test."""
+    directory = tmp_path / "lab"
+    yield directory
+    if os.geteuid() == 0:
+        from kopnet_iac.lab import gateway_netns
+
+        gateway_netns.down(directory)
+
+
+@pytest.fixture(scope="module")
+def module_lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    directory = tmp_path_factory.mktemp("gwlab") / "lab"
+    yield directory
+    if os.geteuid() == 0:
+        from kopnet_iac.lab import gateway_netns
+
+        gateway_netns.down(directory)
+
+
+@pytest.fixture(scope="module")
+def sukadana(inv: Inventory, module_lab_dir: Path) -> dict[str, Any]:
+    """Sukadana's lab gateway (fiber, eBGP), configured from the rendered templates."""
+    from tests.lab.gateway import helpers
+
+    info = _up(inv, "sukadana", module_lab_dir)
+    helpers.configure(info, helpers.rendered_files(inv, "sukadana", str(info["hostname"])))
+    return info
+
+
+@pytest.fixture(scope="module")
+def pematang(inv: Inventory, module_lab_dir: Path) -> dict[str, Any]:
+    """Pematang Panggang's lab gateway (VSAT, static default), configured."""
+    from tests.lab.gateway import helpers
+
+    info = _up(inv, "pematang-panggang", module_lab_dir)
+    helpers.configure(info, helpers.rendered_files(inv, "pematang-panggang", str(info["hostname"])))
+    return info
