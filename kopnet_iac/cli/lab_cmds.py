@@ -238,6 +238,10 @@ def up(
             faults=fault_map,
             factory_reset=factory_default,
         )
+        already = answer.get("already_running", [])
+        if already:
+            note = " (not reset to factory state)" if factory_default else ""
+            click.echo(f"  already running{note}: {', '.join(already)}")
         for host, reason in sorted(answer.get("failed", {}).items()):
             click.echo(f"  {host}: failed to start: {reason}", err=True)
         rows = _wait_ready(directory, {s.hostname for s in specs})

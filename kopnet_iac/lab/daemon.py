@@ -118,9 +118,11 @@ class LabDaemon:
     ) -> dict[str, Any]:
         gate = asyncio.Semaphore(START_CONCURRENCY)
         new: list[Slot] = []
+        skipped: list[str] = []
         for spec in specs:
             existing = self.slots.get(spec.hostname)
             if existing is not None and existing.state in ("running", "booting"):
+                skipped.append(spec.hostname)
                 continue
             slot = Slot(spec=spec, faults=Faults())
             if spec.hostname in faults:
@@ -132,7 +134,11 @@ class LabDaemon:
             new.append(slot)
         await asyncio.gather(*(self._start_slot(slot, gate) for slot in new))
         failed = {slot.spec.hostname: slot.error for slot in new if slot.error}
-        return {"added": [slot.spec.hostname for slot in new], "failed": failed}
+        return {
+            "added": [slot.spec.hostname for slot in new],
+            "already_running": skipped,
+            "failed": failed,
+        }
 
     async def _stop_slot(self, slot: Slot) -> None:
         for task in slot.tasks:

@@ -308,6 +308,8 @@ class AirOSDevice:
         if text is None:
             raise LabError(f"{source}: No such file or directory")
         SystemConfig.parse(text)
+        if self.faults.disk_full:
+            raise LabError("cfgmtd: write failed: No space left on device")
         self.flash = text
         self._save_state()
 

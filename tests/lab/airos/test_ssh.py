@@ -218,3 +218,17 @@ def test_garbage_on_the_ssh_port_does_not_hurt(make_radio: Callable[..., RadioHa
                 sock.recv(1024)
     with ssh(radio) as client:
         assert run(client, "hostname")[0] == "bh-a\n"
+
+
+def test_disk_full_and_latency_faults(make_radio: Callable[..., RadioHarness]) -> None:
+    radio = make_radio()
+    with ssh(radio) as client:
+        radio.device.faults.disk_full = True
+        _out, err, status = run(client, "cfgmtd -w -p /etc/")
+        assert status == 1 and "No space left on device" in err
+        radio.device.faults.disk_full = False
+        assert run(client, "cfgmtd -w -p /etc/")[2] == 0
+        radio.device.faults.latency_ms = 400.0
+        start = time.monotonic()
+        assert run(client, "hostname")[0] == "bh-a\n"
+        assert time.monotonic() - start >= 0.4  # the injected delay is a lower bound
