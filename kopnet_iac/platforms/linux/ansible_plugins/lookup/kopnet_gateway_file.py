@@ -3,7 +3,8 @@
 ``lookup('kopnet_gateway_file', 'bird.conf')`` renders it with KopNet's renderer from the
 inventory in ``kopnet_inventory_dir`` (secrets substituted), or, when
 ``kopnet_gateway_source_dir`` is set, reads ``<hostname>.bird.conf`` from that folder (a
-snapshot being restored). ``probe=true`` answers "true"/"false": is there such a file.
+snapshot being restored); a file missing there yields ``__KOPNET_ABSENT__``, which the
+``kopnet_config_files`` module skips (a file that did not exist before is left alone).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
+ABSENT = "__KOPNET_ABSENT__"
+
 DOCUMENTATION = r"""
 name: kopnet_gateway_file
 short_description: A KopNet-rendered gateway configuration file
@@ -22,10 +25,6 @@ options:
   _terms:
     description: File names (bird.conf, nftables.conf, ...).
     required: true
-  probe:
-    description: Return "true"/"false" for whether the file exists instead of its text.
-    type: bool
-    default: false
 """
 
 
@@ -33,9 +32,7 @@ class LookupModule(LookupBase):  # type: ignore[misc]
     def run(
         self, terms: list[Any], variables: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[str]:
-        self.set_options(var_options=variables, direct=kwargs)
         variables = variables or {}
-        probe = bool(self.get_option("probe"))
         hostname = str(variables.get("inventory_hostname", ""))
         source_dir = str(variables.get("kopnet_gateway_source_dir") or "")
         results: list[str] = []
@@ -43,16 +40,13 @@ class LookupModule(LookupBase):  # type: ignore[misc]
             name = str(term)
             if source_dir:
                 path = Path(source_dir) / f"{hostname}.{name}"
-                if probe:
-                    results.append("true" if path.is_file() else "false")
+                if not path.exists():
+                    results.append(ABSENT)
                     continue
                 try:
                     results.append(path.read_text(encoding="utf-8"))
                 except OSError as exc:
                     raise AnsibleLookupError(f"{hostname}: cannot read {path}: {exc}") from exc
-                continue
-            if probe:
-                results.append("true")
                 continue
             results.append(_render(variables, hostname, name))
         return results

@@ -1,0 +1,234 @@
+"""Run the gateway playbooks through ansible-runner and read its event stream.
+
+Nothing here parses terminal output: every task result comes from runner events
+(``runner_on_ok``, ``runner_on_failed``, ...). The result is a list of :class:`TaskResult`
+(host, task, status, message, diff) that the CLI renders and the deploy pipeline can record.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kopnet_iac.errors import ApplyError
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+PLAYBOOKS_DIR = REPO_ROOT / "playbooks"
+ROLES_DIR = REPO_ROOT / "roles"
+PLUGINS_DIR = Path(__file__).resolve().parent / "ansible_plugins"
+
+_STATUS_OF_EVENT = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_skipped": "skipped",
+    "runner_on_unreachable": "unreachable",
+}
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """One task on one host: ``status`` is ok|changed|failed|skipped|unreachable."""
+
+    host: str
+    task: str
+    status: str
+    action: str = ""
+    handler: bool = False
+    message: str = ""
+    diff: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.status == "changed"
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("failed", "unreachable")
+
+
+@dataclass
+class PlaybookRun:
+    """Outcome of one playbook run: task results in event order, runner status and rc."""
+
+    playbook: str
+    status: str = "unknown"
+    rc: int | None = None
+    tasks: list[TaskResult] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "successful" and self.rc == 0 and not self.failures
+
+    @property
+    def failures(self) -> list[TaskResult]:
+        return [t for t in self.tasks if t.failed]
+
+    @property
+    def changes(self) -> list[TaskResult]:
+        return [t for t in self.tasks if t.changed]
+
+
+def format_diff(diff: Any) -> str:
+    """Unified diff text from an Ansible ``diff`` result (a dict or a list of dicts)."""
+    items = diff if isinstance(diff, list) else [diff]
+    chunks: list[str] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if "prepared" in item:
+            chunks.append(str(item["prepared"]))
+            continue
+        before = item.get("before", "")
+        after = item.get("after", "")
+        if not isinstance(before, str) or not isinstance(after, str) or before == after:
+            continue
+        lines = difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=str(item.get("before_header", "before")),
+            tofile=str(item.get("after_header", "after")),
+        )
+        chunks.append("".join(line if line.endswith("\n") else line + "\n" for line in lines))
+    return "".join(chunks)
+
+
+def _message(res: dict[str, Any]) -> str:
+    parts = []
+    msg = res.get("msg")
+    if msg:
+        parts.append(str(msg).strip())
+    for key in ("stderr", "module_stderr"):
+        text = str(res.get(key) or "").strip()
+        if text and text not in parts:
+            parts.append(text)
+    if not parts and res.get("stdout"):
+        parts.append(str(res["stdout"]).strip())
+    return "\n".join(parts)[:2000]
+
+
+def task_result(event: dict[str, Any]) -> TaskResult | None:
+    """A :class:`TaskResult` from one runner event, None for events that are not results."""
+    kind = str(event.get("event", ""))
+    if kind not in _STATUS_OF_EVENT:
+        return None
+    data = event.get("event_data") or {}
+    res = data.get("res") or {}
+    status = _STATUS_OF_EVENT[kind]
+    if kind == "runner_on_ok" and res.get("changed"):
+        status = "changed"
+    if kind == "runner_on_failed" and data.get("ignore_errors"):
+        status = "ok"
+    diff = format_diff(res["diff"]) if res.get("diff") else ""
+    if not diff and isinstance(res.get("results"), list):
+        diff = "".join(format_diff(r["diff"]) for r in res["results"] if r.get("diff"))
+    message = _message(res) if status in ("failed", "unreachable") else ""
+    if status == "changed" and res.get("changed_files"):
+        message = "files: " + ", ".join(str(f) for f in res["changed_files"])
+    return TaskResult(
+        host=str(data.get("host", "")),
+        task=str(data.get("task", "")),
+        status=status,
+        action=str(data.get("task_action", "")),
+        handler=bool(data.get("is_handler") or data.get("handler")),
+        message=message,
+        diff=diff,
+    )
+
+
+def runner_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for ansible-playbook: KopNet's roles and plugins, fast SSH, no colours."""
+    env = {
+        "ANSIBLE_ROLES_PATH": str(ROLES_DIR),
+        "ANSIBLE_LOOKUP_PLUGINS": str(PLUGINS_DIR / "lookup"),
+        "ANSIBLE_INVENTORY_PLUGINS": str(PLUGINS_DIR / "inventory"),
+        "ANSIBLE_PIPELINING": "True",
+        "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=5s",
+        "ANSIBLE_TIMEOUT": "15",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_NOCOLOR": "True",
+        "ANSIBLE_FORCE_COLOR": "False",
+        "ANSIBLE_DEPRECATION_WARNINGS": "False",
+        "ANSIBLE_LOCALHOST_WARNING": "False",
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_playbook(
+    playbook: str,
+    inventory: dict[str, Any],
+    *,
+    extravars: dict[str, Any] | None = None,
+    check: bool = False,
+    diff: bool = True,
+    limit: str | None = None,
+    forks: int = 10,
+    workdir: Path | None = None,
+    timeout: int = 600,
+) -> PlaybookRun:
+    """Run ``playbooks/<playbook>`` against ``inventory`` (YAML-shaped dict) and collect events.
+
+    ``workdir`` keeps runner's private data (artifacts) for inspection; by default a temporary
+    folder is used and removed afterwards.
+    """
+    import ansible_runner
+
+    own_dir = workdir is None
+    private = Path(tempfile.mkdtemp(prefix="kopnet-ansible-")) if workdir is None else workdir
+    private.mkdir(parents=True, exist_ok=True)
+    os.chmod(private, 0o700)
+    result = PlaybookRun(playbook=playbook)
+    cmdline = []
+    if check:
+        cmdline.append("--check")
+    if diff:
+        cmdline.append("--diff")
+
+    def on_event(event: dict[str, Any]) -> bool:
+        task = task_result(event)
+        if task is not None:
+            result.tasks.append(task)
+            log.debug("%s: %s: %s", task.host, task.task, task.status)
+        return True
+
+    try:
+        runner = ansible_runner.run(
+            private_data_dir=str(private),
+            project_dir=str(PLAYBOOKS_DIR),
+            playbook=str(PLAYBOOKS_DIR / playbook),
+            inventory=inventory,
+            extravars=extravars or {},
+            envvars=runner_env(),
+            cmdline=" ".join(cmdline) or None,
+            limit=limit,
+            forks=forks,
+            quiet=True,
+            event_handler=on_event,
+            timeout=timeout,
+            suppress_env_files=True,
+        )
+        result.status = str(runner.status)
+        result.rc = runner.rc
+        if not result.ok and not result.failures:
+            # Ansible stopped before any task (bad playbook, inventory, ...): its own words.
+            out = runner.stdout.read() if runner.stdout is not None else ""
+            lines = [line for line in str(out).splitlines() if line.strip()]
+            result.error = "\n".join(lines[-15:])
+    except Exception as exc:  # runner itself failed (missing binary, bad private dir)
+        raise ApplyError(f"ansible-runner failed to run {playbook}: {exc}") from exc
+    finally:
+        if own_dir:
+            shutil.rmtree(private, ignore_errors=True)
+    return result
