@@ -233,6 +233,8 @@ class Router:
                 _ntp_compat(row)
             return [(None, row)]
         out: list[tuple[Entry | None, Row]] = []
+        if path == "ip route":
+            out.extend((None, row) for row in views.connected_routes(self))
         for entry in menu.entries if menu is not None else []:
             row = {".id": format_id(entry.id)}
             row.update(schema.LIST_DEFAULTS.get(path, {}))
@@ -315,11 +317,14 @@ class Router:
             return await system.file_command(self, verb, args, items)
         if not self.known_path(path) and not lenient:
             raise RosError("no such command prefix", 0)
-        if (path in views.COMPUTED and path != "ip route") or path in views.SYSTEM_VIEWS:
+        if path in views.COMPUTED or path in views.SYSTEM_VIEWS:
             if verb in ("print", "getall"):
                 return Reply(rows=[row for _, row in self.rows(path)])
             if path == "interface" and verb in ("set", "enable", "disable", "comment", "unset"):
                 return self._change(path, verb, args, items or [])
+            if verb == "set" and items is None and path in schema.SINGLETON_DEFAULTS:
+                self.store.set_singleton(path, args)  # e.g. /system clock time-zone-name
+                return Reply()
             raise RosError("no such command", 0)
         if verb in ("print", "getall"):
             return Reply(rows=[row for _, row in self.rows(path)])

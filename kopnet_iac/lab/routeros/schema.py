@@ -126,7 +126,15 @@ LIST_DEFAULTS: dict[str, dict[str, str]] = {
     "user": {"address": "", "group": "read"},
     "interface vlan": {"mtu": "1500", "arp": "enabled", "use-service-tag": "false"},
     "interface bridge": {"mtu": "auto", "protocol-mode": "rstp", "vlan-filtering": "false"},
-    "ip route": {"distance": "1", "routing-table": "main"},
+    "ip route": {
+        "distance": "1",
+        "routing-table": "main",
+        "scope": "30",
+        "target-scope": "10",
+        "dynamic": "false",
+        "static": "true",
+        "active": "true",
+    },
     "system scheduler": {"interval": "0s", "on-event": ""},
     "system script": {
         "source": "",

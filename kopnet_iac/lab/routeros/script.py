@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 
 from kopnet_iac.errors import ParseError
 from kopnet_iac.lab.routeros.render import render_reply
-from kopnet_iac.lab.routeros.store import Entry, Reply, RosError
+from kopnet_iac.lab.routeros.store import Entry, Reply, RosError, format_id
 from kopnet_iac.platforms.routeros.model import Command, Selector
-from kopnet_iac.platforms.routeros.parser import parse_script, unescape
+from kopnet_iac.platforms.routeros.parser import parse_script, parse_selector, unescape
 
 try:  # bare flags (``add ... passive``) mean ``yes``; parse_export knows, parse_script keeps ""
     from kopnet_iac.platforms.routeros.parser import _command, _logical_lines
@@ -193,6 +193,13 @@ class Interpreter:
                 unset.append(key[1:])
             else:
                 args[key] = value
+        for key in ("place-before", "destination"):
+            value = args.get(key, "")
+            if value.startswith("["):
+                found = self.select(path, parse_selector(value))
+                if len(found) != 1:
+                    raise RosError(f"{key}: expected exactly one item, found {len(found)}", 1)
+                args[key] = format_id(found[0].id)
         if cmd.verb in ("ping", "import", "run", "load") and cmd.target is not None:
             args.setdefault(
                 {"run": "number", "load": "name"}.get(
@@ -208,13 +215,14 @@ class Interpreter:
             items = self.items_of(cmd, path, lenient=lenient)
         if cmd.verb == "set" and items is not None and not items:
             return Reply()  # an empty [ find ] changes nothing
-        if cmd.verb == "remove" and items is None:
+        if cmd.verb == "remove" and items is None and path != "file":
             raise RosError("expected item number or name", 1)
         if cmd.verb == "set" and items is None and lenient and not self.router.store.entries(path):
             self.router.validate(path, args, lenient=True)
             self.router.store.set_singleton(path, args)
-            return Reply()
-        reply = await self.router.execute(path, cmd.verb, args, items, lenient=lenient)
+            reply = Reply()
+        else:
+            reply = await self.router.execute(path, cmd.verb, args, items, lenient=lenient)
         if unset:
             if items is None:
                 menu = self.router.store.menu(path)

@@ -139,7 +139,8 @@ def interface_rows(router: Router) -> list[Row]:
     return rows
 
 
-def route_rows(router: Router) -> list[Row]:
+def connected_routes(router: Router) -> list[Row]:
+    """Dynamic connected routes derived from the enabled addresses."""
     rows: list[Row] = []
     names = interface_names(router)
     running = {e.get("name"): is_running(router, p, e) for p, e in interface_entries(router)}
@@ -166,20 +167,6 @@ def route_rows(router: Router) -> list[Row]:
                 "immediate-gw": entry.get("interface"),
             }
         )
-    for entry in router.store.entries("ip route"):
-        row = {
-            ".id": format_id(entry.id),
-            "dynamic": "false",
-            "static": "true",
-            "distance": "1",
-            "scope": "30",
-            "target-scope": "10",
-            "routing-table": "main",
-            "disabled": "false",
-            "active": "true",
-        }
-        row.update(entry.view())
-        rows.append(row)
     return rows
 
 
@@ -331,7 +318,6 @@ def system_rows(router: Router, path: str) -> list[Row] | None:
 
 COMPUTED: dict[str, Callable[[Router], list[Row]]] = {
     "interface": interface_rows,
-    "ip route": route_rows,
     "ip neighbor": neighbor_rows,
     "interface wireless registration-table": registration_rows,
 }

@@ -231,3 +231,19 @@ def test_disk_full_links_down_and_wireless(lab: Lab) -> None:
     tuple(api("/ip/address/add", address="10.7.0.1/24", interface="wlan1"))
     assert [r["dst-address"] for r in api("/ip/route/print")] == ["10.7.0.0/24"]
     api.close()
+
+
+def test_clock_console_reboot_and_file_remove_in_script(lab: Lab) -> None:
+    device = lab.start()
+    api = api_of(device)
+    tuple(api("/system/clock/set", **{"time-zone-name": "Asia/Jakarta"}))
+    assert next(iter(api("/system/clock/print")))["time-zone-name"] == "Asia/Jakarta"
+    assert "/system clock\nset time-zone-name=Asia/Jakarta" in device.export()
+    with pytest.raises(TrapError, match="no such command"):
+        tuple(api("/system/resource/set", cpu="fast"))
+    api.path("file").add(name="old.rsc", contents="# nothing")
+    run(lab, device, "/file remove old.rsc\n/system reboot")
+    assert "old.rsc" not in device.router.store.files
+    assert wait_for(lambda: device.state == "booting", 3)
+    assert wait_for(lambda: device.state == "running", 5)
+    assert device.router.store.files == {}
