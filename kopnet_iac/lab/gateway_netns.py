@@ -122,8 +122,8 @@ def up(village_id: str, inv: Inventory, lab_dir: Path) -> dict[str, object]:
             shutil.rmtree(gw_dir)
         gw_dir.mkdir(parents=True)
         _create_network(plan)
+        _start_gateway(plan, gw_dir, record, record_path)  # boots while the edge starts
         _start_edge(plan, gw_dir, record, record_path)
-        _start_gateway(plan, gw_dir, record, record_path)
         _wait_ssh(plan, gw_dir, record)
     except BaseException as exc:
         log.warning("%s: lab gateway failed to start, cleaning up", plan.hostname)

@@ -289,7 +289,10 @@ hostname {plan.hostname}
 echo {plan.hostname} > /etc/hostname
 printf '127.0.1.1\\t{plan.hostname}\\n' >> /etc/hosts
 rm -f /etc/ssh/ssh_host_*
-ssh-keygen -A >/dev/null
+# fresh host keys per gateway (RSA 2048: keygen time dominates the boot)
+ssh-keygen -q -N '' -t rsa -b 2048 -f /etc/ssh/ssh_host_rsa_key
+ssh-keygen -q -N '' -t ecdsa -f /etc/ssh/ssh_host_ecdsa_key
+ssh-keygen -q -N '' -t ed25519 -f /etc/ssh/ssh_host_ed25519_key
 if ! id {LAB_USER} >/dev/null 2>&1; then useradd -m -s /bin/bash {LAB_USER}; fi
 mkdir -p /home/{LAB_USER}
 echo "{LAB_USER}:$KOPNET_LAB_PASSWORD" | chpasswd

@@ -110,7 +110,7 @@ q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
 q += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
 q += struct.pack(">HH", qtype, 1)
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(3)
+s.settimeout(2)
 for attempt in range(2):
     try:
         s.sendto(q, ("127.0.0.1", 53))

@@ -38,8 +38,9 @@ def lab_dir(tmp_path: Path) -> Iterator[Path]:
         gateway_netns.down(directory)
 
 
-@pytest.fixture(scope="module")
-def module_lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+@pytest.fixture(scope="session")
+def shared_lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Lab dir shared by the configured gateways of the whole session (removed at the end)."""
     directory = tmp_path_factory.mktemp("gwlab") / "lab"
     yield directory
     if os.geteuid() == 0:
@@ -48,21 +49,21 @@ def module_lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         gateway_netns.down(directory)
 
 
-@pytest.fixture(scope="module")
-def sukadana(inv: Inventory, module_lab_dir: Path) -> dict[str, Any]:
+@pytest.fixture(scope="session")
+def sukadana(inv: Inventory, shared_lab_dir: Path) -> dict[str, Any]:
     """Sukadana's lab gateway (fiber, eBGP), configured from the rendered templates."""
     from tests.lab.gateway import helpers
 
-    info = _up(inv, "sukadana", module_lab_dir)
+    info = _up(inv, "sukadana", shared_lab_dir)
     helpers.configure(info, helpers.rendered_files(inv, "sukadana", str(info["hostname"])))
     return info
 
 
-@pytest.fixture(scope="module")
-def pematang(inv: Inventory, module_lab_dir: Path) -> dict[str, Any]:
+@pytest.fixture(scope="session")
+def pematang(inv: Inventory, shared_lab_dir: Path) -> dict[str, Any]:
     """Pematang Panggang's lab gateway (VSAT, static default), configured."""
     from tests.lab.gateway import helpers
 
-    info = _up(inv, "pematang-panggang", module_lab_dir)
+    info = _up(inv, "pematang-panggang", shared_lab_dir)
     helpers.configure(info, helpers.rendered_files(inv, "pematang-panggang", str(info["hostname"])))
     return info

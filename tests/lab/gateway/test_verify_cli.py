@@ -28,7 +28,7 @@ def _verify(*args: str, env: dict[str, str | None] | None = None) -> tuple[int, 
 
 @pytest.mark.root
 def test_verify_lab_gateway_passes_and_reports_other_devices_as_not_covered(
-    sukadana: dict[str, Any], module_lab_dir: Path
+    sukadana: dict[str, Any], shared_lab_dir: Path
 ) -> None:
     from kopnet_iac.platforms.linux.checks import gateway_check_context
     from tests.lab.gateway.helpers import wait_checks
@@ -39,7 +39,7 @@ def test_verify_lab_gateway_passes_and_reports_other_devices_as_not_covered(
         [sys.executable, "-m", "kopnet_iac.cli.main", *INV, "verify", "sukadana", "--lab",
          "--json"],
         capture_output=True, text=True, timeout=120,
-        env={**os.environ, "KOPNET_LAB_DIR": str(module_lab_dir)},
+        env={**os.environ, "KOPNET_LAB_DIR": str(shared_lab_dir)},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)
@@ -56,7 +56,7 @@ def test_verify_lab_gateway_passes_and_reports_other_devices_as_not_covered(
     }  # fmt: skip
     assert all(d["checks"] == [] for h, d in devices.items() if h != "gw-sukadana")
 
-    code, out, _ = _verify("sukadana", "--lab", "--lab-dir", str(module_lab_dir))
+    code, out, _ = _verify("sukadana", "--lab", "--lab-dir", str(shared_lab_dir))
     assert code == 0
     assert "PASS  bgp-established" in out
     assert "core-sukadana (routeros): not covered yet" in out
