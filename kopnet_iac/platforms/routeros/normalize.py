@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -26,6 +27,7 @@ _MULT = {"": 1, "k": 1000, "K": 1000, "M": 1000_000, "G": 1000_000_000}
 Ident = tuple[object, ...]
 
 
+@functools.lru_cache(maxsize=4096)
 def _rate(value: str) -> str:
     parts = _RATE_SPLIT.split(value)
     out = []
@@ -56,18 +58,21 @@ def norm_value(schema: PathSchema, key: str, value: str) -> str:
 
 
 def norm_props(schema: PathSchema, props: dict[str, str]) -> dict[str, str]:
-    """Normalised values, without ignored fields and without values equal to the default."""
-    out: dict[str, str] = {}
-    defaults = schema.defaults
+    """Normalised values, without ignored fields, empty values and values equal to the
+    default; a ``!key`` negation removes ``key``."""
     ignore = schema.ignore
-    for k, v in props.items():
-        if k in ignore or k[0] == "!" or not v or ("!" + k) in props:
-            continue
-        nv = norm_value(schema, k, v)
-        d = defaults.get(k)
-        if d is not None and nv == norm_value(schema, k, d):
-            continue
-        out[k] = nv
+    out = {k: v for k, v in props.items() if v and k not in ignore}
+    if len(out) < len(props):
+        for k in [k for k in props if k[0] == "!"]:
+            out.pop(k[1:], None)
+    for k in [k for k, v in out.items() if v == "true" or v == "false"]:
+        out[k] = _BOOLS[out[k]]
+    for k in schema.rates & out.keys():
+        out[k] = _rate(out[k])
+    defaults = schema.norm_defaults
+    for k in defaults.keys() & out.keys():
+        if out[k] == defaults[k]:
+            del out[k]
     return out
 
 
@@ -104,12 +109,38 @@ class NPath:
     def comparable(self) -> tuple[object, ...]:
         adds = [(e.ident, sorted(e.props.items())) for e in self.adds]
         if not self.schema.ordered:
-            adds.sort(key=repr)
+            try:
+                adds.sort()
+            except TypeError:  # mixed identity shapes: any stable total order will do
+                adds.sort(key=repr)
         return (
             sorted(self.single.props.items()) if self.single else [],
             sorted((repr(k), sorted(v.props.items())) for k, v in self.sels.items() if v.props),
             adds,
         )
+
+    def same_as(self, other: NPath) -> bool:
+        """``self.comparable() == other.comparable()``, computed cheaply when possible."""
+        a_single = self.single.props if self.single else {}
+        b_single = other.single.props if other.single else {}
+        if a_single != b_single:
+            return False
+        if {k: v.props for k, v in self.sels.items() if v.props} != {
+            k: v.props for k, v in other.sels.items() if v.props
+        }:
+            return False
+        if len(self.adds) != len(other.adds):
+            return False
+        if self.schema.ordered:
+            return all(
+                a.ident == b.ident and a.props == b.props
+                for a, b in zip(self.adds, other.adds, strict=True)
+            )
+        mine = {e.ident: e.props for e in self.adds}
+        theirs = {e.ident: e.props for e in other.adds}
+        if len(mine) == len(self.adds) and len(theirs) == len(other.adds):
+            return mine == theirs
+        return self.comparable() == other.comparable()
 
     def is_empty(self) -> bool:
         return (
@@ -131,13 +162,11 @@ def selector_ident(entry: Entry) -> tuple[Ident, tuple[Condition, ...], str | No
     return (((cond,)), (cond,), None)
 
 
-def _content_ident(props: dict[str, str]) -> Ident:
-    return tuple(sorted(props.items()))
-
-
 def normalize_path(schema: PathSchema, entries: list[Entry]) -> NPath:
     npath = NPath(schema)
     adds: list[NEntry] = []
+    keys = schema.keys
+    norm_defaults = schema.norm_defaults
     for index, entry in enumerate(entries):
         if entry.verb != "add":
             if entry.selector is None and entry.target is None:
@@ -154,11 +183,12 @@ def normalize_path(schema: PathSchema, entries: list[Entry]) -> NPath:
             found.props = norm_props(schema, found.raw)
             continue
         props = norm_props(schema, entry.props)
-        if schema.keys:
-            ident = tuple(effective(schema, entry.props, k) for k in schema.keys)
+        if keys:
+            # Same as effective(): normalised value, else the default, else "".
+            ident = tuple([props.get(k) or norm_defaults.get(k, "") for k in keys])
         else:
-            ident = _content_ident(props)
-        adds.append(NEntry(ident, props, dict(entry.props), index=index))
+            ident = tuple(sorted(props.items()))
+        adds.append(NEntry(ident, props, entry.props, (), None, index))
     npath.sels = {k: v for k, v in npath.sels.items() if v.props}
     if npath.single is not None and not npath.single.props:
         npath.single = None
@@ -176,11 +206,18 @@ class NConfig:
         return {p: n.comparable() for p, n in self.paths.items() if not n.is_empty()}
 
 
-def normalize(config: RouterOSConfig, schema: Schema | None = None) -> NConfig:
-    """The comparable form of ``config`` (see the module docstring)."""
+def normalize(
+    config: RouterOSConfig, schema: Schema | None = None, paths: set[Path] | None = None
+) -> NConfig:
+    """The comparable form of ``config`` (see the module docstring), optionally only for
+    ``paths``."""
     schema = schema or load_schema()
     return NConfig(
-        {p: normalize_path(schema.get(p), entries) for p, entries in config.sections.items()}
+        {
+            p: normalize_path(schema.get(p), entries)
+            for p, entries in config.sections.items()
+            if paths is None or p in paths
+        }
     )
 
 

@@ -48,6 +48,7 @@ KNOWN_VERBS = frozenset(
         "check-for-updates", "fetch", "cancel", "blink", "start", "stop",
     }
 )  # fmt: skip
+_PLAIN_VERBS = frozenset({"add", "set"})
 # Verbs whose first bare word is a flag, not an item name.
 _FLAG_VERBS = frozenset({"add", "print", "export", "import", "find"})
 # Verbs that make sense without arguments: ``/export`` runs, ``/tool mac-server ping`` is a menu.
@@ -73,6 +74,10 @@ _PATH_WORD = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 _ESCAPE = re.compile(r"\\([0-9A-F]{2}|.)", re.S)
 _BOUNDARY = re.compile(r"-{5,}[-A-Za-z0-9'()+_,./:=?]*\Z")
 _INDENTED_KV = re.compile(r"[ \t]+[a-z0-9!.-]+=")
+# Fast path for the common line without brackets: one C-level scan for every token.
+_FAST_TOKEN = r'([^\s=\[\]"(){}]+)(?:(=)(?:"((?:[^"\\]|\\.)*)"|([^\s"]*)))?|"((?:[^"\\]|\\.)*)"'
+_FAST_FIND = re.compile(_FAST_TOKEN, re.S)
+_FAST_FULL = re.compile(r"[ \t]*(?:(?:" + _FAST_TOKEN + r")(?:[ \t]+|\Z))*\Z", re.S)
 _COND = re.compile(
     r"(?P<neg>!)?(?P<key>[A-Za-z0-9._-]+)[ \t]*"
     r'(?:(?P<op>!=|=|~|<|>)[ \t]*(?P<val>"(?:[^"\\]|\\.)*"|[^\s\[\]()&|"]*))?',
@@ -177,8 +182,15 @@ def _logical_lines(text: str, source: str) -> Iterator[_Line]:
         if stripped[0] == "#":
             yield _Line(stripped, [0], [(lineno, col0)], True)
             continue
-        if _BOUNDARY.match(stripped):
+        if stripped[0] == "-" and _BOUNDARY.match(stripped):
             log.warning("%s:%d: skipping a MIME boundary line", source, lineno)
+            continue
+        if (
+            not stripped.endswith("\\")
+            and (i >= n or raw_lines[i][:1] not in (" ", "\t"))
+            and stripped[0] not in ":{"
+        ):
+            yield _Line(stripped, [0], [(lineno, col0)], False)  # the common one-line case
             continue
         parts = [stripped]
         starts = [0]
@@ -186,7 +198,7 @@ def _logical_lines(text: str, source: str) -> Iterator[_Line]:
         length = len(stripped)
         while True:
             cur = parts[-1]
-            trailing = len(cur) - len(cur.rstrip("\\"))
+            trailing = len(cur) - len(cur.rstrip("\\")) if cur.endswith("\\") else 0
             if trailing % 2 == 1 and i < n:
                 parts[-1] = cur[:-1]
                 length -= 1
@@ -261,6 +273,23 @@ def _balanced(s: str, pos: int, line: _Line, source: str) -> int:
 
 # Token kinds: "w" bare word, "q" quoted word, "b" bracket group, "kv" key=value.
 _Token = tuple[str, str, str, int]
+
+
+def _fast_tokens(s: str) -> list[_Token] | None:
+    """Tokens of a bracket-free line in one regex pass (offsets are not tracked: -1)."""
+    if "[" in s or "(" in s or "{" in s or _FAST_FULL.match(s) is None:
+        return None
+    out: list[_Token] = []
+    for word, eq, qv, uv, q in _FAST_FIND.findall(s):
+        if word:
+            if eq:
+                value = qv or uv
+                out.append(("kv", word, unescape(value) if "\\" in value else value, -1))
+            else:
+                out.append(("w", word, "", -1))
+        else:
+            out.append(("q", unescape(q), "", -1))
+    return out
 
 
 def _tokens(line: _Line, source: str) -> list[_Token]:
@@ -381,7 +410,23 @@ def _command(line: _Line, section: Path, source: str, flag_value: str = "") -> C
     if s[0] in ":{$[":
         word = s.split(None, 1)[0] if s[0] != "{" else "{"
         return Command(section, word, line=lineno, column=col0 + 1, raw=s)
-    toks = _tokens(line, source)
+    fast = _fast_tokens(s)
+    if fast is not None:
+        try:
+            return _build(line, section, source, flag_value, fast)
+        except ParseError:
+            pass  # redo with positions tracked, for an exact error
+    return _build(line, section, source, flag_value, _tokens(line, source))
+
+
+def _build(line: _Line, section: Path, source: str, flag_value: str, toks: list[_Token]) -> Command:
+    s = line.text
+    lineno, col0 = line.offsets[0]
+    first = toks[0]
+    if first[0] == "w" and first[1] in _PLAIN_VERBS and all(t[0] == "kv" for t in toks[1:]):
+        # The common export line: "add k=v ..." in the current section.
+        plain = tuple([(t[1], t[2]) for t in toks[1:]])
+        return Command(section, first[1], None, None, plain, lineno, col0 + 1)
     path: list[str] = []
     words: list[str] = []
     absolute = False
@@ -490,6 +535,27 @@ def _parse_header(comments: list[str]) -> Header:
     return Header(**fields)
 
 
+def _fast_entry(s: str) -> Entry | None:
+    """The common export line (``add k=v ...`` / ``set k=v ...`` without brackets) straight
+    to an entry; ``None`` sends the line through the general path."""
+    verb = s[:4]
+    if verb not in ("add ", "set ") or "[" in s or "(" in s or "{" in s:
+        return None
+    if _FAST_FULL.match(s) is None:
+        return None
+    tokens = _FAST_FIND.findall(s, 4)
+    props: dict[str, str] = {}
+    for word, eq, qv, uv, _q in tokens:
+        if not eq:
+            if not word or verb == "set ":
+                return None  # a quoted word or an item name: general path
+            props[word] = "" if word[0] == "!" else "yes"
+            continue
+        value = qv or uv
+        props[word] = unescape(value) if "\\" in value else value
+    return Entry(verb[:3], props)
+
+
 def parse_export(text: str, source: str = "<string>") -> RouterOSConfig:
     """Parse an export into a :class:`RouterOSConfig`.
 
@@ -514,26 +580,37 @@ def parse_export(text: str, source: str = "<string>") -> RouterOSConfig:
                 header_comments.append(line.text)
             continue
         in_header = False
+        if section:
+            entry = _fast_entry(line.text)
+            if entry is not None:
+                entries = config.sections.get(section)
+                if entries is None:
+                    entries = config.sections[section] = []
+                entries.append(entry)
+                continue
         cmd = _command(line, section, source, flag_value="yes")
-        pos = SourcePosition(source, cmd.line, cmd.column)
-        if cmd.raw:
-            raise NotAnExportError(
-                "script command in what should be an export", position=pos, token=cmd.verb
-            )
-        if cmd.verb == "":
-            section = cmd.path
-            config.sections.setdefault(section, [])
-            continue
-        if not cmd.path:
-            raise ParseError("command outside any menu", position=pos, token=cmd.verb)
-        if cmd.verb not in ("add", "set"):
-            raise ParseError(f"'{cmd.verb}' is not an export command", position=pos, token=cmd.verb)
-        props: dict[str, str] = {}
-        for k, v in cmd.args:
-            if not k:
-                raise ParseError("unexpected positional value", position=pos, token=v)
-            props[k] = v
-        config.add_entry(cmd.path, Entry(cmd.verb, props, cmd.selector, cmd.target))
+        verb = cmd.verb
+        if cmd.raw or verb not in _PLAIN_VERBS or not cmd.path:
+            pos = SourcePosition(source, cmd.line, cmd.column)
+            if cmd.raw:
+                raise NotAnExportError(
+                    "script command in what should be an export", position=pos, token=verb
+                )
+            if verb == "":
+                section = cmd.path
+                config.sections.setdefault(section, [])
+                continue
+            if not cmd.path:
+                raise ParseError("command outside any menu", position=pos, token=verb)
+            raise ParseError(f"'{verb}' is not an export command", position=pos, token=verb)
+        props = dict(cmd.args)
+        if "" in props:
+            pos = SourcePosition(source, cmd.line, cmd.column)
+            raise ParseError("unexpected positional value", position=pos, token=props[""])
+        entries = config.sections.get(cmd.path)
+        if entries is None:
+            entries = config.sections[cmd.path] = []
+        entries.append(Entry(verb, props, cmd.selector, cmd.target))
     config.header = _parse_header(header_comments)
     config.managed = tuple(managed)
     # Drop sections that stayed empty (a bare "/path" line with no entries).

@@ -12,7 +12,7 @@ False
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
@@ -35,6 +35,7 @@ class PathSchema:
     ignore: frozenset[str] = frozenset()
     rates: frozenset[str] = frozenset()
     rank: int = 0
+    norm_defaults: dict[str, str] = field(default_factory=dict)
 
     @property
     def content_identity(self) -> bool:
@@ -56,19 +57,30 @@ class Schema:
         found = self.paths.get(path)
         if found is not None:
             return found
-        return PathSchema(
-            path,
-            known=False,
-            ordered=True,
-            defaults=dict(self.global_defaults),
-            sensitive=self.global_sensitive,
-            ignore=self.global_ignore,
-            rates=self.global_rates,
-            rank=len(self.paths),
+        return _with_norm_defaults(
+            PathSchema(
+                path,
+                known=False,
+                ordered=True,
+                defaults=dict(self.global_defaults),
+                sensitive=self.global_sensitive,
+                ignore=self.global_ignore,
+                rates=self.global_rates,
+                rank=len(self.paths),
+            )
         )
 
     def is_sensitive(self, path: Path, key: str) -> bool:
         return key.lstrip("!") in self.get(path).sensitive
+
+
+_BOOLS = {"true": "yes", "false": "no"}
+
+
+def _with_norm_defaults(ps: PathSchema) -> PathSchema:
+    """Defaults spelled as the normaliser compares them (bools as yes/no)."""
+    norm = {k: _BOOLS.get(v, v) for k, v in ps.defaults.items()}
+    return replace(ps, norm_defaults=norm)
 
 
 def _build(data: dict[str, Any]) -> Schema:
@@ -87,16 +99,18 @@ def _build(data: dict[str, Any]) -> Schema:
                 defaults.pop(str(k), None)
             else:
                 defaults[str(k)] = str(v)
-        paths[path] = PathSchema(
-            path=path,
-            singleton=bool(spec.get("singleton", False)),
-            keys=tuple(str(k) for k in spec.get("keys") or ()),
-            ordered=bool(spec.get("ordered", False)),
-            defaults=defaults,
-            sensitive=g_sensitive | frozenset(str(k) for k in spec.get("sensitive") or ()),
-            ignore=g_ignore | frozenset(str(k) for k in spec.get("ignore") or ()),
-            rates=g_rates | frozenset(str(k) for k in spec.get("rates") or ()),
-            rank=rank,
+        paths[path] = _with_norm_defaults(
+            PathSchema(
+                path=path,
+                singleton=bool(spec.get("singleton", False)),
+                keys=tuple(str(k) for k in spec.get("keys") or ()),
+                ordered=bool(spec.get("ordered", False)),
+                defaults=defaults,
+                sensitive=g_sensitive | frozenset(str(k) for k in spec.get("sensitive") or ()),
+                ignore=g_ignore | frozenset(str(k) for k in spec.get("ignore") or ()),
+                rates=g_rates | frozenset(str(k) for k in spec.get("rates") or ()),
+                rank=rank,
+            )
         )
     return Schema(paths, g_sensitive, g_defaults, g_ignore, g_rates)
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from kopnet_iac.errors import PlanError
 from kopnet_iac.platforms.routeros.emitter import format_condition, quote
 from kopnet_iac.platforms.routeros.model import Condition, Path, RouterOSConfig, path_text
-from kopnet_iac.platforms.routeros.normalize import Ident, NEntry, NPath, normalize
+from kopnet_iac.platforms.routeros.normalize import Ident, NConfig, NEntry, NPath, normalize
 from kopnet_iac.platforms.routeros.paths import PathSchema, Schema, load_schema
 
 log = logging.getLogger(__name__)
@@ -245,13 +245,17 @@ def _path_ops(path: Path, schema: PathSchema, old: NPath, new: NPath) -> _PathOp
         return out
     old_map = _index(path, schema, old.adds, "running")
     new_map = _index(path, schema, new.adds, "intended")
-    seen: dict[str, None] = {}
-    for entry in old.adds + new.adds:
-        for k in entry.raw:
-            if k not in schema.ignore and k[0] != "!":
-                seen.setdefault(k, None)
-    all_keys = list(seen)
-    present = set(seen)
+    all_keys: list[str] = []
+    present: set[str] = set()
+    if schema.keys:
+        present = {k for k in schema.keys if any(k in e.raw for e in old.adds + new.adds)}
+    else:
+        seen: dict[str, None] = {}
+        for entry in old.adds + new.adds:
+            for k in entry.raw:
+                if k not in schema.ignore and k[0] != "!":
+                    seen.setdefault(k, None)
+        all_keys = list(seen)
 
     def where(e: NEntry) -> tuple[Condition, ...]:
         if schema.keys:
@@ -297,15 +301,19 @@ def _order(paths: set[Path], schema: Schema, appearance: list[Path]) -> list[Pat
 
 
 def _operations(
-    old: RouterOSConfig, new: RouterOSConfig, owned: set[Path], schema: Schema
+    old: RouterOSConfig,
+    new: RouterOSConfig,
+    n_old: NConfig,
+    n_new: NConfig,
+    owned: set[Path],
+    schema: Schema,
 ) -> tuple[list[Operation], list[Change], set[Path]]:
-    n_old, n_new = normalize(old, schema), normalize(new, schema)
     per_path: dict[Path, _PathOps] = {}
     for path in owned:
         ps = schema.get(path)
         o = n_old.paths.get(path) or NPath(ps)
         n = n_new.paths.get(path) or NPath(ps)
-        if o.comparable() == n.comparable():
+        if o.same_as(n):
             continue
         per_path[path] = _path_ops(path, ps, o, n)
     order = _order(set(per_path), schema, list(new.sections) + list(old.sections))
@@ -336,8 +344,12 @@ def plan(
     schema = schema or load_schema()
     owned = intended.owned_paths()
     try:
-        forward, changes, touched = _operations(running, intended, owned, schema)
-        revert, _, _ = _operations(intended, running, touched, schema)
+        n_running = normalize(running, schema, owned)
+        n_intended = normalize(intended, schema, owned)
+        forward, changes, touched = _operations(
+            running, intended, n_running, n_intended, owned, schema
+        )
+        revert, _, _ = _operations(intended, running, n_intended, n_running, touched, schema)
     except PlanError as exc:
         if host is not None:
             exc.host = host
