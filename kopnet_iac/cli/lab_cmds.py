@@ -172,6 +172,9 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
     for line in lines:
         click.echo("  ".join(str(v).ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+    for row in rows:
+        if row.get("error"):
+            click.echo(f"{row['hostname']}: {row['error']}", err=True)
 
 
 @click.group("lab")
@@ -210,6 +213,7 @@ def up(
     """Start the lab (or add villages to the running one); returns when every device answers."""
     with cli_errors():
         directory = control.resolve_lab_dir(lab_dir)
+        control.socket_path(directory)  # fails early when the path is too long for a socket
         inventory = _load_inventory(app.inventory_dir)
         chosen = sorted(inventory.villages) if all_villages else list(villages)
         if not chosen:

@@ -163,7 +163,7 @@ class LabDaemon:
             raise LabError(f"no device {host!r} in the lab")
         return slot
 
-    def fault(self, host: str, changes: dict[str, Any]) -> dict[str, Any]:
+    async def fault(self, host: str, changes: dict[str, Any]) -> dict[str, Any]:
         slot = self._slot(host)
         clean = validate_changes(changes)
         apply_changes(slot.faults, clean)
@@ -175,6 +175,7 @@ class LabDaemon:
             )
             slot.tasks.add(task)
             task.add_done_callback(slot.tasks.discard)
+            await asyncio.sleep(0)  # let the reboot begin: status says "booting" from now on
         return describe(slot.faults)
 
     def status(self) -> list[dict[str, Any]]:
@@ -225,7 +226,7 @@ class LabDaemon:
             changes = message.get("changes", {})
             if not isinstance(changes, dict):
                 raise LabError("'changes' must be an object")
-            return {"faults": self.fault(str(message.get("host")), changes)}
+            return {"faults": await self.fault(str(message.get("host")), changes)}
         if op == "log":
             slot = self._slot(str(message.get("host")))
             log = list(slot.device.commands_log) if slot.device is not None else []
