@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from kopnet_iac.lab.faults import Action
 from kopnet_iac.lab.routeros.query import compile_query, select_props
+from kopnet_iac.lab.routeros.schema import SENSITIVE_KEYS
 from kopnet_iac.lab.routeros.store import Entry, RosError
 from kopnet_iac.lab.routeros.wire import ProtocolViolation, encode_sentence, read_sentence
 
@@ -194,11 +195,8 @@ class ApiSession:
 
 
 def _masked(words: list[str]) -> str:
-    return " ".join(
-        "=password=***"
-        if w.startswith("=password=")
-        else "=response=***"
-        if w.startswith("=response=")
-        else w
-        for w in words
-    )
+    out = []
+    for word in words:
+        key = word[1:].partition("=")[0] if word.startswith("=") else ""
+        out.append(f"={key}=***" if key in SENSITIVE_KEYS or key == "response" else word)
+    return " ".join(out)

@@ -25,7 +25,7 @@ from kopnet_iac.lab.routeros.core import Router
 from kopnet_iac.lab.routeros.exporter import export_text
 from kopnet_iac.lab.routeros.scheduler import Scheduler
 from kopnet_iac.lab.routeros.script import Interpreter
-from kopnet_iac.lab.routeros.store import ConfigStore, RosError
+from kopnet_iac.lab.routeros.store import ConfigStore, RosError, mask_secrets
 from kopnet_iac.lab.spec import DeviceSpec, LabNetwork
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,8 @@ class RouterOSDevice:
         )
 
     def record(self, command: str) -> None:
-        self.commands_log.append(command)
+        """Remember a received command (secret values masked)."""
+        self.commands_log.append(mask_secrets(command))
         if len(self.commands_log) > COMMANDS_LOG_LIMIT:
             del self.commands_log[: COMMANDS_LOG_LIMIT // 10]
 

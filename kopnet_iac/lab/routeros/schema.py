@@ -292,6 +292,35 @@ KNOWN_PROPERTIES: dict[str, frozenset[str]] = {
         }
     ),
     "ip pool": frozenset({"name", "ranges", "next-pool", "comment"}),
+    "user": frozenset(
+        {
+            "name",
+            "group",
+            "password",
+            "address",
+            "comment",
+            "disabled",
+            "inactivity-timeout",
+            "inactivity-policy",
+        }
+    ),
+    "ip route": frozenset(
+        {
+            "dst-address",
+            "gateway",
+            "distance",
+            "routing-table",
+            "comment",
+            "disabled",
+            "scope",
+            "target-scope",
+            "check-gateway",
+            "pref-src",
+            "vrf-interface",
+            "blackhole",
+            "suppress-hw-offload",
+        }
+    ),
 }
 
 # Properties holding yes/no (or true/false) values.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,21 @@ class RosFile:
     contents: str
     type: str = ".rsc file"
     created: str = ""
+
+
+_SECRET_WORD = re.compile(
+    r"(?P<key>\b(?:" + "|".join(sorted(schema.SENSITIVE_KEYS, key=len, reverse=True)) + r"))="
+    r'(?P<value>"(?:[^"\\]|\\.)*"|\S*)'
+)
+
+
+def mask_secrets(text: str) -> str:
+    """A command line with sensitive property values replaced, fit for logs.
+
+    >>> mask_secrets('/user add name=ops password="a b" group=read')
+    '/user add name=ops password=*** group=read'
+    """
+    return _SECRET_WORD.sub(lambda m: f"{m.group('key')}=***", text)
 
 
 def format_id(number: int) -> str:
