@@ -101,8 +101,8 @@ def overlaps(
         widest = item
 
 
-def _check_secret(fleet: Fleet, doc: YamlDoc, loc: Loc, name: str, out: Problems) -> None:
-    if name not in fleet.secrets:
+def _check_secret(fleet: Fleet | None, doc: YamlDoc, loc: Loc, name: str, out: Problems) -> None:
+    if fleet is not None and name not in fleet.secrets:
         out.add(doc, loc, f"unknown secret {name!r} (declare it under secrets: in fleet.yaml)")
 
 
@@ -155,7 +155,7 @@ def check_village_id(
 
 
 def check_villages(
-    fleet: Fleet,
+    fleet: Fleet | None,
     hardware: Hardware,
     villages: Mapping[str, Village],
     docs: Mapping[str, YamlDoc],
@@ -190,7 +190,7 @@ class VillageChecker:
 
     def __init__(
         self,
-        fleet: Fleet,
+        fleet: Fleet | None,
         hardware: Hardware,
         village: Village,
         doc: YamlDoc,
@@ -261,7 +261,7 @@ class VillageChecker:
 
     def uplink(self) -> None:
         uplink = self.village.uplink
-        if uplink.type not in self.fleet.partner_isp.uplinks:
+        if self.fleet is not None and uplink.type not in self.fleet.partner_isp.uplinks:
             self.add(
                 ("uplink", "type"),
                 f"partner_isp.uplinks in fleet.yaml has no profile for {uplink.type!r}",
@@ -357,7 +357,7 @@ class VillageChecker:
             self.add((*loc, "frequency"), msg)
 
     def hamlets(self) -> None:
-        mgmt_vlan = self.fleet.fleet.management_vlan
+        mgmt_vlan = self.fleet.fleet.management_vlan if self.fleet is not None else None
         ids: dict[str, Loc] = {}
         vlans: dict[int, Loc] = {}
         sector_radios: dict[str, Loc] = {}
@@ -407,6 +407,8 @@ class VillageChecker:
                 self.radio(loc, model, sector.radio, sector.frequency, sector.channel_width)
 
     def services(self) -> None:
+        if self.fleet is None:
+            return
         plans = {p.name: p for p in self.fleet.plans}
         services = self.village.services
         if not services.pppoe_plans and not services.hotspot_plans:

@@ -219,10 +219,10 @@ def _load_inventory(root: Path, check_lock: bool) -> Inventory:
         checks.check_fleet(fleet, fleet_doc, out)
     if hardware is not None and hw_doc is not None:
         checks.check_hardware(hardware, hw_doc, out)
-    if fleet is not None:
-        # with a broken catalogue, still check villages against the models that are valid
-        usable, broken = (hardware, set()) if hardware is not None else _partial_hardware(hw_doc)
-        checks.check_villages(fleet, usable, villages, village_docs, out, broken)
+    # with a broken fleet.yaml or catalogue, villages are still checked as far as possible:
+    # against the valid catalogue entries, without the fleet references
+    usable, broken = (hardware, set()) if hardware is not None else _partial_hardware(hw_doc)
+    checks.check_villages(fleet, usable, villages, village_docs, out, broken)
 
     lock: AddressLock | None = None
     lock_path = root / LOCK_FILE

@@ -172,3 +172,17 @@ def test_inventory_error_message_lists_every_problem(inv_dir: Path) -> None:
         load_inventory(inv_dir)
     assert len(info.value.problems) == 2
     assert str(info.value).count("\n") == 1
+
+
+def test_villages_are_checked_even_when_fleet_yaml_is_broken(inv_dir: Path) -> None:
+    fleet = inv_dir / "fleet.yaml"
+    path = village(inv_dir, "sukadana")
+    edit(fleet, "management_vlan: 99", "management_vlan: 5000")
+    edit(path, '"core-sukadana:ether3"', '"core-sukadana:ether2"')
+    edit(path, "frequency: 5745", "frequency: 5600")
+    found = problems(inv_dir)
+    assert len(found) == 3
+    assert found[0].startswith(f"{position(fleet, '5000')}: fleet.management_vlan: ")
+    assert found[1].startswith(f"{position(path, '"core-sukadana:ether2"', 2)}: ")
+    assert "links[2].a: port core-sukadana:ether2 is already used" in found[1]
+    assert "hamlets[0].sectors[0].frequency: 5600 MHz is outside the band" in found[2]
