@@ -183,6 +183,7 @@ def test_villages_are_checked_even_when_fleet_yaml_is_broken(inv_dir: Path) -> N
     found = problems(inv_dir)
     assert len(found) == 3
     assert found[0].startswith(f"{position(fleet, '5000')}: fleet.management_vlan: ")
-    assert found[1].startswith(f"{position(path, '"core-sukadana:ether2"', 2)}: ")
+    link_end = position(path, '"core-sukadana:ether2"', 2)
+    assert found[1].startswith(f"{link_end}: ")
     assert "links[2].a: port core-sukadana:ether2 is already used" in found[1]
     assert "hamlets[0].sectors[0].frequency: 5600 MHz is outside the band" in found[2]
