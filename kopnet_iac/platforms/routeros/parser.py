@@ -494,21 +494,22 @@ def _build(line: _Line, section: Path, source: str, flag_value: str, toks: list[
     return Command(full, verb, selector, target, tuple(args), lineno, col0 + 1)
 
 
-def parse_script(text: str, source: str = "<string>") -> list[Command]:
+def parse_script(text: str, source: str = "<string>", *, bare_flag: str = "") -> list[Command]:
     """Every command line of an export or script, continuations joined, in order.
 
     Section lines (``/ip address`` alone) are returned too, with ``verb == ""``; the section
     they open is applied to the ``path`` of the following relative commands. Script lines
     (``:delay``, ``:foreach``, ``{ ... }``) come back with ``verb`` = their first word and the
     text (multi-line blocks joined) in ``raw``. Raises :class:`ParseError` with position and
-    token on malformed text.
+    token on malformed text. ``bare_flag`` is the value given to a bare flag word
+    (``add ... passive``): ``""`` by default, ``"yes"`` to read it as an export does.
     """
     out: list[Command] = []
     section: Path = ()
     for line in _logical_lines(text, source):
         if line.is_comment:
             continue
-        cmd = _command(line, section, source)
+        cmd = _command(line, section, source, flag_value=bare_flag)
         if cmd.verb == "":
             section = cmd.path
         out.append(cmd)

@@ -344,10 +344,12 @@ def plan(
     schema = schema or load_schema()
     owned = intended.owned_paths()
     try:
-        n_running = normalize(running, schema, owned)
-        n_intended = normalize(intended, schema, owned)
+        # Paths whose entries are literally equal need no normalising at all.
+        candidates = {p for p in owned if running.entries(p) != intended.entries(p)}
+        n_running = normalize(running, schema, candidates)
+        n_intended = normalize(intended, schema, candidates)
         forward, changes, touched = _operations(
-            running, intended, n_running, n_intended, owned, schema
+            running, intended, n_running, n_intended, candidates, schema
         )
         revert, _, _ = _operations(intended, running, n_intended, n_running, touched, schema)
     except PlanError as exc:
