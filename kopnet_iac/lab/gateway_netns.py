@@ -382,3 +382,19 @@ def _teardown(record_path: Path, record: dict[str, Any]) -> None:
     if isinstance(record.get("slot"), int):
         system.release_slot(int(record["slot"]), str(record_path))
     log.info("%s: lab gateway removed", record.get("hostname", record_path.stem))
+
+
+def set_management_link(lab_dir: Path, village_id: str, up: bool) -> None:
+    """Take the controller's management link to a lab gateway down (``up=False``) or back up:
+    the gateway keeps running but is unreachable, as after a backhaul failure."""
+    record = _read(_records_dir(lab_dir) / f"{village_id}.json")
+    if record is None:
+        raise LabError("no lab gateway recorded", village=village_id)
+    for link in record.get("root_links", []):
+        system.run(["ip", "link", "set", str(link), "up" if up else "down"])
+    if up:  # the link route goes away with the link: put it back
+        info = record["info"]
+        system.run(
+            ["ip", "route", "replace", f"{info['host']}/32", "dev", str(record["root_links"][0]),
+             "src", str(info["controller_address"])]
+        )  # fmt: skip

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kopnet_iac.inventory.loader import Inventory
+from kopnet_iac.lab import gateway_netns
 from kopnet_iac.platforms.linux.checks import (
     CheckResult,
     gateway_check_context,
@@ -122,3 +123,18 @@ def test_unreachable_gateway_is_retried_then_reported(
     assert results[0].detail.startswith(
         f"unreachable at {sukadana['host']}:2222 after 2 attempt(s)"
     )
+
+
+def test_gateway_behind_a_dead_management_link_is_unreachable_then_back(
+    inv: Inventory, pematang: dict[str, Any], shared_lab_dir: Path
+) -> None:
+    ctx = gateway_check_context(inv, "pematang-panggang")
+    target = replace(helpers.target_of(pematang), connect_timeout=1.0)
+    try:
+        gateway_netns.set_management_link(shared_lab_dir, "pematang-panggang", up=False)
+        results = run_gateway_checks(target, ctx, attempts=2, backoff=0.1)
+        assert [(r.name, r.ok) for r in results] == [("ssh", False)]
+        assert "unreachable at" in results[0].detail
+    finally:
+        gateway_netns.set_management_link(shared_lab_dir, "pematang-panggang", up=True)
+    assert all(r.ok for r in wait_checks(pematang, ctx, lambda rs: all(r.ok for r in rs)))

@@ -186,3 +186,25 @@ def test_up_twice_returns_the_running_gateway_and_a_dead_one_is_replaced(
     assert again["state"] == "running"
     with connect(helpers.target_of(again), attempts=1) as session:
         assert session.run("hostname").stdout.strip() == "gw-sukadana"
+
+
+def test_without_root_up_says_gateways_need_root(inv: Inventory, tmp_path: Path) -> None:
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: drop root, try to bring a gateway up, report the message
+        try:
+            os.close(read_end)
+            os.setuid(65534)
+            try:
+                gateway_netns.up("sukadana", inv, tmp_path / "lab")
+                os.write(write_end, b"no error")
+            except LabError as exc:
+                os.write(write_end, str(exc).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        message = pipe.read()
+    os.waitpid(pid, 0)
+    assert message == "sukadana: gateways not available: needs root"
+    assert not (tmp_path / "lab").exists()
