@@ -1,37 +1,64 @@
 """RouterOS configuration engine: parse, emit, plan + revert plan, normalise, diff, lint.
 
-Pure computation over text and data; no device access.
+Pure computation over text and data; no device access. The pipeline::
+
+    export text --parse_export--> RouterOSConfig --plan(running, intended)--> Plan
+        Plan.script()         RouterOS script for /import (subset: see planner docstring)
+        Plan.revert_script()  takes the post-apply state back to running
+        diff_report(plan)     per path, entries and properties that change (secrets masked)
 
 Example::
 
-    from kopnet_iac.platforms.routeros import parse_export, emit, plan, apply_script
+    from kopnet_iac.platforms.routeros import (
+        apply_script, equivalent, parse_export, plan, target_state,
+    )
 
     running = parse_export(open("running.rsc").read(), "running.rsc")
     intended = parse_export(open("intended.rsc").read(), "intended.rsc")
-    result = plan(running, intended)      # Plan: forward + revert operations
-    script = result.script()              # RouterOS script for /import
-    undo = result.revert_script()         # takes the post-apply state back to running
-    after = apply_script(running, script) # the engine's own model-level interpreter
-    assert equivalent(after, intended)
+    result = plan(running, intended)          # raises PlanError rather than guess
+    after = apply_script(running, result.script())
+    assert equivalent(after, target_state(running, intended))
+    assert equivalent(apply_script(after, result.revert_script()), running)
+
+Managed scope: every path with entries in the intended config is owned and converges fully
+(entries not in intended are removed); a ``# kopnet: manage /ip pool, /user`` comment also owns
+paths that should end up empty. Other paths are never touched.
 
 Lower level: :func:`parse_script` (every command line, for interpreters such as the lab
-emulator) and :func:`emit` (canonical export text, ``parse_export(emit(m)) == m``).
+emulator), :func:`emit` (canonical export text, ``parse_export(emit(m)) == m``), the path
+schema in ``paths.yaml`` and the policy rules in ``lint_rules.yaml``.
 """
 
 from __future__ import annotations
 
+from kopnet_iac.platforms.routeros.apply import apply_script
+from kopnet_iac.platforms.routeros.diff import diff_report, render_text
 from kopnet_iac.platforms.routeros.emitter import emit, quote
+from kopnet_iac.platforms.routeros.lint import Finding, lint
 from kopnet_iac.platforms.routeros.model import Command, Entry, Header, RouterOSConfig, Selector
+from kopnet_iac.platforms.routeros.normalize import equivalent, normalize
 from kopnet_iac.platforms.routeros.parser import parse_export, parse_script
+from kopnet_iac.platforms.routeros.planner import Operation, Plan, plan, target_state
 
 __all__ = [
     "Command",
     "Entry",
+    "Finding",
     "Header",
+    "Operation",
+    "Plan",
     "RouterOSConfig",
     "Selector",
+    "apply_script",
+    "diff_report",
     "emit",
+    "equivalent",
+    "lint",
+    "normalize",
     "parse_export",
     "parse_script",
+    "plan",
     "quote",
+    "render_text",
+    "target_state",
 ]

@@ -12,10 +12,21 @@ no continuations; lines starting with ``#`` are comments):
 * ``/path set k=v ... !k`` - singleton menus (``/system identity``, ``/ip dns`` ...);
 * ``/path remove [ find where ... ]`` - remove every entry matching.
 
-``find where`` conditions are only ``key=value`` words joined by spaces (AND); a value ``""``
+``find where`` conditions are ``key=value`` words joined by spaces (AND); a value ``""``
 matches an entry where the key is absent or empty; ``default=yes`` selects built-in default
-entries. Values are quoted and escaped as in exports. Moves are never used: an entry out of
-place on an ordered path is removed and added again with ``place-before``.
+entries; an empty ``[ find ]`` selects every entry. Conditions copied from an export's own
+``set [ find ... ]`` line are kept as written (they may use ``!=``, ``~`` or a bare key). Values
+are quoted and escaped as in exports. Moves are never used: an entry out of place on an ordered
+path is removed and added again with ``place-before``. Unsetting uses ``!k`` only when the
+schema knows no default; with a known default the plan writes ``k=<default>``.
+
+Order: all removals first, paths in reverse dependency order (``paths.yaml`` order, unknown
+paths last), then per path in dependency order: singleton ``set``, item ``set``, ``add``.
+
+Identity: a list entry is matched by the schema keys of its path (``/ip address`` by
+address+interface); ordered paths without keys (firewall) and unknown paths by their whole
+content. Duplicate identities or an entry whose keys are all empty, on a path that needs
+changes, raise :class:`~kopnet_iac.errors.PlanError` naming the path and entry.
 """
 
 from __future__ import annotations

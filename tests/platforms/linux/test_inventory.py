@@ -1,0 +1,97 @@
+"""Ansible inventory from the KopNet inventory: JSON shape, plugin, CLI, lab records."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from kopnet_iac.cli.main import cli
+from kopnet_iac.inventory.addressing import village_addressing
+from kopnet_iac.inventory.loader import Inventory
+from kopnet_iac.platforms.linux.inventory import (
+    PASSWORD_LOOKUP,
+    ansible_inventory,
+    gateway_hosts,
+    runner_inventory,
+)
+from tests.conftest import REPO_ROOT
+from tests.platforms.linux.conftest import INVENTORY_DIR
+
+GATEWAYS = {"gw-sukadana", "gw-lebung-itam", "gw-pematang"}
+
+
+def test_inventory_json_shape_for_the_example_fleet(inv: Inventory) -> None:
+    data = ansible_inventory(inv)
+    assert set(data["_meta"]["hostvars"]) == GATEWAYS
+    assert set(data["gateways"]["hosts"]) == GATEWAYS
+    assert data["village_sukadana"] == {"hosts": ["gw-sukadana"]}
+    assert data["uplink_vsat"] == {"hosts": ["gw-pematang"]}
+    assert set(data["all"]["children"]) == {
+        "ungrouped",
+        "gateways",
+        "village_sukadana",
+        "village_lebung_itam",
+        "village_pematang_panggang",
+        "uplink_fiber",
+        "uplink_ptp_radio",
+        "uplink_vsat",
+    }
+    for group in data["all"]["children"]:
+        assert group in data
+    sukadana = data["_meta"]["hostvars"]["gw-sukadana"]
+    loopback = village_addressing(inv, "sukadana").loopbacks["gw-sukadana"]
+    assert sukadana["ansible_host"] == str(loopback)
+    assert sukadana["kopnet_village"] == "sukadana"
+    assert sukadana["kopnet_credentials"] == "gw-admin"
+    assert sukadana["kopnet_service_manager"] == "systemd"
+    assert sukadana["kopnet_uplink_routing"] == "bgp"
+    assert data["_meta"]["hostvars"]["gw-pematang"]["kopnet_uplink_routing"] == "static"
+
+
+def test_passwords_are_lookups_never_values(inv: Inventory) -> None:
+    text = json.dumps(ansible_inventory(inv))
+    for hostvars in ansible_inventory(inv)["_meta"]["hostvars"].values():
+        assert hostvars["ansible_password"] == PASSWORD_LOOKUP
+    assert "lab-gw" not in text
+
+
+def test_runner_inventory_is_the_same_data(inv: Inventory) -> None:
+    hosts = gateway_hosts(inv)
+    yaml_shape = runner_inventory(hosts)
+    listed = ansible_inventory(inv)
+    assert yaml_shape["all"]["hosts"] == listed["_meta"]["hostvars"]
+    assert set(yaml_shape["all"]["children"]["gateways"]["hosts"]) == GATEWAYS
+
+
+def test_cli_prints_ansible_json() -> None:
+    result = CliRunner().invoke(cli, ["--inventory", str(INVENTORY_DIR), "ansible-inventory"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data["_meta"]["hostvars"]) == GATEWAYS
+    host = CliRunner().invoke(
+        cli, ["--inventory", str(INVENTORY_DIR), "ansible-inventory", "--host", "gw-pematang"]
+    )
+    assert json.loads(host.output)["kopnet_village"] == "pematang-panggang"
+
+
+def test_inventory_plugin_with_real_ansible() -> None:
+    """``ansible-inventory -i playbooks/inventory/kopnet.yml`` through the plugin."""
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(
+        [str(bindir / "ansible-inventory"), "-i", "inventory/kopnet.yml", "--list"],
+        cwd=Path(REPO_ROOT) / "playbooks",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert set(data["gateways"]["hosts"]) == GATEWAYS
+    assert data["_meta"]["hostvars"]["gw-lebung-itam"]["kopnet_uplink_type"] == "ptp-radio"
