@@ -217,7 +217,9 @@ def _info(plan: GatewayLabPlan, gw_dir: Path, state: str) -> dict[str, object]:
 def _create_network(plan: GatewayLabPlan) -> None:
     gw, edge, core = plan.namespaces
     for ns in plan.namespaces:
-        if system.netns_exists(ns):  # left over from a crashed lab in this slot
+        if system.netns_exists(ns):  # left over from a lab in this (stale) slot whose dir is gone
+            log.warning("removing leftover namespace %s of a vanished lab", ns)
+            _stop_inside([ns])
             system.run(["ip", "netns", "del", ns])
         system.run(["ip", "netns", "add", ns])
         system.run(["ip", "-n", ns, "link", "set", "lo", "up"])
@@ -350,12 +352,8 @@ def _wait_ssh(plan: GatewayLabPlan, gw_dir: Path, record: dict[str, Any]) -> Non
         time.sleep(0.1)
 
 
-def _teardown(record_path: Path, record: dict[str, Any]) -> None:
-    """Stop processes (recorded ones, then anything left in the lab's namespaces), delete the
-    namespaces and root-side links, remove state and release the slot."""
-    namespaces = [str(ns) for ns in record.get("namespaces", [])]
-    refs = [system.ProcessRef.from_json(p) for p in record.get("processes", [])]
-    system.terminate(refs)
+def _stop_inside(namespaces: list[str]) -> None:
+    """Stop whatever still runs inside the lab's namespaces (daemons started through SSH)."""
     for _ in range(5):
         inside: list[system.ProcessRef] = []
         for ns in namespaces:
@@ -364,8 +362,17 @@ def _teardown(record_path: Path, record: dict[str, Any]) -> None:
                 if start is not None:
                     inside.append(system.ProcessRef(f"pid-in-{ns}", pid, start))
         if not inside:
-            break
+            return
         system.terminate(inside)
+
+
+def _teardown(record_path: Path, record: dict[str, Any]) -> None:
+    """Stop processes (recorded ones, then anything left in the lab's namespaces), delete the
+    namespaces and root-side links, remove state and release the slot."""
+    namespaces = [str(ns) for ns in record.get("namespaces", [])]
+    refs = [system.ProcessRef.from_json(p) for p in record.get("processes", [])]
+    system.terminate(refs)
+    _stop_inside(namespaces)
     for ns in namespaces:
         if system.netns_exists(ns):
             system.run(["ip", "netns", "del", ns])
