@@ -1,4 +1,8 @@
-"""``/export`` text from the stored configuration (sectioned or terse, secrets hidden or shown)."""
+"""``/export`` text from the stored configuration (sectioned or terse, secrets hidden or shown).
+
+Values are quoted with the configuration engine's emitter rules, so what the emulator exports
+parses back exactly with the engine's parser.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +10,7 @@ import time
 
 from kopnet_iac.lab.routeros import schema
 from kopnet_iac.lab.routeros.store import ConfigStore, Entry
-
-_SPECIAL = set(" ;\"\\$[]{}=?#`'()")
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "$": "\\$", "\n": "\\n", "\r": "\\r", "\t": "\\t", "?": "\\?"}
-
-
-def quote(value: str) -> str:
-    """A property value as RouterOS writes it in an export.
-
-    >>> quote("plain"), quote("two words"), quote(""), quote('a"b$')
-    ('plain', '"two words"', '""', '"a\\\\"b\\\\$"')
-    """
-    if value and not any(ch in _SPECIAL or not ch.isprintable() or ord(ch) > 126 for ch in value):
-        return value
-    out = []
-    for ch in value:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif not ch.isprintable() or ord(ch) > 126:
-            out.extend(f"\\{byte:02X}" for byte in ch.encode("utf-8"))
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+from kopnet_iac.platforms.routeros.emitter import quote
 
 
 def _props(props: dict[str, str], show_sensitive: bool) -> str:
