@@ -147,7 +147,7 @@ def test_unreachable_gateway_is_named_and_nothing_changes(
     assert not report.ok
     assert report.error.startswith("snapshot of the active configuration failed, nothing changed")
     assert (
-        "sukadana/gw-sukadana: task 'Fetch active configuration files' unreachable" in report.error
+        "sukadana/gw-sukadana: task 'Log in to the gateway' unreachable" in report.error
     )
     assert not report.rolled_back
 

@@ -16,7 +16,7 @@ from kopnet_iac.platforms.routeros.paths import load_schema
 
 @pytest.mark.parametrize(
     "module",
-    ["parser", "emitter", "normalize", "paths", "lint"],
+    ["lexer", "emitter", "normalize", "paths", "lint"],
 )
 def test_doctests(module: str) -> None:
     mod = importlib.import_module(f"kopnet_iac.platforms.routeros.{module}")
