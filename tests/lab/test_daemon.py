@@ -68,6 +68,8 @@ class Running:
             with contextlib.suppress(LabError):
                 self.request("stop")
             self.thread.join(20)
+        # let closing transports finish their callbacks before the loop goes away
+        self.loop.run_until_complete(asyncio.sleep(0.05))
         self.loop.close()
 
 
