@@ -138,10 +138,10 @@ def _construct(node: yaml.Node) -> Any:
     raise _Fallback
 
 
-def _duplicate_keys(doc: YamlDoc) -> list[tuple[yaml.Node, str]]:
+def _duplicate_keys(root: yaml.Node) -> list[tuple[yaml.Node, str]]:
     """Keys written twice in one mapping (YAML loaders silently keep the last)."""
     found: list[tuple[yaml.Node, str]] = []
-    stack: list[yaml.Node] = [doc.node] if doc.node is not None else []
+    stack: list[yaml.Node] = [root]
     while stack:
         node = stack.pop()
         if isinstance(node, yaml.MappingNode):
@@ -193,6 +193,8 @@ def load_yaml(path: Path, problems: Problems) -> YamlDoc | None:
     loader = yaml.CSafeLoader(text)
     try:
         node = loader.get_single_node()
+        # before construction: PyYAML's merge-key handling rewrites mappings in place
+        duplicates = _duplicate_keys(node) if node is not None else []
         data = None
         if node is not None:
             try:
@@ -211,7 +213,7 @@ def load_yaml(path: Path, problems: Problems) -> YamlDoc | None:
     finally:
         loader.dispose()
     doc = YamlDoc(path=path, data=data, node=node)
-    for key, name in _duplicate_keys(doc):
+    for key, name in duplicates:
         mark = key.start_mark
         problems.add_at(
             SourcePosition(str(path), mark.line + 1, mark.column + 1),
