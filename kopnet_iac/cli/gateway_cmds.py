@@ -261,6 +261,8 @@ def _print_apply(report: Any) -> None:
     if report.rolled_back:
         outcome = "ok" if report.rollback_ok else "FAILED"
         click.echo(f"rollback {outcome}: {report.rollback_detail}")
+    elif report.rollback_detail:
+        click.echo(report.rollback_detail)
         for check in report.rollback_checks:
             mark = "PASS" if check.ok else "FAIL"
             click.echo(f"  {mark}  {check.name}  {check.detail}")

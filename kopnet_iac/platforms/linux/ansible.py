@@ -104,6 +104,13 @@ def format_diff(diff: Any) -> str:
 
 def _message(res: dict[str, Any]) -> str:
     parts = []
+    items = res.get("results")
+    if isinstance(items, list):  # a loop: the failed items carry the reason
+        for item in items:
+            if isinstance(item, dict) and (item.get("failed") or item.get("unreachable")):
+                parts.append(_message(item))
+        if parts:
+            return "\n".join(dict.fromkeys(parts))[:2000]
     msg = res.get("msg")
     if msg:
         parts.append(str(msg).strip())

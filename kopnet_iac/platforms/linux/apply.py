@@ -185,6 +185,9 @@ def apply_gateway(
         return report
     if not run.ok:
         report.error = _failure_text(run, village_id)
+        if not run.changes:
+            report.rollback_detail = "nothing was changed; the previous configuration stays active"
+            return report
     else:
         report.checks = settle_checks(checker, settle_s)
         if report.ok:

@@ -78,17 +78,10 @@ def production_connection(inv: Inventory, village_id: str) -> GatewayConnection:
 
 
 def _lab_rows(lab_dir: Path) -> list[dict[str, Any]]:
-    """Lab gateway records: the namespace lab's own records, then ``kopnet lab up``'s summary."""
-    rows: list[dict[str, Any]] = []
-    try:
-        from kopnet_iac.lab import gateway_netns
-    except ImportError:  # pragma: no cover - the namespace lab is part of the package
-        pass
-    else:
-        rows.extend(dict(row) for row in gateway_netns.status(lab_dir))
+    """Lab gateway records (``kopnet_iac.lab.targets``: the namespace lab's own records)."""
     from kopnet_iac.lab.targets import gateway_rows
 
-    return rows + gateway_rows(lab_dir)
+    return gateway_rows(lab_dir)
 
 
 def lab_connection(inv: Inventory, village_id: str, lab_dir: Path) -> GatewayConnection:

@@ -146,9 +146,7 @@ def test_unreachable_gateway_is_named_and_nothing_changes(
     report = _apply(inv, other, tmp_path)
     assert not report.ok
     assert report.error.startswith("snapshot of the active configuration failed, nothing changed")
-    assert (
-        "sukadana/gw-sukadana: task 'Log in to the gateway' unreachable" in report.error
-    )
+    assert "sukadana/gw-sukadana: task 'Log in to the gateway' unreachable" in report.error
     assert not report.rolled_back
 
 
