@@ -111,6 +111,11 @@ class LabDaemon:
                 slot.error = ""
             except Exception as exc:  # one broken device must not stop the lab
                 slot.error = str(exc) or type(exc).__name__
+                if "in use" in slot.error:
+                    slot.error += (
+                        " (another lab on the same addresses? give it its own"
+                        " KOPNET_LAB_PREFIX, e.g. 127.78)"
+                    )
                 logger.warning("%s: failed to start: %s", slot.spec.hostname, slot.error)
 
     async def add(

@@ -129,6 +129,7 @@ def test_a_device_that_cannot_start_does_not_stop_the_others(lab: Running) -> No
     answer = lab.request("add", specs=[spec_to_dict(clash), spec_to_dict(unknown)])
     assert set(answer["failed"]) == {"r-b", "r-c"}
     assert "127.75.2.2" in answer["failed"]["r-b"]
+    assert "KOPNET_LAB_PREFIX" in answer["failed"]["r-b"]
     assert "no emulator" in answer["failed"]["r-c"]
     rows = {row["hostname"]: row for row in lab.request("status")["devices"]}
     assert rows["r-a"]["state"] == "running"

@@ -75,11 +75,24 @@ def _require_password_changed(device: AirOSDevice) -> None:
         )
 
 
+async def _fields(request: web.Request) -> dict[str, object]:
+    """Form fields, or the members of a JSON object body."""
+    if request.content_type == "application/json":
+        try:
+            data = await request.json()
+        except ValueError:
+            raise web.HTTPBadRequest(
+                text='{"error": "invalid JSON"}', content_type="application/json"
+            ) from None
+        return dict(data) if isinstance(data, dict) else {}
+    return dict(await request.post())
+
+
 async def auth(request: web.Request) -> web.StreamResponse:
     device = request.app[DEVICE_KEY]
-    form = await request.post()
-    username = str(form.get("username", ""))
-    password = str(form.get("password", ""))
+    fields = await _fields(request)
+    username = str(fields.get("username", ""))
+    password = str(fields.get("password", ""))
     if not device.authenticate(username, password):
         return web.json_response({"error": "invalid credentials"}, status=401)
     sid = secrets.token_hex(16)
@@ -106,9 +119,9 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 async def change_password(request: web.Request) -> web.StreamResponse:
     device, username = _session(request, csrf=True)
-    form = await request.post()
-    current = str(form.get("currentPassword", form.get("current_password", "")))
-    new = str(form.get("newPassword", form.get("new_password", "")))
+    fields = await _fields(request)
+    current = str(fields.get("currentPassword", fields.get("current_password", "")))
+    new = str(fields.get("newPassword", fields.get("new_password", "")))
     if not device.authenticate(username, current):
         return web.json_response({"error": "current password is wrong"}, status=403)
     try:

@@ -225,3 +225,23 @@ def test_garbage_on_the_http_port_does_not_hurt(make_radio: Callable[..., RadioH
     assert client.login("kopnet", "lab-fake-pw")[0] == 200
     assert client.call("GET", "/status.cgi")[0] == 200
     assert radio.device.state == "running"
+
+
+def test_auth_accepts_a_json_body(make_radio: Callable[..., RadioHarness]) -> None:
+    radio = make_radio()
+    base = f"http://{radio.spec.host}:{radio.spec.http_port}"
+    for body, expected in (
+        (b'{"username": "kopnet", "password": "lab-fake-pw"}', 200),
+        (b'{"username": "kopnet", "password": "wrong"}', 401),
+        (b"{broken", 400),
+        (b"[1, 2]", 401),
+    ):
+        request = urllib.request.Request(
+            base + "/api/auth", data=body, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                code = response.status
+        except urllib.error.HTTPError as exc:
+            code = exc.code
+        assert code == expected, body
