@@ -30,6 +30,7 @@ from kopnet_iac.lab.spec import DeviceSpec, spec_from_dict
 logger = logging.getLogger(__name__)
 
 START_CONCURRENCY = 32
+STOP_TIMEOUT = 15.0  # seconds a device may take to stop before the lab gives up on it
 
 
 class Emulator(Protocol):
@@ -150,7 +151,7 @@ class LabDaemon:
             task.cancel()
         if slot.device is not None:
             try:
-                await slot.device.stop()
+                await asyncio.wait_for(slot.device.stop(), STOP_TIMEOUT)
             except Exception:
                 logger.exception("%s: stop failed", slot.spec.hostname)
 
