@@ -210,7 +210,18 @@ def up(
     faults: tuple[str, ...],
     lab_dir: Path | None,
 ) -> None:
-    """Start the lab (or add villages to the running one); returns when every device answers."""
+    """Start the lab (or add villages to the running one); returns when every device answers.
+
+    Each device listens on its own loopback address (127.77.<village>.<device>, kept in the lab
+    directory): RouterOS API 8728 + SSH 8022, airOS SSH 8022 + HTTP 8080 + HTTPS 8443. Lab
+    credentials are shown by 'kopnet lab status'.
+
+    \b
+    --fault HOST:SPEC, SPEC a comma list of:
+      latency=MS jitter=MS geo stall=S drop-after=N drop-at=GLOB trap=GLOB
+      trap-message=TEXT refuse-login disk-full scheduler-disabled slow-boot=S
+      link-down=PORT
+    """
     with cli_errors():
         directory = control.resolve_lab_dir(lab_dir)
         control.socket_path(directory)  # fails early when the path is too long for a socket
