@@ -1,5 +1,6 @@
 """Real Linux gateways for the lab: network + mount namespaces with sshd, and an ISP edge running
-BIRD (eBGP default route, or static for VSAT uplinks) and a small DNS server for the NOC domain.
+BIRD (eBGP default route, or static for VSAT uplinks) plus stand-ins for the NOC's DNS server
+(answers the fleet domain) and NTP server, so a configured gateway works offline.
 
 Contract used by ``kopnet lab up/down`` and ``--lab`` targets:
 
@@ -43,6 +44,7 @@ from kopnet_iac.lab.gateway.plan import (
     boot_script,
     controller_addresses,
     edge_bird_conf,
+    edge_chrony_conf,
     edge_unbound_conf,
     plan_gateway,
 )
@@ -282,6 +284,10 @@ def _start_edge(
     unbound_conf.write_text(edge_unbound_conf(plan, str(edir)))
     system.run([*exe, "unbound", "-c", str(unbound_conf)])
     _record_pidfile(record, record_path, "edge-unbound", edir / "unbound.pid")
+    chrony_conf = edir / "chrony.conf"
+    chrony_conf.write_text(edge_chrony_conf(plan, str(edir)))
+    system.run([*exe, "chronyd", "-x", "-u", "root", "-f", str(chrony_conf)])
+    _record_pidfile(record, record_path, "edge-chronyd", edir / "chronyd.pid")
 
 
 def _record_pidfile(

@@ -248,6 +248,19 @@ def edge_unbound_conf(plan: GatewayLabPlan, state_dir: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def edge_chrony_conf(plan: GatewayLabPlan, state_dir: str) -> str:
+    """NTP server of the NOC stand-in in the edge namespace: serves its local clock (run with
+    ``chronyd -x``: the clock is shared with the host and must never be stepped)."""
+    lines = [
+        f"pidfile {state_dir}/chronyd.pid",
+        "local stratum 8",
+        "allow all",
+        "cmdport 0",
+        "bindcmdaddress /",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 # --------------------------------------------------------------------------- gateway boot
 
 

@@ -138,3 +138,12 @@ def test_gateway_behind_a_dead_management_link_is_unreachable_then_back(
     finally:
         gateway_netns.set_management_link(shared_lab_dir, "pematang-panggang", up=True)
     assert all(r.ok for r in wait_checks(pematang, ctx, lambda rs: all(r.ok for r in rs)))
+
+
+def test_the_noc_ntp_stand_in_serves_time_to_a_configured_gateway(
+    pematang: dict[str, Any],
+) -> None:
+    out = helpers.sudo_run(
+        pematang, "chronyd -Q -t 8 'server 10.255.0.123 iburst maxsamples 2' 2>&1\n"
+    )
+    assert "System clock wrong by" in out, out

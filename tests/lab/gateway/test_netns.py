@@ -65,7 +65,12 @@ def test_up_gives_a_fresh_debian_like_gateway_and_down_removes_everything(
     assert info["hostname"] == "gw-sukadana" and info["state"] == "running"
     assert set(record["namespaces"]) <= _netns_list()
     assert set(record["root_links"]) <= _links()
-    assert [p["name"] for p in record["processes"]] == ["sshd", "edge-bird", "edge-unbound"]
+    assert [p["name"] for p in record["processes"]] == [
+        "sshd",
+        "edge-bird",
+        "edge-unbound",
+        "edge-chronyd",
+    ]
     assert all(system.alive(system.ProcessRef.from_json(p)) for p in record["processes"])
     assert gateway_netns.status(lab_dir) == [info]
 
