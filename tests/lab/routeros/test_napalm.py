@@ -154,3 +154,27 @@ def test_bad_candidate_raises_merge_error(driver: Any, router: RouterOSDevice) -
         driver.commit_config()
     # like a real router: the first line stayed
     assert "10.50.0.1" in router.configured_addresses()
+
+
+def test_dry_run_validation_on_7_16(lab: Lab) -> None:
+    """From 7.16 napalm-ros dry-runs the candidate first: a bad line changes nothing at all."""
+    from napalm.base.exceptions import MergeConfigException
+
+    device = lab.start(lab.spec(version="7.16.2"))
+    drv = get_network_driver("ros")(
+        device.spec.host, "admin", TEST_PASSWORD, optional_args={"port": 8728}
+    )
+    drv.open()
+    drv.load_merge_candidate(
+        config="/ip address add address=10.60.0.1/24 interface=ether5\n"
+        "/ip address add address=bogus interface=ether5\n"
+    )
+    with pytest.raises(MergeConfigException, match="dry-run"):
+        drv.commit_config()
+    assert device.configured_addresses() == []
+    assert not any(name.endswith(".backup") for name in device.router.store.files)
+    drv.load_merge_candidate(config="/ip address add address=10.60.0.1/24 interface=ether5\n")
+    drv.commit_config()
+    assert device.configured_addresses() == ["10.60.0.1"]
+    assert any("dry-run=yes" in line for line in device.commands_log)
+    drv.close()
