@@ -29,8 +29,8 @@ _BOUNDARY = re.compile(r"-{5,}[-A-Za-z0-9'()+_,./:=?]*\Z")
 _INDENTED_KV = re.compile(r"[ \t]+[a-z0-9!.-]+=")
 # Fast path for the common line without brackets: one C-level scan for every token.
 _FAST_TOKEN = r'([^\s=\[\]"(){}]+)(?:(=)(?:"((?:[^"\\]|\\.)*)"|([^\s"]*)))?|"((?:[^"\\]|\\.)*)"'
-_FAST_FIND = re.compile(_FAST_TOKEN, re.S)
-_FAST_FULL = re.compile(r"[ \t]*(?:(?:" + _FAST_TOKEN + r")(?:[ \t]+|\Z))*\Z", re.S)
+# The last group catches any other character, so a line findall cannot read is noticed.
+_FAST_FIND = re.compile(_FAST_TOKEN + r"|(\S)", re.S)
 _COND = re.compile(
     r"(?P<neg>!)?(?P<key>[A-Za-z0-9._-]+)[ \t]*"
     r'(?:(?P<op>!=|=|~|<|>)[ \t]*(?P<val>"(?:[^"\\]|\\.)*"|[^\s\[\]()&|"]*))?',
@@ -227,10 +227,12 @@ _Token = tuple[str, str, str, int]
 
 def _fast_tokens(s: str) -> list[_Token] | None:
     """Tokens of a bracket-free line in one regex pass (offsets are not tracked: -1)."""
-    if "[" in s or "(" in s or "{" in s or _FAST_FULL.match(s) is None:
+    if "[" in s or "(" in s or "{" in s:
         return None
     out: list[_Token] = []
-    for word, eq, qv, uv, q in _FAST_FIND.findall(s):
+    for word, eq, qv, uv, q, other in _FAST_FIND.findall(s):
+        if other:
+            return None
         if word:
             if eq:
                 value = qv or uv

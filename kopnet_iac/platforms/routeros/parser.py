@@ -27,7 +27,6 @@ import re
 from kopnet_iac.errors import NotAnExportError, ParseError, SourcePosition
 from kopnet_iac.platforms.routeros.lexer import (
     _FAST_FIND,
-    _FAST_FULL,
     _PATH_WORD,
     _fast_tokens,
     _Line,
@@ -220,11 +219,10 @@ def _fast_entry(s: str) -> Entry | None:
     verb = s[:4]
     if verb not in ("add ", "set ") or "[" in s or "(" in s or "{" in s:
         return None
-    if _FAST_FULL.match(s) is None:
-        return None
-    tokens = _FAST_FIND.findall(s, 4)
     props: dict[str, str] = {}
-    for word, eq, qv, uv, _q in tokens:
+    for word, eq, qv, uv, _q, other in _FAST_FIND.findall(s, 4):
+        if other:
+            return None
         if not eq:
             if not word or verb == "set ":
                 return None  # a quoted word or an item name: general path
