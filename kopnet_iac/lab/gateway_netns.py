@@ -13,6 +13,9 @@ Contract used by ``kopnet lab up/down`` and ``--lab`` targets:
   state files); idempotent, also after a crash half-way through :func:`up`.
 - :func:`status` ``(lab_dir) -> list[dict]`` reads the records only (no subprocess): cheap.
 
+To look inside a lab gateway: ``ssh -i KEY_FILE kopnet@HOST`` (sudo works without a password),
+or as root on the controller ``nsenter -t SSHD_PID -m -u -n sh`` (its mounts, hostname and network).
+
 Every village's resources are recorded in ``lab_dir/gateways/<village>.json`` *before* they are
 created, so cleanup always knows what to remove. Layout and addressing: see
 :mod:`kopnet_iac.lab.gateway.plan`. Needs root.
@@ -56,6 +59,7 @@ log = logging.getLogger(__name__)
 
 RECORDS_DIR = "gateways"
 READY_TIMEOUT = 30.0
+OVERLAID_DIRS = (Path("/etc"), Path("/usr"), Path("/var"))
 
 
 def _records_dir(lab_dir: Path) -> Path:
@@ -92,6 +96,13 @@ def up(village_id: str, inv: Inventory, lab_dir: Path) -> dict[str, object]:
     if os.geteuid() != 0:
         raise LabError("gateways not available: needs root", village=village_id)
     records = _records_dir(lab_dir)
+    overlaid = [d for d in OVERLAID_DIRS if records.resolve().is_relative_to(d)]
+    if overlaid:
+        raise LabError(
+            f"the lab directory must not be under {overlaid[0]}: each lab gateway overlays "
+            f"{', '.join(str(d) for d in OVERLAID_DIRS)} with layers kept in the lab directory",
+            village=village_id,
+        )
     records.mkdir(parents=True, exist_ok=True)
     record_path = records / f"{village_id}.json"
     existing = _read(record_path)
@@ -138,7 +149,8 @@ def up(village_id: str, inv: Inventory, lab_dir: Path) -> dict[str, object]:
             raise LabError(f"gateway lab failed: {exc}", village=village_id) from exc
         raise
     record["state"] = "running"
-    record["info"] = _info(plan, gw_dir, "running")
+    sshd_pid = next(p["pid"] for p in record["processes"] if p["name"] == "sshd")
+    record["info"] = _info(plan, gw_dir, "running", sshd_pid)
     _write(record_path, record)
     log.info("%s: lab gateway up at %s", plan.hostname, plan.mgmt_ip)
     return dict(record["info"])
@@ -194,7 +206,9 @@ def status(lab_dir: Path) -> list[dict[str, object]]:
 # --------------------------------------------------------------------------- steps
 
 
-def _info(plan: GatewayLabPlan, gw_dir: Path, state: str) -> dict[str, object]:
+def _info(
+    plan: GatewayLabPlan, gw_dir: Path, state: str, sshd_pid: int | None = None
+) -> dict[str, object]:
     return {
         "village": plan.village,
         "hostname": plan.hostname,
@@ -205,6 +219,7 @@ def _info(plan: GatewayLabPlan, gw_dir: Path, state: str) -> dict[str, object]:
         "username": LAB_USER,
         "password": plan.password,
         "key_file": str(gw_dir / "id_ed25519"),
+        "sshd_pid": sshd_pid,
         "state": state,
         "namespace": plan.ns_gateway,
         "edge_namespace": plan.ns_edge,

@@ -285,7 +285,7 @@ def boot_script(plan: GatewayLabPlan, gw_dir: str) -> str:
         f"mkdir -p {gw_dir}/upper/{d} {gw_dir}/work/{d}\n"
         f"mount -t overlay overlay -o lowerdir=/{d},upperdir={gw_dir}/upper/{d},"
         f"workdir={gw_dir}/work/{d} /{d}"
-        for d in ("etc", "var", "usr")
+        for d in ("etc", "usr", "var")
     )
     return f"""\
 set -eu

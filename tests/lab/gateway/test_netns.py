@@ -105,6 +105,16 @@ def test_up_gives_a_fresh_debian_like_gateway_and_down_removes_everything(
     ).stdout  # fmt: skip
     assert "Neighbor address: 172.30.0.1" in edge and "Neighbor AS:      65010" in edge
 
+    # the gateway's own view: nsenter into sshd's mount, UTS and network namespaces
+    inside = subprocess.run(
+        ["nsenter", "-t", str(info["sshd_pid"]), "-m", "-u", "-n",
+         "sh", "-c", "cat /etc/hostname; hostname; ls /run/sshd.pid; ip -br link show mgmt0"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert inside[:3] == ["gw-sukadana", "gw-sukadana", "/run/sshd.pid"]
+    assert inside[3].startswith("mgmt0")
+    assert Path("/etc/hostname").read_text().strip() != "gw-sukadana"
+
     gateway_netns.down(lab_dir)
     _assert_gone(record)
     assert gateway_netns.status(lab_dir) == []
@@ -213,3 +223,9 @@ def test_without_root_up_says_gateways_need_root(inv: Inventory, tmp_path: Path)
     os.waitpid(pid, 0)
     assert message == "sukadana: gateways not available: needs root"
     assert not (tmp_path / "lab").exists()
+
+
+def test_lab_dir_under_an_overlaid_directory_is_refused(inv: Inventory) -> None:
+    with pytest.raises(LabError, match="must not be under /var"):
+        gateway_netns.up("sukadana", inv, Path("/var/tmp/kopnet-lab-test"))
+    assert not Path("/var/tmp/kopnet-lab-test").exists()
