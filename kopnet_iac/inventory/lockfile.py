@@ -17,7 +17,7 @@ Lock layout::
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
@@ -371,15 +371,6 @@ def update_lock(
     if not dry_run and (report.changed or inv.lock is None):
         write_lock(inv.root / LOCK_FILE, lock)
     return lock, report
-
-
-def all_networks(lock: AddressLock) -> Iterable[tuple[str, str, IPv4Network]]:
-    """(village, label, network) for every block and hotspot subnet in the lock."""
-    for vid, alloc in lock.villages.items():
-        for name, text in alloc.blocks.items():
-            net = _net(text)
-            if net is not None:
-                yield vid, f"blocks.{name}", net
 
 
 def parse_address(text: str) -> IPv4Address | None:

@@ -74,6 +74,8 @@ class KopnetInventory:
         self.lab = lab
         self.lab_dir = Path(lab_dir) if lab_dir is not None else None
         self.defaults = Defaults()
+        self._passwords: dict[str, str | None] = {}
+        self._secret_errors: dict[str, str] = {}
 
     def load(self) -> Inventory:
         inv = load_inventory(self.inventory_dir)
@@ -86,9 +88,10 @@ class KopnetInventory:
         hosts = Hosts()
         targets = self._lab_targets() if self.lab else None
         resolver = SecretResolver(inv)
-        passwords: dict[str, str | None] = {}
+        self._passwords = {}
+        self._secret_errors = {}
         for vid in wanted:
-            self._add_village(inv, vid, groups, hosts, targets, resolver, passwords)
+            self._add_village(inv, vid, groups, hosts, targets, resolver)
         return Inventory(hosts=hosts, groups=groups, defaults=self.defaults)
 
     def _lab_targets(self) -> dict[str, Any]:
@@ -101,15 +104,16 @@ class KopnetInventory:
             groups[name] = Group(name=name, defaults=self.defaults, **kwargs)
         return groups[name]
 
-    @staticmethod
-    def _password(resolver: SecretResolver, name: str, cache: dict[str, str | None]) -> str | None:
-        if name not in cache:
+    def _password(self, resolver: SecretResolver, name: str) -> str | None:
+        """The secret's value, or None (the reason is kept for ``host.data["secret_error"]``)."""
+        if name not in self._passwords:
             try:
-                cache[name] = resolver.get(name)
+                self._passwords[name] = resolver.get(name)
             except SecretError as exc:
                 log.info("no password for secret %s yet (%s); connections will fail", name, exc)
-                cache[name] = None
-        return cache[name]
+                self._passwords[name] = None
+                self._secret_errors[name] = exc.message
+        return self._passwords[name]
 
     def _add_village(
         self,
@@ -119,7 +123,6 @@ class KopnetInventory:
         hosts: Hosts,
         targets: dict[str, Any] | None,
         resolver: SecretResolver,
-        passwords: dict[str, str | None],
     ) -> None:
         village = inv.village(vid)
         addr = village_addressing(inv, vid)
@@ -166,7 +169,9 @@ class KopnetInventory:
                 )
                 data.update(lab=True, http_port=target.http_port, api_port=target.api_port)
             else:
-                host_kwargs["password"] = self._password(resolver, device.credentials, passwords)
+                host_kwargs["password"] = self._password(resolver, device.credentials)
+                if host_kwargs["password"] is None:
+                    data["secret_error"] = self._secret_errors[device.credentials]
             hosts[device.hostname] = Host(
                 name=device.hostname,
                 platform=platform,

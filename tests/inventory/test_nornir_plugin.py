@@ -116,7 +116,10 @@ def test_passwords_from_secrets_when_available(monkeypatch: pytest.MonkeyPatch) 
     inv = KopnetInventory(inventory_dir=EXAMPLE).load()
     assert inv.hosts["core-sukadana"].password == "fake-core-pw"
     assert inv.hosts["core-pematang"].password == "fake-core-pw"
-    assert inv.hosts["gw-sukadana"].password is None  # absent: load works, connect fails later
+    gw = inv.hosts["gw-sukadana"]
+    assert gw.password is None  # absent: the load works, a connect fails later
+    assert "KOPNET_SECRET_GW_ADMIN" in gw.data["secret_error"]
+    assert "secret_error" not in inv.hosts["core-sukadana"].data
 
 
 def test_passwords_from_the_vault(monkeypatch: pytest.MonkeyPatch, inv_dir: Path) -> None:
