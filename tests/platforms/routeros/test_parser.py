@@ -235,3 +235,57 @@ def test_real_world_leniencies() -> None:
         cfg.entries(("queue", "tree"))[0].props["per-connection-classifier"] == "both-addresses:2/2"
     )
     assert cfg.entries(("system", "identity"))[0].props == {"name": "r1"}
+
+
+def test_commands_an_emulator_meets() -> None:
+    cmds = parse_script(
+        '/system scheduler add name=kopnet-revert on-event="/import file-name=revert.rsc" '
+        "start-time=startup interval=5m\n"
+        '/file add name=revert.rsc contents="/system identity set name=a\\r\\n"\n'
+        "/import file-name=plan.rsc dry-run\n"
+        ':log info "kopnet: applied"\n'
+        "/ip address remove 0,1\n"
+        "/ip address print detail where interface=ether1\n"
+        "/ip firewall filter move [ find where comment=a ] destination=[ find where comment=b ]\n"
+        "/system script run kopnet-check\n"
+        "/ip address\n"
+        'remove [ find where address="10.0.0.1/24" ]\n'
+    )
+    sched, file_, imp, log_, rm, prt, mv, run, section, rm2 = cmds
+    assert (sched.path, sched.verb) == (("system", "scheduler"), "add")
+    assert sched.arg("on-event") == "/import file-name=revert.rsc"
+    assert file_.arg("contents") == "/system identity set name=a\r\n"
+    assert (imp.verb, imp.args) == ("import", (("file-name", "plan.rsc"), ("dry-run", "")))
+    assert log_.verb == ":log" and log_.raw == ':log info "kopnet: applied"'
+    assert (rm.verb, rm.target) == ("remove", "0,1")
+    assert prt.verb == "print" and ("where", "") in prt.args and prt.arg("interface") == "ether1"
+    assert mv.selector is not None and mv.selector.conditions == (("comment", "=", "a"),)
+    assert mv.arg("destination") == "[ find where comment=b ]"
+    assert (run.path, run.verb, run.target) == (("system", "script"), "run", "kopnet-check")
+    assert section.verb == "" and section.path == ("ip", "address")
+    assert rm2.path == ("ip", "address") and rm2.selector is not None
+    assert rm2.selector.conditions == (("address", "=", "10.0.0.1/24"),)
+    assert [c.line for c in cmds] == list(range(1, 11))
+
+
+def test_bare_flag_option_of_parse_script() -> None:
+    text = "/routing ospf interface-template add area=a passive !auth\n"
+    assert parse_script(text)[0].args == (("area", "a"), ("passive", ""), ("!auth", ""))
+    assert parse_script(text, bare_flag="yes")[0].args == (
+        ("area", "a"),
+        ("passive", "yes"),
+        ("!auth", ""),
+    )
+
+
+def test_plan_scripts_parse_back_into_the_same_operations() -> None:
+    from kopnet_iac.platforms.routeros.planner import plan
+
+    running = parse_export('/ip pool\nadd name="old pool" ranges=10.0.0.2\n')
+    intended = parse_export('/ip pool\nadd comment="a \\"b\\" $c" name=new ranges=10.0.1.2\n')
+    cmds = parse_script(plan(running, intended).script())
+    assert [(c.verb, c.selector.conditions if c.selector else None) for c in cmds] == [
+        ("remove", (("name", "=", "old pool"),)),
+        ("add", None),
+    ]
+    assert cmds[1].arg("comment") == 'a "b" $c'
