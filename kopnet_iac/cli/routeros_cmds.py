@@ -15,6 +15,8 @@ from kopnet_iac.platforms.routeros.model import RouterOSConfig
 from kopnet_iac.platforms.routeros.parser import parse_export
 from kopnet_iac.platforms.routeros.planner import plan
 
+MASKED_NOTE = "# sensitive values masked (********): not runnable; use --show-sensitive\n"
+
 
 def _read(path: Path) -> str:
     try:
@@ -86,11 +88,11 @@ def diff(running: Path, intended: Path, revert: bool, as_json: bool, show_sensit
             report["revert_script"] = result.revert_script(mask_sensitive=mask)
             echo_json(report)
             return
-        text = (
-            result.revert_script(mask_sensitive=mask)
-            if revert
-            else result.script(mask_sensitive=mask)
-        )
+        render = result.revert_script if revert else result.script
+        text = render(mask_sensitive=mask)
+        if text != render(mask_sensitive=False):
+            # Never let a masked script pass for a runnable one.
+            text = MASKED_NOTE + text
         if text:
             click.echo(text, nl=False)
 

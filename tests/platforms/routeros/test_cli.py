@@ -61,6 +61,9 @@ def test_diff_masks_secrets_unless_asked() -> None:
     args = (str(case / "running.rsc"), str(case / "intended.rsc"))
     code, out, _ = _run("diff", *args)
     assert code == 0 and "fake-new" not in out and "********" in out
+    assert out.startswith("# sensitive values masked (********): not runnable")
+    code, out, _ = _run("diff", "--revert", *args)
+    assert "fake-old" not in out and out.startswith("# sensitive values masked")
     code, out, _ = _run("diff", "--json", *args)
     data = json.loads(out)
     assert "fake-" not in out
