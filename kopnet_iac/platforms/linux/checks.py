@@ -309,11 +309,13 @@ def check_default_route(output: Output, ctx: GatewayCheckContext) -> CheckResult
         return CheckResult(name, False, "no default route")
     described = []
     for route in routes:
-        gateway, dev = route.get("gateway"), route.get("dev")
         proto = route.get("protocol", "")
-        described.append(f"via {gateway} dev {dev}" + (f" proto {proto}" if proto else ""))
-        if gateway == str(ctx.edge_address):
-            return CheckResult(name, True, f"default {described[-1]}")
+        # a multipath route lists its next hops under "nexthops"
+        for hop in route.get("nexthops") or [route]:
+            gateway, dev = hop.get("gateway"), hop.get("dev")
+            described.append(f"via {gateway} dev {dev}" + (f" proto {proto}" if proto else ""))
+            if gateway == str(ctx.edge_address):
+                return CheckResult(name, True, f"default {described[-1]}")
     return CheckResult(
         name, False, f"default route {', '.join(described)}; expected via {ctx.edge_address}"
     )

@@ -83,7 +83,7 @@ class SshSession:
                     if time.monotonic() > deadline:
                         channel.close()
                         raise ConnectError(
-                            f"command did not finish within {limit:.0f}s", **self._where()
+                            f"command did not finish within {limit:g}s", **self._where()
                         )
                     time.sleep(0.01)
             status = channel.recv_exit_status()

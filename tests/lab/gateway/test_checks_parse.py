@@ -12,10 +12,15 @@ import pytest
 
 from kopnet_iac.platforms.linux.checks import (
     MARK,
+    CheckResult,
     GatewayCheckContext,
     Output,
     check_bgp_established,
+    check_default_route,
+    check_dns,
+    check_forwarding,
     check_nat_rules,
+    check_static_default,
     collect_script,
     evaluate,
     parse_bird_protocols,
@@ -174,3 +179,144 @@ def test_collect_script_marks_every_output() -> None:
     assert "birdc -s /run/bird/bird.ctl show protocols all" in script
     text = f"{MARK} begin route\n[]\n{MARK} end 0\n{MARK} begin nft\nboom\n{MARK} end 1\n"
     assert split_outputs(text) == {"route": Output("[]", 0), "nft": Output("boom", 1)}
+
+
+# --------------------------------------------------------------------------- more shapes
+
+BGP_HEADER = "BIRD 2.0.12 ready.\nName       Proto      Table      State  Since         Info\n"
+
+
+def _bgp(name: str, state: str, info: str, neighbor: str, peer_as: int, extra: str = "") -> str:
+    return (
+        f"{name:<10} BGP        ---        {state:<6} 10:00:00.000  {info}\n"
+        f"  BGP state:          {info.split()[0]}\n"
+        f"    Neighbor address: {neighbor}\n"
+        f"    Neighbor AS:      {peer_as}\n"
+        f"    Local AS:         65010\n{extra}\n"
+    )
+
+
+def test_bgp_connect_state_without_last_error_uses_the_info_column() -> None:
+    text = BGP_HEADER + _bgp(
+        "isp", "start", "Connect       Socket: No route to host", "172.30.0.0", 64500
+    )
+    result = check_bgp_established(Output(text, 0), FIBER)
+    assert not result.ok
+    assert (
+        result.detail == "isp: Connect to 172.30.0.0 AS64500; last error: Socket: No route to host"
+    )
+
+
+def test_established_session_without_routes_fails() -> None:
+    routes = "  Channel ipv4\n    State:          UP\n    Routes:         0 imported, 1 exported, 0 preferred"
+    text = BGP_HEADER + _bgp("isp", "up", "Established", "172.30.0.0", 64500, routes)
+    result = check_bgp_established(Output(text, 0), FIBER)
+    assert (result.ok, result.detail) == (False, "isp: Established but no route imported")
+
+
+def test_one_good_session_among_several_is_enough() -> None:
+    routes = "  Channel ipv4\n    Routes:         1 imported, 1 exported, 1 preferred"
+    text = (
+        BGP_HEADER
+        + _bgp("other", "up", "Established", "192.0.2.1", 64999, routes)
+        + _bgp("isp_old", "start", "Active", "172.30.0.0", 64500)
+        + _bgp("isp", "up", "Established", "172.30.0.0", 64500, routes)
+    )
+    result = check_bgp_established(Output(text, 0), FIBER)
+    assert result.ok and result.detail.startswith("isp: Established")
+
+
+def test_bird_down_is_reported_with_birdc_message() -> None:
+    text = "Unable to connect to server control socket (/run/bird/bird.ctl): Connection refused"
+    result = check_bgp_established(Output(text, 1), FIBER)
+    assert (result.ok, result.detail) == (False, f"BIRD not answering: {text}")
+
+
+STATIC_ROUTE = (
+    "BIRD 2.0.12 ready.\nTable master4:\n"
+    "0.0.0.0/0            unicast [uplink_default 10:00:00.000] * (200)\n"
+    "\tvia {via} on enp1s0\n\tType: {kind} univ\n"
+)
+PING_OK = Output("64 bytes from 172.30.32.0: icmp_seq=1 ttl=64 time=612 ms", 0)
+
+
+@pytest.mark.parametrize(
+    ("via", "kind", "ping", "ok", "detail"),
+    [
+        ("172.30.32.0", "static", PING_OK, True,
+         "0.0.0.0/0 via 172.30.32.0 on enp1s0, edge answers (612 ms)"),
+        ("172.30.32.0", "static", Output("1 packets transmitted, 0 received", 1), False,
+         "static default via 172.30.32.0, but the edge does not answer ping"),
+        ("172.30.32.9", "static", PING_OK, False,
+         "static default via 172.30.32.9, expected 172.30.32.0"),
+        ("172.30.32.0", "BGP", PING_OK, False, "BIRD has no static 0.0.0.0/0 route"),
+    ],
+)  # fmt: skip
+def test_static_default_variants(via: str, kind: str, ping: Output, ok: bool, detail: str) -> None:
+    route = Output(STATIC_ROUTE.format(via=via, kind=kind), 0)
+    result = check_static_default(route, ping, VSAT)
+    assert (result.ok, result.detail) == (ok, detail)
+
+
+def test_static_default_absent_in_bird() -> None:
+    result = check_static_default(Output("BIRD 2.0.12 ready.\nNetwork not found", 0), PING_OK, VSAT)
+    assert (result.ok, result.detail) == (False, "BIRD has no static 0.0.0.0/0 route")
+
+
+def test_multipath_default_route_counts_each_next_hop() -> None:
+    routes = [{"dst": "default", "protocol": "bird", "flags": [], "nexthops": [
+        {"gateway": "172.30.0.4", "dev": "enp3s0", "weight": 1, "flags": []},
+        {"gateway": "172.30.0.0", "dev": "enp1s0", "weight": 1, "flags": []},
+    ]}]  # fmt: skip
+    result = check_default_route(Output(json.dumps(routes), 0), FIBER)
+    assert (result.ok, result.detail) == (True, "default via 172.30.0.0 dev enp1s0 proto bird")
+
+
+def test_default_route_via_someone_else() -> None:
+    routes = [{"dst": "default", "gateway": "10.0.2.2", "dev": "eth0", "protocol": "dhcp"}]
+    result = check_default_route(Output(json.dumps(routes), 0), FIBER)
+    assert (result.ok, result.detail) == (
+        False, "default route via 10.0.2.2 dev eth0 proto dhcp; expected via 172.30.0.0",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "ok", "detail"),
+    [
+        ("rcode=0 answers=1", 0, True, "127.0.0.1 resolves oki.kopnet.id SOA (1 answer)"),
+        ("rcode=2 answers=0", 0, False,
+         "127.0.0.1 answers SERVFAIL with 0 answer(s) for oki.kopnet.id SOA"),
+        ("rcode=3 answers=0", 0, False,
+         "127.0.0.1 answers NXDOMAIN with 0 answer(s) for oki.kopnet.id SOA"),
+        ("rcode=0 answers=0", 0, False,
+         "127.0.0.1 answers NOERROR with 0 answer(s) for oki.kopnet.id SOA"),
+        ("error=timed out", 1, False,
+         "local DNS cache does not answer for oki.kopnet.id: error=timed out"),
+        ("sh: 1: python3: not found", 127, False,
+         "local DNS cache does not answer for oki.kopnet.id: sh: 1: python3: not found"),
+    ],
+)  # fmt: skip
+def test_dns_variants(text: str, status: int, ok: bool, detail: str) -> None:
+    result = check_dns(Output(text, status), FIBER)
+    assert (result.ok, result.detail) == (ok, detail)
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "ok"), [("1", 0, True), ("0", 0, False), ("", 1, False), ("1\n", 0, True)]
+)
+def test_forwarding_variants(text: str, status: int, ok: bool) -> None:
+    assert check_forwarding(Output(text, status)).ok is ok
+
+
+def test_missing_outputs_fail_instead_of_crashing() -> None:
+    results = evaluate({}, FIBER)
+    assert [r.ok for r in results] == [False] * 5
+    assert all(r.detail for r in results)
+
+
+def test_check_results_serialise() -> None:
+    assert CheckResult("dns", True, "fine").to_json() == {
+        "name": "dns",
+        "ok": True,
+        "detail": "fine",
+    }
