@@ -73,14 +73,28 @@ def check(files: tuple[Path, ...]) -> None:
     is_flag=True,
     help="Print secrets in the script (masked with ******** by default).",
 )
-def diff(running: Path, intended: Path, revert: bool, as_json: bool, show_sensitive: bool) -> None:
+@click.option(
+    "--running-hides-sensitive",
+    is_flag=True,
+    help="RUNNING was exported without show-sensitive: do not compare secrets.",
+)
+def diff(
+    running: Path,
+    intended: Path,
+    revert: bool,
+    as_json: bool,
+    show_sensitive: bool,
+    running_hides_sensitive: bool,
+) -> None:
     """Print the plan script that turns RUNNING into INTENDED (nothing when equivalent).
 
     Paths that appear in INTENDED (or are declared with a `# kopnet: manage /a b, /c` comment)
     converge fully; other paths are left alone.
     """
     with cli_errors():
-        result = plan(_load(running), _load(intended), host=None)
+        result = plan(
+            _load(running), _load(intended), compare_sensitive=not running_hides_sensitive
+        )
         mask = not show_sensitive
         if as_json:
             report = diff_report(result, host=str(intended))

@@ -70,6 +70,21 @@ class Schema:
             )
         )
 
+    def blind_to_sensitive(self) -> Schema:
+        """A copy that ignores sensitive values (except identity keys) when comparing: for a
+        running config exported without ``show-sensitive`` (RouterOS 7 hides secrets)."""
+
+        def blind(ps: PathSchema) -> PathSchema:
+            return replace(ps, ignore=ps.ignore | (ps.sensitive - set(ps.keys)))
+
+        return Schema(
+            {p: blind(ps) for p, ps in self.paths.items()},
+            self.global_sensitive,
+            self.global_defaults,
+            self.global_ignore | self.global_sensitive,
+            self.global_rates,
+        )
+
     def is_sensitive(self, path: Path, key: str) -> bool:
         return key.lstrip("!") in self.get(path).sensitive
 

@@ -344,6 +344,7 @@ def plan(
     *,
     schema: Schema | None = None,
     host: str | None = None,
+    compare_sensitive: bool = True,
 ) -> Plan:
     """Operations turning ``running`` into ``intended`` and the revert back to ``running``.
 
@@ -351,8 +352,14 @@ def plan(
     ``# kopnet: manage ...``) converge fully; other paths are left alone. Raises
     :class:`PlanError` naming the path and entry when a changed path holds duplicate or
     identity-less entries (never guesses).
+
+    ``compare_sensitive=False`` is for a running config exported without ``show-sensitive``
+    (RouterOS 7 then omits secrets): sensitive values are not compared, so they are written
+    only with new entries, never "changed" on every run; a changed secret is not detected.
     """
     schema = schema or load_schema()
+    if not compare_sensitive:
+        schema = schema.blind_to_sensitive()
     owned = intended.owned_paths()
     try:
         # Paths whose entries are literally equal need no normalising at all.

@@ -98,3 +98,14 @@ def test_lint_text_and_json(tmp_path: Path) -> None:
     assert data["files"][str(bad)][0]["rule"] == "ROS-RF-001"
     code, _, err = _run("lint", str(clean), "--mgmt-net", "not-a-net")
     assert code == 1 and "bad network" in err
+
+
+def test_diff_running_hides_sensitive(tmp_path: Path) -> None:
+    running = tmp_path / "running.rsc"
+    running.write_text("/ppp secret\nadd name=u1 profile=p\n")
+    intended = tmp_path / "intended.rsc"
+    intended.write_text("/ppp secret\nadd name=u1 password=fake-1 profile=p\n")
+    code, out, _ = _run("diff", str(running), str(intended))
+    assert code == 0 and "set [ find where name=u1 ] password=" in out
+    code, out, _ = _run("diff", "--running-hides-sensitive", str(running), str(intended))
+    assert (code, out) == (0, "")

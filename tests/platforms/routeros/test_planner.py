@@ -162,3 +162,19 @@ def test_apply_is_strict_about_missing_targets() -> None:
         apply_script(cfg, "/ip pool add name=b place-before=[ find where name=zzz ]\n")
     with pytest.raises(ApplyError, match="not a plan command"):
         apply_script(cfg, ":delay 1s\n")
+
+
+def test_running_without_secrets_can_be_planned_blind_to_them() -> None:
+    # RouterOS 7 exports omit secrets unless show-sensitive.
+    running = parse_export(
+        "/ppp secret\nadd name=u1 profile=p\n/snmp community\nadd name=fake-c1\n"
+    )
+    intended = parse_export(
+        "/ppp secret\nadd name=u1 password=fake-1 profile=p\nadd name=u2 password=fake-2 profile=p\n"
+        "/snmp community\nadd name=fake-c1\n"
+    )
+    assert "password=fake-1" in plan(running, intended).script()
+    blind = plan(running, intended, compare_sensitive=False)
+    assert blind.script() == "/ppp secret add name=u2 password=fake-2 profile=p\n"
+    assert blind.revert_script() == "/ppp secret remove [ find where name=u2 ]\n"
+    assert not plan(intended, running, compare_sensitive=False).script().count("set")
