@@ -9,12 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from kopnet_iac.cli.main import cli
 from kopnet_iac.inventory.loader import Inventory
 from kopnet_iac.platforms.linux.apply import ApplyReport, apply_gateway, ssh_target
 from kopnet_iac.platforms.linux.checks import gateway_check_context, run_gateway_checks
 from kopnet_iac.platforms.linux.gateway import lab_connection
 from kopnet_iac.platforms.linux.inventory import ansible_inventory
+from tests.platforms.linux.conftest import INVENTORY_DIR
 
 pytestmark = [pytest.mark.root, pytest.mark.lab]
 
@@ -69,6 +72,25 @@ def test_second_run_reports_no_change(inv: Inventory, gateway_lab: Path, tmp_pat
     assert report.ok, report.error
     assert [t.task for t in report.tasks if t.changed] == []
     assert {t.status for t in report.tasks} <= {"ok", "skipped"}
+
+
+def test_cli_plan_json_on_the_configured_gateway(gateway_lab: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("--inventory", str(INVENTORY_DIR), "gateway", "apply", "sukadana", "--check"),
+            *("--lab", "--lab-dir", str(gateway_lab), "--workdir", str(tmp_path / "w"), "--json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["check_mode"] is True and data["ok"] is True
+    assert data["changed"] == 0
+    assert data["host"] == "gw-sukadana"
+    assert [t["task"] for t in data["tasks"] if t["status"] != "skipped"] == [
+        "Check gateway packages",
+        "Write configuration files",
+    ]
 
 
 def test_check_mode_shows_only_the_intended_change(

@@ -30,12 +30,20 @@ def test_apply_unknown_village_is_a_usage_error() -> None:
 def test_apply_lab_without_a_running_lab_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli,
-        ["--inventory", str(INVENTORY_DIR), "gateway", "apply", "sukadana", "--lab"]
-        + ["--lab-dir", str(tmp_path / "no-lab"), "--check"],
+        [
+            *("--inventory", str(INVENTORY_DIR), "gateway", "apply", "sukadana", "--lab"),
+            *("--lab-dir", str(tmp_path / "no-lab"), "--check"),
+        ],
     )
     assert result.exit_code == 1
     assert "sukadana/gw-sukadana: no lab gateway recorded" in result.output
     assert "Traceback" not in result.output
+
+
+def _debug_command(variables: dict[str, str]) -> list[str]:
+    msg = "msg={{ lookup('kopnet_password') | length }}"
+    return [str(BIN / "ansible"), "localhost", "-c", "local", "-m", "debug", "-a", msg,
+            "-e", json.dumps(variables)]  # fmt: skip
 
 
 def test_password_lookup_resolves_the_credentials_secret() -> None:
@@ -49,8 +57,7 @@ def test_password_lookup_resolves_the_credentials_secret() -> None:
         "kopnet_credentials": "gw-admin",
     }
     proc = subprocess.run(
-        [str(BIN / "ansible"), "localhost", "-c", "local", "-m", "debug"]
-        + ["-a", "msg={{ lookup('kopnet_password') | length }}", "-e", json.dumps(variables)],
+        _debug_command(variables),
         cwd=PLAYBOOKS_DIR,
         env=env,
         capture_output=True,
@@ -60,8 +67,7 @@ def test_password_lookup_resolves_the_credentials_secret() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(rf'"msg": "?{len(fake)}"?', proc.stdout), proc.stdout
     missing = subprocess.run(
-        [str(BIN / "ansible"), "localhost", "-c", "local", "-m", "debug"]
-        + ["-a", "msg={{ lookup('kopnet_password') | length }}", "-e", json.dumps(variables)],
+        _debug_command(variables),
         cwd=PLAYBOOKS_DIR,
         env={k: v for k, v in env.items() if k != "KOPNET_SECRET_GW_ADMIN"},
         capture_output=True,
