@@ -235,6 +235,7 @@ class Router:
         out: list[tuple[Entry | None, Row]] = []
         if path == "ip route":
             out.extend((None, row) for row in views.connected_routes(self))
+        names = views.interface_names(self) if path == "ip address" else None
         for entry in menu.entries if menu is not None else []:
             row = {".id": format_id(entry.id)}
             row.update(schema.LIST_DEFAULTS.get(path, {}))
@@ -243,7 +244,7 @@ class Router:
             row["disabled"] = "true" if is_true(row["disabled"]) else "false"
             if entry.builtin is not None:
                 row.setdefault("default", "true")
-            views.live_columns(self, path, entry, row)
+            views.live_columns(self, path, entry, row, names)
             out.append((entry, row))
         return out
 

@@ -30,11 +30,6 @@ from kopnet_iac.lab.routeros.store import Entry, Reply, RosError, format_id
 from kopnet_iac.platforms.routeros.model import Command, Selector
 from kopnet_iac.platforms.routeros.parser import parse_script, parse_selector, unescape
 
-try:  # bare flags (``add ... passive``) mean ``yes``; parse_export knows, parse_script keeps ""
-    from kopnet_iac.platforms.routeros.parser import _command, _logical_lines
-except ImportError:  # pragma: no cover - the engine changed its internals
-    _command = None  # type: ignore[assignment]
-
 if TYPE_CHECKING:
     from kopnet_iac.lab.routeros.core import Router
 
@@ -92,19 +87,8 @@ def split_statements(text: str) -> str:
 
 
 def parse_commands(text: str, source: str) -> list[Command]:
-    """:func:`parse_script` with bare flag words read as ``yes``, as RouterOS does."""
-    if _command is None:  # pragma: no cover
-        return parse_script(text, source)
-    out: list[Command] = []
-    section: tuple[str, ...] = ()
-    for line in _logical_lines(text, source):
-        if line.is_comment:
-            continue
-        cmd = _command(line, section, source, flag_value="yes")
-        if cmd.verb == "":
-            section = cmd.path
-        out.append(cmd)
-    return out
+    """:func:`parse_script` with bare flag words (``add ... passive``) read as ``yes``."""
+    return parse_script(text, source, bare_flag="yes")
 
 
 def _norm(value: str) -> str:

@@ -69,8 +69,10 @@ def is_running(router: Router, path: str, entry: Entry) -> bool:
     return True
 
 
-def live_columns(router: Router, path: str, entry: Entry, row: Row) -> None:
-    """Add run-time properties to a stored item's print row."""
+def live_columns(
+    router: Router, path: str, entry: Entry, row: Row, names: set[str] | None = None
+) -> None:
+    """Add run-time properties to a stored item's print row (``names``: interface names)."""
     if path in schema.INTERFACE_TYPES:
         row["running"] = "true" if is_running(router, path, entry) else "false"
         row.setdefault("mtu", "1500")
@@ -85,7 +87,8 @@ def live_columns(router: Router, path: str, entry: Entry, row: Row) -> None:
             pass
         row["actual-interface"] = entry.get("interface")
         row.setdefault("dynamic", "false")
-        row["invalid"] = "false" if entry.get("interface") in interface_names(router) else "true"
+        known = names if names is not None else interface_names(router)
+        row["invalid"] = "false" if entry.get("interface") in known else "true"
     elif path == "system scheduler":
         row.update(router.scheduler_status(entry))
     elif path == "user":
