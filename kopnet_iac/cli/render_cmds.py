@@ -13,6 +13,7 @@ from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.render.compare import format_markdown, format_text
 from kopnet_iac.render.gitdiff import diff_revisions
 from kopnet_iac.render.output import write_build
+from kopnet_iac.render.parallel import render_villages_parallel
 from kopnet_iac.render.renderer import Renderer, default_templates_dir
 
 TEMPLATES_HELP = "Templates folder (default: templates/ beside the inventory, else the project's)."
@@ -35,6 +36,13 @@ TEMPLATES_HELP = "Templates folder (default: templates/ beside the inventory, el
     type=click.Path(file_okay=False, path_type=Path),
     help=TEMPLATES_HELP,
 )
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: CPU cores).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @pass_app
 def render_cmd(
@@ -43,6 +51,7 @@ def render_cmd(
     all_villages: bool,
     out_dir: Path,
     templates_dir: Path | None,
+    jobs: int | None,
     as_json: bool,
 ) -> None:
     """Render the intended device configurations of VILLAGE... (or --all).
@@ -61,8 +70,8 @@ def render_cmd(
             )
         ids = sorted(inv.villages) if all_villages else list(dict.fromkeys(villages))
         renderer = Renderer(templates_dir or default_templates_dir(app.inventory_dir))
-        artifacts = renderer.render_villages(inv, ids)
-        count = write_build(out_dir, artifacts, villages=ids, complete=all_villages)
+        artifacts = render_villages_parallel(renderer, inv, ids, jobs)
+        write_build(out_dir, artifacts, villages=ids, complete=all_villages)
         if as_json:
             echo_json(
                 {
@@ -82,7 +91,7 @@ def render_cmd(
         else:
             hosts = len({(a.village, a.host) for a in artifacts})
             click.echo(
-                f"rendered {count} file(s) for {hosts} device(s) of {len(ids)} village(s) into {out_dir}"
+                f"rendered {len(artifacts)} file(s) for {hosts} device(s) of {len(ids)} village(s) into {out_dir}"
             )
 
 

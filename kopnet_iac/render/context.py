@@ -58,21 +58,26 @@ def _split(endpoint: str) -> tuple[str, str]:
     return host, port
 
 
-def device_links(village: Village, hostname: str) -> list[dict[str, Any]]:
-    """This device's links, seen from its side, in inventory order."""
-    result: list[dict[str, Any]] = []
+def links_by_device(village: Village) -> dict[str, list[dict[str, Any]]]:
+    """Every device's links, seen from its side, in inventory order (one pass)."""
+    result: dict[str, list[dict[str, Any]]] = {d.hostname: [] for d in village.devices}
     for link in village.links:
-        a_host, a_port = _split(link.a)
-        b_host, b_port = _split(link.b)
-        if a_host == hostname:
-            result.append(
-                {"local_port": a_port, "peer": b_host, "peer_port": b_port, "radio": link.radio}
-            )
-        elif b_host == hostname:
-            result.append(
-                {"local_port": b_port, "peer": a_host, "peer_port": a_port, "radio": link.radio}
+        a_host, _, a_port = link.a.partition(":")
+        b_host, _, b_port = link.b.partition(":")
+        radio = link.radio
+        result.setdefault(a_host, []).append(
+            {"local_port": a_port, "peer": b_host, "peer_port": b_port, "radio": radio}
+        )
+        if b_host != a_host:
+            result.setdefault(b_host, []).append(
+                {"local_port": b_port, "peer": a_host, "peer_port": a_port, "radio": radio}
             )
     return result
+
+
+def device_links(village: Village, hostname: str) -> list[dict[str, Any]]:
+    """This device's links, seen from its side, in inventory order."""
+    return links_by_device(village).get(hostname, [])
 
 
 def _adjacency(village: Village) -> dict[str, list[tuple[str, str]]]:
@@ -165,9 +170,10 @@ def village_contexts(inv: Inventory, village_id: str) -> dict[str, dict[str, Any
         "hamlets": village.hamlets,
         "secret": make_secret_function(fleet, village_id),
     }
+    links_of = links_by_device(village)
     contexts: dict[str, dict[str, Any]] = {}
     for device in village.devices:
-        contexts[device.hostname] = _device_part(inv, village, device, base, sectors_of)
+        contexts[device.hostname] = _device_part(inv, village, device, base, sectors_of, links_of)
     return contexts
 
 
@@ -177,6 +183,7 @@ def _device_part(
     device: Device,
     base: dict[str, Any],
     sectors_of: dict[str, list[dict[str, Any]]],
+    links_of: dict[str, list[dict[str, Any]]],
 ) -> dict[str, Any]:
     try:
         hardware = inv.hardware_of(device)
@@ -184,7 +191,7 @@ def _device_part(
         raise RenderError(
             f"unknown hardware model {device.model!r}", village=village.id, host=device.hostname
         ) from exc
-    links = device_links(village, device.hostname)
+    links = links_of.get(device.hostname, [])
     radio_link = next((link for link in links if link["radio"] is not None), None)
     ctx = dict(base)
     ctx.update(

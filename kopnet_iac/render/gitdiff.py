@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import shutil
 import subprocess
 import tarfile
@@ -20,7 +21,9 @@ from pathlib import Path, PurePosixPath
 
 from kopnet_iac.errors import InventoryError, InventoryProblem, RenderError, SourcePosition
 from kopnet_iac.inventory.loader import Inventory, load_inventory
+from kopnet_iac.inventory.lockfile import LOCK_FILE
 from kopnet_iac.render.compare import DiffReport, compare_artifacts
+from kopnet_iac.render.parallel import render_villages_parallel
 from kopnet_iac.render.renderer import Artifact, Renderer, default_templates_dir
 
 log = logging.getLogger(__name__)
@@ -177,6 +180,39 @@ def copy_worktree(layout: RepoLayout, dest: Path, stems: set[str]) -> None:
             shutil.copy2(village, target / "villages" / village.name)
 
 
+def narrow_lock(inv_root: Path, stems: set[str]) -> None:
+    """Keep only the wanted villages in the extracted lock: the others are not rendered, and
+    parsing and checking 1,000 allocations on both sides would cost more than the render.
+
+    The lock is machine-written (``villages:`` then one two-space-indented block per village),
+    so this is a line filter; anything unexpected is left for the loader to report.
+    """
+    path = inv_root / LOCK_FILE
+    if not path.is_file():
+        return
+    kept: list[str] = []
+    inside = False
+    keep = True
+    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+        if not line.startswith(" "):
+            inside = line.rstrip() == "villages:"
+            keep = True
+        elif inside and line.startswith("  ") and not line.startswith("   "):
+            name = line.strip()
+            if not name.endswith(":") or name.startswith("#"):
+                return  # not the layout we know: leave the file alone
+            keep = name[:-1].strip("'\"") in stems
+        if keep:
+            kept.append(line)
+    path.write_text("".join(kept), encoding="utf-8")
+
+
+def _scratch() -> str | None:
+    """A RAM-backed temp folder when the system has one (thousands of small files)."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 def _load(root: Path, label: str) -> Inventory:
     try:
         return load_inventory(root)
@@ -199,15 +235,15 @@ def _load(root: Path, label: str) -> Inventory:
 
 
 def _render_side(
-    layout: RepoLayout, inv_root: Path, templates_dir: Path, stems: set[str] | None, label: str
+    inv_root: Path, renderer: Renderer, stems: set[str] | None, label: str
 ) -> tuple[list[Artifact], int]:
-    if not (inv_root / "villages").is_dir() and stems is not None:
+    if stems is not None:
         (inv_root / "villages").mkdir(parents=True, exist_ok=True)
+        narrow_lock(inv_root, stems)
     inv = _load(inv_root, label)
     ids = sorted(inv.villages)  # in subset mode only the wanted village files were extracted
-    renderer = Renderer(templates_dir)
     try:
-        return renderer.render_villages(inv, ids), len(ids)
+        return render_villages_parallel(renderer, inv, ids), len(ids)
     except RenderError as exc:
         raise RenderError(f"[{label}] {exc.message}", village=exc.village, host=exc.host) from exc
 
@@ -227,11 +263,12 @@ def diff_revisions(
     stems = village_scope(layout, paths)
     scope = "all" if stems is None else "villages: " + ", ".join(sorted(stems))
     log.info("diff %s..%s: %d changed paths, rendering %s", base, head_label, len(paths), scope)
-    with tempfile.TemporaryDirectory(prefix="kopnet-diff-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="kopnet-diff-", dir=_scratch()) as tmp:
         base_root = Path(tmp, "base")
         extract_revision(layout, base_commit, base_root, stems)
         base_tpl = base_root / layout.templates if layout.templates else layout.templates_dir
-        old, n_old = _render_side(layout, base_root / layout.inventory, base_tpl, stems, base)
+        base_renderer = Renderer(base_tpl)
+        head_renderer = base_renderer  # subset mode: templates are the same on both sides
         if head_commit is not None:
             head_root = Path(tmp, "head")
             extract_revision(layout, head_commit, head_root, stems)
@@ -245,7 +282,10 @@ def diff_revisions(
         else:
             head_inv = layout.root / layout.inventory
             head_tpl = layout.templates_dir
-        new, n_new = _render_side(layout, head_inv, head_tpl, stems, head_label)
+        if stems is None:
+            head_renderer = Renderer(head_tpl)
+        old, n_old = _render_side(base_root / layout.inventory, base_renderer, stems, base)
+        new, n_new = _render_side(head_inv, head_renderer, stems, head_label)
     return compare_artifacts(
         old, new, base=base, head=head_label, scope=scope, villages=max(n_old, n_new)
     )
