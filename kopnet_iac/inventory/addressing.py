@@ -83,10 +83,16 @@ def _block(
 
 def village_addressing(inv: Inventory, village_id: str) -> VillageAddressing:
     """The address plan of ``village_id``; raises ``InventoryError`` if it is not allocated."""
-    village = inv.village(village_id)
     if inv.lock is None or village_id not in inv.lock.villages:
         raise _missing(inv, village_id, "no address allocation for this village")
-    alloc = inv.lock.villages[village_id]
+    try:
+        return _derive(inv, village_id, inv.lock.villages[village_id])
+    except ValueError as exc:  # a hand-edited lock loaded without its checks
+        raise _missing(inv, village_id, f"invalid allocation ({exc})") from exc
+
+
+def _derive(inv: Inventory, village_id: str, alloc: VillageAllocation) -> VillageAddressing:
+    village = inv.village(village_id)
     fleet = inv.fleet
 
     mgmt = _block(inv, alloc, village_id, pools_for(fleet, "management"))

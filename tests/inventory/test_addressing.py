@@ -446,3 +446,13 @@ def test_new_device_with_device_lists_reordered(tmp_path: Path) -> None:
     assert {k: after[k] for k in before} == before
     assert after["sec-pematang-4"] == "10.90.0.71"
     assert report.added == ["pematang-panggang: device sec-pematang-4 10.90.0.71"]
+
+
+def test_garbage_in_an_unchecked_lock_is_an_inventory_error(inv_dir: Path) -> None:
+    edit(inv_dir / LOCK_FILE, "management: 10.90.0.128/26", "management: 10.90.0.128/33")
+    inv = load_inventory(inv_dir, check_lock=False)
+    with pytest.raises(InventoryError, match=r"invalid allocation .*; run `kopnet addresses update`"):
+        village_addressing(inv, "sukadana")
+    _, report = update_lock(inv, dry_run=True)
+    assert any("10.90.0.128/33" in line for line in report.released)
+    assert "sukadana: management 10.90.0.128/26" in report.added
