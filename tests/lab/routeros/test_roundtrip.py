@@ -15,7 +15,7 @@ from .conftest import Lab
 from .test_api import connect
 
 TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=30
 )
 
 
