@@ -9,7 +9,7 @@ import click
 
 from kopnet_iac.cli.context import cli_errors, echo_json
 from kopnet_iac.errors import KopnetError, ParseError
-from kopnet_iac.platforms.routeros.diff import diff_report
+from kopnet_iac.platforms.routeros.diff import diff_report, render_text
 from kopnet_iac.platforms.routeros.lint import lint
 from kopnet_iac.platforms.routeros.model import RouterOSConfig
 from kopnet_iac.platforms.routeros.parser import parse_export
@@ -74,6 +74,9 @@ def check(files: tuple[Path, ...]) -> None:
     help="Print secrets in the script (masked with ******** by default).",
 )
 @click.option(
+    "--changes", "as_changes", is_flag=True, help="Show the changes per path instead of the script."
+)
+@click.option(
     "--running-hides-sensitive",
     is_flag=True,
     help="RUNNING was exported without show-sensitive: do not compare secrets.",
@@ -84,6 +87,7 @@ def diff(
     revert: bool,
     as_json: bool,
     show_sensitive: bool,
+    as_changes: bool,
     running_hides_sensitive: bool,
 ) -> None:
     """Print the plan script that turns RUNNING into INTENDED (nothing when equivalent).
@@ -101,6 +105,9 @@ def diff(
             report["script"] = result.script(mask_sensitive=mask)
             report["revert_script"] = result.revert_script(mask_sensitive=mask)
             echo_json(report)
+            return
+        if as_changes:
+            click.echo(render_text(diff_report(result, host=str(intended))), nl=False)
             return
         render = result.revert_script if revert else result.script
         text = render(mask_sensitive=mask)

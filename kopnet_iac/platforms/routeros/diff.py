@@ -30,8 +30,7 @@ def diff_report(
         props: dict[str, dict[str, str | None]] = {}
         for k in sorted(set(change.before) | set(change.after)):
             b, a = change.before.get(k), change.after.get(k)
-            if b != a or change.kind in ("add", "remove"):
-                props[k] = {"before": show(k, b), "after": show(k, a)}
+            props[k] = {"before": show(k, b), "after": show(k, a)}
         summary[change.kind] += 1
         paths.setdefault(path_text(change.path), []).append(
             {"kind": change.kind, "entry": change.label, "properties": props}

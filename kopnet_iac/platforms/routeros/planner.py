@@ -81,9 +81,38 @@ class Operation:
         return " ".join(parts)
 
 
+def _shown(
+    schema: PathSchema, old: NEntry | None, new: NEntry | None, *, entry_set: bool = True
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Before/after values of the properties that really change, in the configs' own spelling
+    (a known default stands for an absent value); every property for an added or removed
+    entry (``entry_set=False``)."""
+    op = old.props if old is not None else {}
+    np = new.props if new is not None else {}
+    before: dict[str, str] = {}
+    after: dict[str, str] = {}
+    if not entry_set:
+        if old is not None:
+            before = {k: old.raw.get(k, v) for k, v in op.items()}
+        if new is not None:
+            after = {k: new.raw.get(k, v) for k, v in np.items()}
+        return before, after
+    for k in dict.fromkeys([*op, *np]):
+        if op.get(k) == np.get(k):
+            continue
+        b = old.raw.get(k, op[k]) if old is not None and k in op else schema.defaults.get(k)
+        a = new.raw.get(k, np[k]) if new is not None and k in np else schema.defaults.get(k)
+        if b is not None:
+            before[k] = b
+        if a is not None:
+            after[k] = a
+    return before, after
+
+
 @dataclass(frozen=True)
 class Change:
-    """What changes on one entry, for diff presentation (``before``/``after`` normalised)."""
+    """What changes on one entry, for diff presentation: only the properties that change, as
+    written in the configs (all of them for an added or removed entry)."""
 
     path: Path
     kind: str  # "add" | "remove" | "set" | "move"
@@ -239,7 +268,7 @@ def _path_ops(path: Path, schema: PathSchema, old: NPath, new: NPath) -> _PathOp
     if old_single != new_single:
         args = _set_args(schema, old_single, new.single)
         out.upserts.append(Operation(path, "set", None, tuple(args)))
-        out.changes.append(Change(path, "set", "", old_single, new_single))
+        out.changes.append(Change(path, "set", "", *_shown(schema, old.single, new.single)))
     # Existing items changed with set (built-in entries, [ find default=yes ] ...).
     for ident in list(old.sels) + [i for i in new.sels if i not in old.sels]:
         o, n = old.sels.get(ident), new.sels.get(ident)
@@ -250,7 +279,7 @@ def _path_ops(path: Path, schema: PathSchema, old: NPath, new: NPath) -> _PathOp
         assert ref is not None
         args = _set_args(schema, op_, n)
         out.upserts.append(Operation(path, "set", ref.where, tuple(args), ref.target))
-        out.changes.append(Change(path, "set", _label(schema, ref), op_, np_))
+        out.changes.append(Change(path, "set", _label(schema, ref), *_shown(schema, o, n)))
     # List entries.
     if [(e.ident, e.props) for e in old.adds] == [(e.ident, e.props) for e in new.adds]:
         return out
@@ -283,13 +312,17 @@ def _path_ops(path: Path, schema: PathSchema, old: NPath, new: NPath) -> _PathOp
             out.removes.append(Operation(path, "remove", where(e)))
             moved = e.ident in new_map
             if not moved:
-                out.changes.append(Change(path, "remove", _label(schema, e), e.props, {}))
+                out.changes.append(
+                    Change(
+                        path, "remove", _label(schema, e), *_shown(schema, e, None, entry_set=False)
+                    )
+                )
     for e in new.adds:
         o = old_map.get(e.ident)
         if e.ident in kept_idents and o is not None and o.props != e.props:
             args = _set_args(schema, o.props, e)
             out.upserts.append(Operation(path, "set", where(e), tuple(args)))
-            out.changes.append(Change(path, "set", _label(schema, e), o.props, e.props))
+            out.changes.append(Change(path, "set", _label(schema, e), *_shown(schema, o, e)))
     adds: list[Operation] = []
     for j in range(len(new.adds) - 1, -1, -1):
         e = new.adds[j]
@@ -299,7 +332,9 @@ def _path_ops(path: Path, schema: PathSchema, old: NPath, new: NPath) -> _PathOp
         adds.append(Operation(path, "add", None, tuple(e.raw.items()), None, before))
         o = old_map.get(e.ident)
         kind = "move" if o is not None else "add"
-        out.changes.append(Change(path, kind, _label(schema, e), o.props if o else {}, e.props))
+        out.changes.append(
+            Change(path, kind, _label(schema, e), *_shown(schema, o, e, entry_set=False))
+        )
     if not schema.ordered:
         adds.reverse()
     out.upserts.extend(adds)

@@ -109,3 +109,12 @@ def test_diff_running_hides_sensitive(tmp_path: Path) -> None:
     assert code == 0 and "set [ find where name=u1 ] password=" in out
     code, out, _ = _run("diff", "--running-hides-sensitive", str(running), str(intended))
     assert (code, out) == (0, "")
+
+
+def test_diff_changes_view_is_grouped_and_masked() -> None:
+    case = FIXTURES / "sensitive_values"
+    code, out, _ = _run("diff", "--changes", str(case / "running.rsc"), str(case / "intended.rsc"))
+    assert code == 0
+    assert "3 operation(s): 0 add, 3 change, 0 remove, 0 move" in out
+    assert "  /ppp secret\n    ~ name=pelanggan-001\n        password: ******** -> ********" in out
+    assert "fake-" not in out
