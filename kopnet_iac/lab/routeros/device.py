@@ -60,6 +60,7 @@ class RouterOSDevice:
         self._state = "stopped"
         self._reboot_task: asyncio.Task[None] | None = None
         self._host_key: asyncssh.SSHKey | None = None
+        self._loaded = False
 
     # -- public interface ----------------------------------------------------------------
 
@@ -80,7 +81,8 @@ class RouterOSDevice:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reboot_task
         await self._shutdown()
-        self._save()
+        if self._loaded:  # never overwrite saved state with the empty pre-start store
+            self._save()
         self._state = "stopped"
 
     async def reboot(self, boot_seconds: float | None = None) -> None:
@@ -155,6 +157,7 @@ class RouterOSDevice:
         else:
             store = factory.fresh_store(self.spec)
         self.router.store = store
+        self._loaded = True
         self.router.log_buffer.clear()  # the log lives in memory: gone after a reboot
         self._save()
 

@@ -247,3 +247,15 @@ def test_clock_console_reboot_and_file_remove_in_script(lab: Lab) -> None:
     assert wait_for(lambda: device.state == "booting", 3)
     assert wait_for(lambda: device.state == "running", 5)
     assert device.router.store.files == {}
+
+
+def test_stop_before_start_keeps_saved_state(lab: Lab) -> None:
+    device = lab.start()
+    run(lab, device, "/system identity set name=kept")
+    lab.loop.run(device.stop())
+    never_started = RouterOSDevice(device.spec, lab.tmp, lab.network)
+    lab.loop.run(never_started.stop())
+    again = RouterOSDevice(device.spec, lab.tmp, lab.network)
+    lab.loop.run(again.start())
+    lab.devices.append(again)
+    assert again.router.identity() == "kept"
