@@ -6,6 +6,8 @@ import pytest
 
 from kopnet_iac.platforms.routeros.lint import Finding, lint, load_rules
 from kopnet_iac.platforms.routeros.parser import parse_export
+from tests.platforms.routeros.conftest import corpus_files, needs_corpus, read
+from tests.platforms.routeros.test_corpus import EXPECTED, SCRIPT
 
 CLEAN = """\
 /interface wireless
@@ -112,3 +114,19 @@ def test_lint_never_reports_secret_values() -> None:
     )
     out = " ".join(str(f) for f in lint(parse_export(text)))
     assert "fake-password-1" not in out
+
+
+@needs_corpus
+def test_lint_over_real_exports() -> None:
+    findings: dict[str, set[str]] = {}
+    for path in corpus_files():
+        if EXPECTED.get(path.name) == SCRIPT:
+            continue
+        cfg = parse_export(read(path), path.name)
+        findings[path.name] = {f.rule for f in lint(cfg, mgmt_networks=MGMT)}
+    # 002 is a radio on a made-up channel with no country set: every RF rule fires.
+    assert {"ROS-RF-001", "ROS-RF-002", "ROS-RF-003"} <= findings["002.rsc"]
+    # 011 is well hardened (services off, ssh/winbox restricted, NTP, time zone) but allows
+    # ssh from networks that are not our management network.
+    assert findings["011.rsc"] == {"ROS-SVC-002"}
+    assert all(rules for rules in findings.values())

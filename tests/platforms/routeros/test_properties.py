@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -128,7 +130,11 @@ def _canonical(cfg: RouterOSConfig) -> RouterOSConfig:
     return parse_export(emit(cfg))
 
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# A bounded sample by default; KOPNET_FULL=1 runs a long campaign.
+EXAMPLES = 1000 if os.environ.get("KOPNET_FULL") == "1" else 60
+SETTINGS = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @SETTINGS
