@@ -157,7 +157,9 @@ class ApiSession:
         router = self.device.router
         rows = router.rows(path)
         number = attrs.get("number")
-        if number:
+        if number and path == "file":
+            rows = [(e, r) for e, r in rows if number in (r.get("name"), r.get(".id"))]
+        elif number:
             wanted = router.resolve_items(path, [number])[0]
             rows = [(e, r) for e, r in rows if e is wanted]
         if not rows:

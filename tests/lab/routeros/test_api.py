@@ -245,3 +245,23 @@ def test_fault_trap_and_drop(lab: Lab) -> None:
     api = connect(device.spec.host)
     assert list(api("/ip/address/print")) == []
     api.close()
+
+
+def test_file_add_get_contents_and_remove(lab: Lab) -> None:
+    device = lab.start()
+    api = connect(device.spec.host)
+    files = api.path("file")
+    files.add(name="notes.rsc", contents='/system identity set name="from file"')
+    got = list(api("/file/get", number="notes.rsc", **{"value-name": "contents"}))
+    assert got == [{"ret": '/system identity set name="from file"'}]
+    row = next(iter(files.select(Key("size"), Key("type")).where(Key("name") == "notes.rsc")))
+    assert row == {"size": 37, "type": ".rsc file"}
+    with pytest.raises(TrapError, match="already exists"):
+        files.add(name="notes.rsc", contents="x")
+    tuple(api("/import", **{"file-name": "notes.rsc"}))
+    assert device.router.identity() == "from file"
+    files.remove(*(r[".id"] for r in files.select(Key(".id")).where(Key("name") == "notes.rsc")))
+    assert list(files) == []
+    with pytest.raises(TrapError, match="no such file"):
+        tuple(api("/import", **{"file-name": "notes.rsc"}))
+    api.close()
