@@ -276,7 +276,8 @@ def update_cmd(app: AppContext, prune: bool, dry_run: bool) -> None:
     if report.failed:
         sys.exit(1)
     if not report.changed:
-        click.echo(f"{LOCK_FILE} is up to date")
+        tidy = " (rewritten in canonical form)" if report.rewritten and not dry_run else ""
+        click.echo(f"{LOCK_FILE} is up to date{tidy}")
     elif not dry_run:
         click.echo(f"{LOCK_FILE} updated: review and commit it")
 

@@ -65,6 +65,7 @@ def read_lock(path: Path) -> AddressLock | None:
 def dump_lock(lock: AddressLock) -> str:
     """Stable YAML text: villages, pools, devices and hamlets sorted by name."""
     lines = [
+        "# yaml-language-server: $schema=schema/lock.json",
         "# Address allocations, maintained by `kopnet addresses update`. Review changes in git;",
         "# existing entries are never renumbered. Do not edit by hand unless you mean it.",
     ]
@@ -134,6 +135,8 @@ class AllocationReport:
     added: list[str] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    #: the lock text differs from its canonical form (new allocations or hand formatting)
+    rewritten: bool = False
 
     @property
     def changed(self) -> bool:
@@ -368,8 +371,11 @@ def update_lock(
 ) -> tuple[AddressLock, AllocationReport]:
     """Allocate what the inventory is missing and write the lock (unless ``dry_run``)."""
     lock, report = allocate(inv.fleet, inv.villages, inv.lock, prune=prune)
-    if not dry_run and (report.changed or inv.lock is None):
-        write_lock(inv.root / LOCK_FILE, lock)
+    path = inv.root / LOCK_FILE
+    current = path.read_text(encoding="utf-8") if path.exists() else None
+    report.rewritten = current != dump_lock(lock)
+    if not dry_run and report.rewritten:
+        write_lock(path, lock)
     return lock, report
 
 

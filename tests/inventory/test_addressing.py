@@ -451,7 +451,9 @@ def test_new_device_with_device_lists_reordered(tmp_path: Path) -> None:
 def test_garbage_in_an_unchecked_lock_is_an_inventory_error(inv_dir: Path) -> None:
     edit(inv_dir / LOCK_FILE, "management: 10.90.0.128/26", "management: 10.90.0.128/33")
     inv = load_inventory(inv_dir, check_lock=False)
-    with pytest.raises(InventoryError, match=r"invalid allocation .*; run `kopnet addresses update`"):
+    with pytest.raises(
+        InventoryError, match=r"invalid allocation .*; run `kopnet addresses update`"
+    ):
         village_addressing(inv, "sukadana")
     _, report = update_lock(inv, dry_run=True)
     assert any("10.90.0.128/33" in line for line in report.released)

@@ -291,3 +291,36 @@ def test_no_secret_value_in_any_output(inv_dir: Path) -> None:
     assert "core-admin" in text  # secret *names* may show
     assert "-zq" not in text
     assert os.environ.get("KOPNET_VAULT_PASSWORD") is None or "zq" not in text
+
+
+@pytest.mark.parametrize("kind", ["village", "fleet", "hardware", "lock"])
+def test_committed_schema_files_are_current(kind: str) -> None:
+    """inventory/schema/*.json (referenced by the files' yaml-language-server lines)."""
+    result = CliRunner().invoke(cli, ["schema", kind])
+    committed = (EXAMPLE / "schema" / f"{kind}.json").read_text()
+    assert json.loads(committed) == json.loads(result.stdout), (
+        f"regenerate with: kopnet schema {kind} > inventory/schema/{kind}.json"
+    )
+    first = (
+        {
+            "village": village(EXAMPLE, "sukadana"),
+            "fleet": EXAMPLE / "fleet.yaml",
+            "hardware": EXAMPLE / "hardware.yaml",
+            "lock": EXAMPLE / LOCK_FILE,
+        }[kind]
+        .read_text()
+        .splitlines()[0]
+    )
+    assert first.startswith("# yaml-language-server: $schema=") and first.endswith(
+        f"schema/{kind}.json"
+    )
+
+
+def test_update_rewrites_a_hand_formatted_lock(inv_dir: Path) -> None:
+    lock = inv_dir / LOCK_FILE
+    lock.write_text(
+        lock.read_text().replace("# yaml-language-server", "#  hand edited\n# yaml-language-server")
+    )
+    result = run(inv_dir, "addresses", "update")
+    assert result.stdout.strip() == f"{LOCK_FILE} is up to date (rewritten in canonical form)"
+    assert lock.read_text() == (EXAMPLE / LOCK_FILE).read_text()

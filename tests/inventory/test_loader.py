@@ -101,7 +101,7 @@ def test_unclosed_flow_mapping(inv_dir: Path) -> None:
     path = village(inv_dir, "lebung-itam")
     edit(path, "credentials: gw-admin}", "credentials: gw-admin")
     (line,) = problems(inv_dir)
-    assert line.startswith(f"{path}:11:")  # the next line, where the parser gives up
+    assert line.startswith(f"{path}:12:")  # the next line, where the parser gives up
     assert "YAML syntax error" in line and "flow mapping" in line
 
 
