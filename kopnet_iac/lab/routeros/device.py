@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 import time
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,14 @@ class RouterOSDevice:
     """An emulated RouterOS device speaking the API (8728) and SSH on ``spec.host``."""
 
     def __init__(
-        self, spec: DeviceSpec, state_dir: Path, network: LabNetwork, faults: Faults | None = None
+        self,
+        spec: DeviceSpec,
+        state_dir: Path,
+        network: LabNetwork,
+        faults: Faults | None = None,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        api_ssl_port: int = 8729,
     ) -> None:
         self.spec = spec
         self.state_dir = Path(state_dir) / spec.hostname
@@ -61,6 +69,9 @@ class RouterOSDevice:
         self._reboot_task: asyncio.Task[None] | None = None
         self._host_key: asyncssh.SSHKey | None = None
         self._loaded = False
+        self._ssl_context = ssl_context  # api-ssl (8729) is served only when given
+        self._api_ssl_port = api_ssl_port
+        self._api_ssl_server: asyncio.Server | None = None
 
     # -- public interface ----------------------------------------------------------------
 
@@ -186,6 +197,14 @@ class RouterOSDevice:
                 self._api_server = await asyncio.start_server(
                     self._api_client, host, self.spec.api_port, reuse_address=True
                 )
+                if self._ssl_context is not None:
+                    self._api_ssl_server = await asyncio.start_server(
+                        self._api_client,
+                        host,
+                        self._api_ssl_port,
+                        ssl=self._ssl_context,
+                        reuse_address=True,
+                    )
             self._ssh_server = await asyncssh.create_server(
                 lambda: console.SSHServer(self),
                 host,
@@ -236,9 +255,10 @@ class RouterOSDevice:
     async def _shutdown(self) -> None:
         self._state = "stopped" if self._state == "stopped" else "booting"
         await self.scheduler.stop()
-        if self._api_server is not None:
-            self._api_server.close()
-            self._api_server = None
+        for server in (self._api_server, self._api_ssl_server):
+            if server is not None:
+                server.close()
+        self._api_server = self._api_ssl_server = None
         if self._ssh_server is not None:
             self._ssh_server.close()
             self._ssh_server = None

@@ -265,3 +265,23 @@ def test_file_add_get_contents_and_remove(lab: Lab) -> None:
     with pytest.raises(TrapError, match="no such file"):
         tuple(api("/import", **{"file-name": "notes.rsc"}))
     api.close()
+
+
+def test_api_ssl_when_a_tls_context_is_given(lab: Lab) -> None:
+    import ssl
+
+    from kopnet_iac.lab.routeros.device import RouterOSDevice
+    from kopnet_iac.lab.tls import server_context
+
+    spec = lab.spec()
+    device = RouterOSDevice(spec, lab.tmp, lab.network, ssl_context=server_context(lab.tmp / "tls"))
+    lab.loop.run(device.start())
+    lab.devices.append(device)
+    client_ctx = ssl.create_default_context()
+    client_ctx.check_hostname = False
+    client_ctx.verify_mode = ssl.CERT_NONE
+    api = librouteros.connect(
+        spec.host, "admin", TEST_PASSWORD, port=8729, timeout=5, ssl_wrapper=client_ctx.wrap_socket
+    )
+    assert next(iter(api("/system/identity/print")))["name"] == "MikroTik"
+    api.close()
