@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kopnet_iac.errors import ParseError
 from kopnet_iac.platforms.routeros.apply import apply_script
 from kopnet_iac.platforms.routeros.emitter import emit, quote
 from kopnet_iac.platforms.routeros.model import Entry, RouterOSConfig, Selector
 from kopnet_iac.platforms.routeros.normalize import equivalent
-from kopnet_iac.platforms.routeros.parser import parse_export, unescape
+from kopnet_iac.platforms.routeros.parser import parse_export, parse_script, unescape
 from kopnet_iac.platforms.routeros.planner import plan, target_state
 
 # Any text RouterOS could hold: quotes, $, backslashes, control characters, non-ASCII.
@@ -172,3 +174,27 @@ def test_plan_and_revert_round_trip(running: RouterOSConfig, intended: RouterOSC
     assert not plan(after, intended)
     back = apply_script(after, result.revert_script())
     assert equivalent(back, running)
+
+
+# Text made of the characters that matter to the lexer, in any order.
+NOISE = st.text(alphabet='/ad =[]"\\\\$(){}:#!\n\r\t-eixyz0123&|~<>', max_size=80)
+
+
+@SETTINGS
+@given(NOISE)
+def test_malformed_text_raises_parse_error_or_parses(text: str) -> None:
+    for parse in (parse_script, parse_export):
+        try:
+            parse(text, "fuzz.rsc")
+        except ParseError as exc:
+            assert exc.position is not None and exc.position.file == "fuzz.rsc"
+            assert 1 <= exc.position.line <= text.count("\n") + 1
+            assert exc.position.column >= 1
+
+
+@SETTINGS
+@given(configs(), st.integers(min_value=0, max_value=10_000))
+def test_truncated_exports_never_crash(cfg: RouterOSConfig, cut: int) -> None:
+    text = emit(cfg)
+    with contextlib.suppress(ParseError):
+        parse_export(text[: cut % (len(text) + 1)])
