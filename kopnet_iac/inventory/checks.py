@@ -125,7 +125,10 @@ def check_hardware(hardware: Hardware, doc: YamlDoc, out: Problems) -> None:
         )
         if model.wireless != "none" and not model.bands:
             out.add(
-                doc, ("models", name, "bands"), "a wireless model needs at least one band", "key"
+                doc,
+                ("models", name, "bands"),
+                "a wireless model needs at least one band",
+                "value" if "bands" in model.model_fields_set else "mapping",
             )
         if model.max_channel_width not in (10, 20, 40, 80, 160):
             out.add(doc, ("models", name, "max_channel_width"), "must be 10, 20, 40, 80 or 160 MHz")

@@ -279,7 +279,165 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
+MORE_CASES = {
+    # ------------------------------------------------------------------ fleet.yaml
+    "no management pool": Case(
+        ((FLEET, "purpose: management}", "purpose: link}"),),
+        FLEET,
+        "pools:",
+        "pools",
+        "no pool with purpose 'management'",
+    ),
+    "block larger than its pool": Case(
+        ((FLEET, "{prefix: 198.18.0.0/17, size: 29", "{prefix: 198.18.0.0/17, size: 16"),),
+        FLEET,
+        "16, purpose: public-nat",
+        "pools.public-nat.size",
+        "/16 blocks do not fit in 198.18.0.0/17",
+    ),
+    "uplink pool handing out more than a /31": Case(
+        ((FLEET, "{prefix: 172.30.0.0/20, size: 31", "{prefix: 172.30.0.0/20, size: 30"),),
+        FLEET,
+        "30, purpose: uplink",
+        "pools.uplink-fiber.size",
+        "a uplink pool needs blocks between /31 and /31",
+    ),
+    "duplicate plan name": Case(
+        ((FLEET, "{name: usaha-20, kind: pppoe", "{name: hemat-5, kind: pppoe"),),
+        FLEET,
+        "hemat-5",
+        "plans[2].name",
+        "duplicate plan 'hemat-5' (first at ",
+        occurrence=2,
+    ),
+    "duplicate RADIUS server": Case(
+        (
+            (
+                FLEET,
+                "    secret: radius-secret\n",
+                "    secret: radius-secret\n  - {name: billing-1, address: 10.255.0.11, secret: radius-secret}\n",
+            ),
+        ),
+        FLEET,
+        "billing-1,",
+        "radius[1].name",
+        "duplicate RADIUS server 'billing-1'",
+    ),
+    "SNMP community not declared": Case(
+        ((FLEET, "community: snmp-community", "community: snmp-komunitas"),),
+        FLEET,
+        "snmp-komunitas",
+        "noc.snmp.community",
+        "unknown secret 'snmp-komunitas'",
+    ),
+    "village uplink type without a fleet profile": Case(
+        ((FLEET, "    vsat: {routing: static, pool: uplink-vsat, mtu: 1400}\n", ""),),
+        PEM,
+        "vsat",
+        "uplink.type",
+        "partner_isp.uplinks in fleet.yaml has no profile for 'vsat'",
+    ),
+    # ------------------------------------------------------------------ hardware.yaml
+    "wireless model without bands": Case(
+        (
+            (
+                HW,
+                "    wireless: routeros-wireless\n    bands: [5ghz]\n    max_channel_width: 80\n    factory: {address: 192.168.88.1/24, username: admin, password: empty}\n  LHG",
+                "    wireless: routeros-wireless\n    max_channel_width: 80\n    factory: {address: 192.168.88.1/24, username: admin, password: empty}\n  LHG",
+            ),
+        ),
+        HW,
+        "platform: routeros\n    vendor: MikroTik\n    ports: [ether1, sfp1, wlan1]",
+        "models.mANTBox-19s.bands",
+        "a wireless model needs at least one band",
+    ),
+    "port listed twice": Case(
+        ((HW, "ports: [ether1, sfp1, wlan1]", "ports: [ether1, sfp1, ether1]"),),
+        HW,
+        "ether1]",
+        "models.mANTBox-19s.ports[2]",
+        "duplicate port 'ether1'",
+    ),
+    "airOS radio on a RouterOS model": Case(
+        (
+            (
+                HW,
+                "ports: [ether1, wlan1]\n    wireless: routeros-wireless",
+                "ports: [ether1, wlan1]\n    wireless: airos",
+            ),
+        ),
+        HW,
+        "airos\n    bands: [5ghz]\n    max_channel_width: 80\n    factory: {address: 192.168.88.1/24, username: admin, password: label}",
+        "models.LHG-XL-5-ac.wireless",
+        "airOS wireless needs platform airos",
+    ),
+    "odd channel width limit": Case(
+        (
+            (
+                HW,
+                "    max_channel_width: 80\n    factory: {address: 192.168.88.1/24, username: admin, password: label}",
+                "    max_channel_width: 50\n    factory: {address: 192.168.88.1/24, username: admin, password: label}",
+            ),
+        ),
+        HW,
+        "50\n",
+        "models.LHG-XL-5-ac.max_channel_width",
+        "must be 10, 20, 40, 80 or 160 MHz",
+    ),
+    # ------------------------------------------------------------------ villages
+    "gateway that is not a Linux box": Case(
+        ((SUK, "role: gateway, model: APU4D4", "role: gateway, model: RB4011iGS+"),),
+        SUK,
+        "RB4011iGS+",
+        "devices[0].model",
+        "a gateway must be a linux model, RB4011iGS+ is routeros",
+    ),
+    "core router that is not RouterOS": Case(
+        ((SUK, "role: core-router, model: RB5009UG+S+IN", "role: core-router, model: APU4D4"),),
+        SUK,
+        "APU4D4",
+        "devices[1].model",
+        "a core router must be a routeros model, APU4D4 is linux",
+        occurrence=2,
+    ),
+    "link from a device to itself": Case(
+        (
+            (
+                SUK,
+                '{a: "core-sukadana:ether3", b: "sec-sukadana-2:eth0"}',
+                '{a: "core-sukadana:ether3", b: "core-sukadana:ether4"}',
+            ),
+        ),
+        SUK,
+        '"core-sukadana:ether4"',
+        "links[2].b",
+        "a link cannot connect a device to itself",
+    ),
+    "radio link to a wired-only model": Case(
+        ((PEM, 'b: "bh-pematang-b:wlan1"', 'b: "core-pematang:ether5"'),),
+        PEM,
+        '"core-pematang:ether5"',
+        "links[4].b",
+        "core-pematang has no radio, a radio link needs wireless models",
+    ),
+    "hamlet id used twice": Case(
+        ((PEM, "  - id: dusun-3", "  - id: dusun-2"),),
+        PEM,
+        "dusun-2\n    name: Dusun III",
+        "hamlets[2].id",
+        "duplicate hamlet id 'dusun-2'",
+    ),
+    "village without any plan": Case(
+        ((LEB, "pppoe_plans: [hemat-5, keluarga-10]", "pppoe_plans: []"),),
+        LEB,
+        "services:",
+        "services",
+        "a village must offer at least one plan",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", [*CASES.values(), *MORE_CASES.values()], ids=[*CASES, *MORE_CASES])
 def test_semantic_mistake(inv_dir: Path, case: Case) -> None:
     for file, old, new in case.edits:
         edit(inv_dir / file, old, new)
