@@ -210,27 +210,46 @@ def _register_gateway(group: click.Group) -> None:
     @_lab_dir_option
     @click.option("--list", "list_", is_flag=True, help="Accepted for Ansible (the default).")
     @click.option("--host", default=None, help="Variables of one host (Ansible's --host).")
+    @click.option(
+        "--static",
+        is_flag=True,
+        help="YAML-inventory structure instead (save as .json, use with ansible-playbook -i).",
+    )
     @pass_app
     def ansible_inventory_cmd(
-        app: AppContext, lab: bool, lab_dir: Path | None, list_: bool, host: str | None
+        app: AppContext,
+        lab: bool,
+        lab_dir: Path | None,
+        list_: bool,
+        host: str | None,
+        static: bool,
     ) -> None:
         """Print Ansible's JSON inventory of the gateways (usable as a dynamic inventory).
 
         \b
         Passwords are not printed: ansible_password is a lookup resolved at connection time.
-        Use with ansible-playbook through the inventory plugin config playbooks/inventory/kopnet.yml
-        or save it: kopnet ansible-inventory --lab > /tmp/inv.json
+        As a dynamic inventory: ansible-playbook -i playbooks/inventory/kopnet-inventory.sh
+        (KOPNET_LAB=1 for the lab), or the plugin config playbooks/inventory/kopnet.yml, or
+        kopnet ansible-inventory --lab --static > lab.json; ansible-playbook -i lab.json ...
         """
         import os
 
         from kopnet_iac.inventory.loader import load_inventory
         from kopnet_iac.lab.control import resolve_lab_dir
-        from kopnet_iac.platforms.linux.inventory import ansible_inventory
+        from kopnet_iac.platforms.linux.inventory import (
+            ansible_inventory,
+            gateway_hosts,
+            runner_inventory,
+        )
 
         use_lab = lab or os.environ.get("KOPNET_LAB", "") in ("1", "true", "yes")
         with cli_errors():
             inv = load_inventory(app.inventory_dir)
-            data = ansible_inventory(inv, None, resolve_lab_dir(lab_dir) if use_lab else None)
+            directory = resolve_lab_dir(lab_dir) if use_lab else None
+            if static:
+                echo_json(runner_inventory(gateway_hosts(inv, None, directory)))
+                return
+            data = ansible_inventory(inv, None, directory)
         if host is not None:
             echo_json(data["_meta"]["hostvars"].get(host, {}))
         else:

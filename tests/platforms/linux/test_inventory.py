@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -95,3 +96,67 @@ def test_inventory_plugin_with_real_ansible() -> None:
     data = json.loads(proc.stdout)
     assert set(data["gateways"]["hosts"]) == GATEWAYS
     assert data["_meta"]["hostvars"]["gw-lebung-itam"]["kopnet_uplink_type"] == "ptp-radio"
+
+
+def test_static_form_is_a_yaml_inventory_ansible_reads(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["--inventory", str(INVENTORY_DIR), "ansible-inventory", "--static"]
+    )
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "gateways.json"
+    path.write_text(result.output)
+    data = _ansible_inventory_list(["-i", str(path)])
+    assert set(data["gateways"]["hosts"]) == GATEWAYS
+    assert data["_meta"]["hostvars"]["gw-sukadana"]["kopnet_village"] == "sukadana"
+
+
+def test_dynamic_inventory_script() -> None:
+    """``-i playbooks/inventory/kopnet-inventory.sh``: Ansible runs ``kopnet ansible-inventory``."""
+    data = _ansible_inventory_list(
+        ["-i", "inventory/kopnet-inventory.sh"], {"KOPNET_INVENTORY": str(INVENTORY_DIR)}
+    )
+    assert set(data["gateways"]["hosts"]) == GATEWAYS
+    assert data["_meta"]["hostvars"]["gw-pematang"]["kopnet_uplink_routing"] == "static"
+
+
+def _ansible_inventory_list(
+    args: list[str], extra_env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env.update(extra_env or {})
+    proc = subprocess.run(
+        [str(bindir / "ansible-inventory"), *args, "--list"],
+        cwd=Path(REPO_ROOT) / "playbooks",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def test_plugin_password_resolves_the_secret_at_use() -> None:
+    """Plugin host variables are trusted templates: ``ansible_password`` (a lookup) resolves the
+    gateway's ``credentials`` secret when used (debug runs on the controller, no connection)."""
+    bindir = Path(sys.executable).parent
+    fake = "fake-gw-admin-for-tests"
+    env = {
+        **os.environ,
+        "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "KOPNET_SECRET_GW_ADMIN": fake,
+    }
+    proc = subprocess.run(
+        [str(bindir / "ansible"), "-i", "inventory/kopnet.yml", "gw-sukadana", "-m", "debug", "-a", "msg={{ ansible_password | length }}"],
+        cwd=Path(REPO_ROOT) / "playbooks",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f'"msg": {len(fake)}' in proc.stdout or f'"msg": "{len(fake)}"' in proc.stdout
+    assert fake not in proc.stdout

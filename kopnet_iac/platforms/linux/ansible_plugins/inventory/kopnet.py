@@ -45,6 +45,9 @@ options:
 
 class InventoryModule(BaseInventoryPlugin):  # type: ignore[misc]
     NAME = "kopnet"
+    # Our variables come from the reviewed KopNet inventory and include templates (the
+    # ansible_password lookup), so they must be trusted as templates (ansible-core >= 2.19).
+    trusted_by_default = True
 
     def verify_file(self, path: str) -> bool:
         return bool(super().verify_file(path)) and path.endswith(("kopnet.yml", "kopnet.yaml"))
