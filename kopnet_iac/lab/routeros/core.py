@@ -11,7 +11,7 @@ import hashlib
 import ipaddress
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kopnet_iac.lab.faults import Faults
@@ -410,6 +410,3 @@ def _ntp_compat(row: Row) -> None:
     row["server-dns-names"] = ",".join(names)
     row["primary-ntp"] = addresses[0] if addresses else "0.0.0.0"
     row["secondary-ntp"] = addresses[1] if len(addresses) > 1 else "0.0.0.0"
-
-
-AsyncHandler = Callable[[Router, dict[str, str], list[Entry] | None], Awaitable[Reply]]

@@ -69,6 +69,7 @@ class RouterOSDevice:
         self._reboot_task: asyncio.Task[None] | None = None
         self._host_key: asyncssh.SSHKey | None = None
         self._loaded = False
+        self._pending_script = ""  # run-after-reset file, run once after the next boot
         self._ssl_context = ssl_context  # api-ssl (8729) is served only when given
         self._api_ssl_port = api_ssl_port
         self._api_ssl_server: asyncio.Server | None = None
@@ -233,8 +234,6 @@ class RouterOSDevice:
                         "script,error", f"run-after-reset failed: {exc.message}"
                     )
                 self.after_command()
-
-    _pending_script = ""
 
     async def _ssh_process(self, process: asyncssh.SSHServerProcess[str]) -> None:
         await console.handle_process(self, process)

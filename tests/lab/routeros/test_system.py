@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -259,3 +260,50 @@ def test_stop_before_start_keeps_saved_state(lab: Lab) -> None:
     lab.loop.run(again.start())
     lab.devices.append(again)
     assert again.router.identity() == "kept"
+
+
+def test_lab_reboot_uses_fault_boot_time(lab: Lab) -> None:
+    faults = Faults(boot_seconds=0.6)
+    device = lab.start(faults=faults)
+    run(lab, device, "/system identity set name=persisted")
+    task = asyncio.run_coroutine_threadsafe(device.reboot(), lab.loop.loop)
+    assert wait_for(lambda: device.state == "booting", 2)
+    with pytest.raises(OSError):
+        api_of(device)
+    task.result(5)
+    assert device.state == "running"
+    assert device.router.identity() == "persisted"
+
+
+def test_console_backup_and_reset_commands(lab: Lab) -> None:
+    from netmiko import ConnectHandler
+
+    device = lab.start()
+    conn = ConnectHandler(
+        device_type="mikrotik_routeros",
+        host=device.spec.host,
+        port=8022,
+        username="admin",
+        password=TEST_PASSWORD,
+    )
+    conn.send_command("/system backup save name=b1")
+    assert "b1.backup" in device.router.store.files
+    conn.send_command("/system identity set name=changed", expect_string=r"changed\] >")
+    conn.write_channel('/system backup load name=b1 password=""\r\n')
+    assert wait_for(lambda: device.state == "booting", 3)
+    assert wait_for(lambda: device.state == "running", 5)
+    assert device.router.identity() == "MikroTik"
+    conn.disconnect()
+    conn = ConnectHandler(
+        device_type="mikrotik_routeros",
+        host=device.spec.host,
+        port=8022,
+        username="admin",
+        password=TEST_PASSWORD,
+    )
+    conn.write_channel("/system reset-configuration no-defaults=yes\r\n")
+    assert wait_for(lambda: device.state == "booting", 3)
+    assert wait_for(lambda: device.state == "running", 5)
+    assert device.configured_addresses() == []
+    assert "b1.backup" in device.router.store.files  # files survive a reset
+    conn.disconnect()
