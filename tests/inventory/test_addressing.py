@@ -458,3 +458,108 @@ def test_garbage_in_an_unchecked_lock_is_an_inventory_error(inv_dir: Path) -> No
     _, report = update_lock(inv, dry_run=True)
     assert any("10.90.0.128/33" in line for line in report.released)
     assert "sukadana: management 10.90.0.128/26" in report.added
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "field", "fragment"),
+    [
+        (
+            "      links: 10.92.0.16/29\n",
+            "      links: 10.92.0.16/29\n      transit: 10.93.0.0/29\n",
+            "transit",
+            "villages.sukadana.blocks.transit",
+            "unknown pool 'transit'",
+        ),
+        (
+            "sec-sukadana-1: 10.90.0.130",
+            "sec-sukadana-1: ten-ninety",
+            "ten-ninety",
+            "villages.sukadana.devices.sec-sukadana-1",
+            "'ten-ninety' is not an IPv4 address",
+        ),
+        (
+            "sec-sukadana-2: 10.90.0.131",
+            "sec-sukadana-2: 10.90.0.130",
+            "10.90.0.130\n",
+            "villages.sukadana.devices.sec-sukadana-2",
+            "10.90.0.130 is allocated twice",
+        ),
+        (
+            "dusun-2: 100.64.10.64/26",
+            "dusun-2: 100.64.10.0/26",
+            "100.64.10.0/26\n",
+            "villages.sukadana.hotspot.dusun-2",
+            "hotspot subnet 100.64.10.0/26 of dusun-2 overlaps that of dusun-1",
+        ),
+        (
+            "uplink-fiber: 172.30.0.0/31",
+            "uplink-fiber: 172.30.0.0/33",
+            "172.30.0.0/33",
+            "villages.sukadana.blocks.uplink-fiber",
+            "'172.30.0.0/33' is not a network address with prefix length",
+        ),
+    ],
+)
+def test_more_bad_lock_entries(
+    inv_dir: Path, old: str, new: str, needle: str, field: str, fragment: str
+) -> None:
+    lock_path = inv_dir / LOCK_FILE
+    edit(lock_path, old, new)
+    found = problems(inv_dir)
+    at = position(lock_path, needle, lock_path.read_text().count(needle))
+    assert any(p.startswith(f"{at}: {field}: ") and fragment in p for p in found), found
+
+
+def test_second_pool_of_a_purpose_takes_over_when_the_first_is_full(inv_dir: Path) -> None:
+    """Growing the fleet: a second management pool serves new villages, old ones stay."""
+    fleet = inv_dir / "fleet.yaml"
+    edit(
+        fleet,
+        "  management: {prefix: 10.90.0.0/16, size: 26, purpose: management}\n",
+        "  management: {prefix: 10.90.0.0/25, size: 26, purpose: management}\n"
+        "  management-2: {prefix: 10.89.0.0/16, size: 26, purpose: management}\n",
+    )
+    edit(inv_dir / LOCK_FILE, "management: 10.90.0.128/26", "management-2: 10.89.0.0/26")
+    edit(inv_dir / LOCK_FILE, "core-sukadana: 10.90.0.129", "core-sukadana: 10.89.0.1")
+    edit(inv_dir / LOCK_FILE, "sec-sukadana-1: 10.90.0.130", "sec-sukadana-1: 10.89.0.2")
+    edit(inv_dir / LOCK_FILE, "sec-sukadana-2: 10.90.0.131", "sec-sukadana-2: 10.89.0.3")
+    inv = load_inventory(inv_dir)
+    assert village_addressing(inv, "sukadana").management == IPv4Network("10.89.0.0/26")
+    assert village_addressing(inv, "lebung-itam").management == IPv4Network("10.90.0.0/26")
+    path = _add_village(inv_dir, "talang")
+    assert problems(inv_dir) == [
+        f"{position(path, 'id: talang', offset=4)}: id: village talang has no address allocation; {RUN}"
+    ]
+    _, report = update_lock(load_inventory(inv_dir, check_lock=False))
+    assert "talang: management-2 10.89.0.64/26" in report.added
+    # a second block of the same purpose for one village is an error
+    edit(
+        inv_dir / LOCK_FILE,
+        "      management-2: 10.89.0.0/26\n",
+        "      management-2: 10.89.0.0/26\n      management: 10.90.0.192/26\n",
+    )
+    found = problems(inv_dir)
+    assert any("second management block for sukadana" in p for p in found)
+
+
+def test_missing_device_in_lock_is_an_error_for_the_plan(inv_dir: Path) -> None:
+    edit(inv_dir / LOCK_FILE, "      sec-sukadana-2: 10.90.0.131\n", "")
+    inv = load_inventory(inv_dir, check_lock=False)
+    with pytest.raises(InventoryError, match="device sec-sukadana-2 has no management address"):
+        village_addressing(inv, "sukadana")
+
+
+def test_hotspot_subnets_stay_when_hamlets_are_reordered(inv_dir: Path) -> None:
+    inv = load_inventory(inv_dir)
+    v = inv.village("pematang-panggang")
+    reordered = v.model_copy(update={"hamlets": list(reversed(v.hamlets))})
+    lock, report = allocate(inv.fleet, {**inv.villages, v.id: reordered}, inv.lock)
+    assert not report.changed
+    assert lock == inv.lock
+    dropped = v.model_copy(update={"hamlets": v.hamlets[1:]})
+    lock2, report2 = allocate(inv.fleet, {**inv.villages, v.id: dropped}, inv.lock)
+    assert report2.released == ["pematang-panggang: hotspot dusun-1 100.64.6.0/26"]
+    assert lock2.villages[v.id].hotspot == {
+        "dusun-2": "100.64.6.64/26",
+        "dusun-3": "100.64.6.128/26",
+    }

@@ -324,3 +324,31 @@ def test_update_rewrites_a_hand_formatted_lock(inv_dir: Path) -> None:
     result = run(inv_dir, "addresses", "update")
     assert result.stdout.strip() == f"{LOCK_FILE} is up to date (rewritten in canonical form)"
     assert lock.read_text() == (EXAMPLE / LOCK_FILE).read_text()
+
+
+def test_show_a_village_without_allocation(inv_dir: Path) -> None:
+    text = village(inv_dir, "sukadana").read_text().replace("id: sukadana", "id: talang")
+    for prefix in ("gw", "core", "sec"):
+        text = text.replace(f"{prefix}-sukadana", f"{prefix}-talang")
+    village(inv_dir, "talang").write_text(text.replace("serial: ", "serial: T"))
+    result = CliRunner().invoke(
+        cli, ["--inventory", str(inv_dir), "inventory", "show", "talang"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "no address allocation" in result.stdout and "kopnet addresses update" in result.stdout
+    doc = json.loads(run(inv_dir, "inventory", "show", "talang", "--json").stdout)
+    assert doc["addressing"] is None
+    assert {d["management"] for d in doc["devices"]} == {None}
+
+
+def test_addresses_update_fails_when_a_pool_is_full(inv_dir: Path) -> None:
+    edit(
+        inv_dir / "fleet.yaml", "prefix: 198.18.0.0/17, size: 29", "prefix: 198.18.0.0/28, size: 29"
+    )
+    edit(inv_dir / LOCK_FILE, "public-nat: 198.18.0.16/29", "public-nat: 198.18.0.99/29")
+    before = (inv_dir / LOCK_FILE).read_text()
+    assert_clean_failure(run(inv_dir, "validate"))
+    result = run(inv_dir, "addresses", "update")
+    assert_clean_failure(result)
+    assert "error: sukadana: no free block for public-nat (pools: ['public-nat'])" in result.stderr
+    assert (inv_dir / LOCK_FILE).read_text() != before  # what could be done is still written

@@ -203,3 +203,29 @@ def test_lab_mode_reaches_the_emulated_devices(running_lab: Path) -> None:
     assert result["core-sukadana"].result["facts"]["serial_number"] == "HE10A8F2K91"
     assert result["sec-sukadana-1"].result["facts"]["model"] == "mANTBox-19s"
     nr.close_connections()
+
+
+def test_platform_connection_options_and_lab_overrides() -> None:
+    from kopnet_iac.inventory.nornir_plugin import platform_connection_options
+    from kopnet_iac.lab.targets import DeviceTarget
+
+    ros = platform_connection_options("ros")
+    assert ros["napalm"].extras == {"optional_args": {"port": 8728}}
+    assert ros["netmiko"].platform == "mikrotik_routeros"
+    assert set(platform_connection_options("ubiquiti_airos")) == {"netmiko"}
+    target = DeviceTarget(
+        hostname="core-x",
+        platform="routeros",
+        host="127.9.0.2",
+        api_port=18728,
+        ssh_port=18022,
+        http_port=None,
+        username="admin",
+        password="fake-lab",
+        state="running",
+    )
+    lab = KopnetInventory._lab_options("ros", target)
+    assert lab["napalm"].extras == {"optional_args": {"port": 18728}}
+    assert (lab["netmiko"].platform, lab["netmiko"].port) == ("mikrotik_routeros", 18022)
+    radio = KopnetInventory._lab_options("ubiquiti_airos", target)
+    assert set(radio) == {"netmiko"} and radio["netmiko"].platform == "linux"

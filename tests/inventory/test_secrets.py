@@ -160,3 +160,21 @@ def test_encrypt_helper_is_ansible_compatible(tmp_path: Path) -> None:
     vault = VaultLib([("default", VaultSecret(VAULT_PW.encode()))])
     assert yaml.safe_load(vault.decrypt(path.read_bytes())) == {"a": "fake-a"}
     assert decrypt_vault(path, VAULT_PW) == {"a": "fake-a"}
+
+
+def test_unreadable_password_file(inv: Inventory, tmp_path: Path) -> None:
+    write_vault(inv.root / "fleet.vault", VALUES)
+    with pytest.raises(SecretError, match="cannot read KOPNET_VAULT_PASSWORD_FILE"):
+        resolve_secret(inv, "core-admin", {"KOPNET_VAULT_PASSWORD_FILE": str(tmp_path / "absent")})
+
+
+def test_vault_is_decrypted_once_per_resolver(inv: Inventory) -> None:
+    from kopnet_iac.inventory.secrets import SecretResolver
+
+    write_vault(inv.root / "fleet.vault", VALUES)
+    resolver = SecretResolver(inv, {"KOPNET_VAULT_PASSWORD": VAULT_PW})
+    assert resolver.get("core-admin") == "fake-core-pw-1"
+    (inv.root / "fleet.vault").write_bytes(b"not a vault any more")
+    assert resolver.get("radius-secret") == "fake-radius-2"  # served from the opened vault
+    with pytest.raises(SecretError, match="wrong password or not a vault"):
+        SecretResolver(inv, {"KOPNET_VAULT_PASSWORD": VAULT_PW}).get("core-admin")
