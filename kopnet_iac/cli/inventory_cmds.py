@@ -266,14 +266,15 @@ def update_cmd(app: AppContext, prune: bool, dry_run: bool) -> None:
     with cli_errors():
         inv = load_inventory(app.inventory_dir, check_lock=False)
         _, report = update_lock(inv, prune=prune, dry_run=dry_run)
-    verb = "would add" if dry_run else "added"
+    tentative = dry_run or bool(report.failed)
     for line in report.added:
-        click.echo(f"{verb}: {line}")
+        click.echo(f"{'would add' if tentative else 'added'}: {line}")
     for line in report.released:
-        click.echo(f"{'would release' if dry_run else 'released'}: {line}")
+        click.echo(f"{'would release' if tentative else 'released'}: {line}")
     for line in report.failed:
         click.echo(f"error: {line}", err=True)
     if report.failed:
+        click.echo(f"{LOCK_FILE} left unchanged: enlarge or add a pool, then retry", err=True)
         sys.exit(1)
     if not report.changed:
         tidy = " (rewritten in canonical form)" if report.rewritten and not dry_run else ""

@@ -369,12 +369,15 @@ def _allocate_hotspot(
 def update_lock(
     inv: Inventory, *, prune: bool = False, dry_run: bool = False
 ) -> tuple[AddressLock, AllocationReport]:
-    """Allocate what the inventory is missing and write the lock (unless ``dry_run``)."""
+    """Allocate what the inventory is missing and write the lock.
+
+    Nothing is written with ``dry_run`` or when an allocation failed (a pool is full).
+    """
     lock, report = allocate(inv.fleet, inv.villages, inv.lock, prune=prune)
     path = inv.root / LOCK_FILE
     current = path.read_text(encoding="utf-8") if path.exists() else None
     report.rewritten = current != dump_lock(lock)
-    if not dry_run and report.rewritten:
+    if not dry_run and report.rewritten and not report.failed:  # all or nothing
         write_lock(path, lock)
     return lock, report
 
