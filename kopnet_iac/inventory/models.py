@@ -173,26 +173,32 @@ class Hardware(Model):
 
 
 class Location(Model):
-    lat: float = Field(ge=-11.5, le=6.5)
-    lon: float = Field(ge=94.5, le=141.5)
-    elevation_m: int | None = None
+    """Where the POP stands (WGS84, inside Indonesia)."""
+
+    lat: float = Field(ge=-11.5, le=6.5, description="latitude, degrees")
+    lon: float = Field(ge=94.5, le=141.5, description="longitude, degrees")
+    elevation_m: int | None = Field(None, description="metres above sea level")
 
 
 class Uplink(Model):
-    type: UplinkType
-    bandwidth_mbps: int = Field(ge=1)
+    """How the village reaches the partner ISP (its profile is partner_isp.uplinks[type])."""
+
+    type: UplinkType = Field(description="fiber | ptp-radio | vsat")
+    bandwidth_mbps: int = Field(ge=1, description="contracted capacity, Mbit/s")
     gateway_port: str = Field("enp1s0", description="gateway port facing the partner ISP edge")
-    circuit_id: str | None = None
+    circuit_id: str | None = Field(None, description="the partner ISP's circuit reference")
     # vsat
-    orbit: Literal["geo", "leo"] | None = None
-    rtt_ms: int | None = Field(None, ge=1)
+    orbit: Literal["geo", "leo"] | None = Field(None, description="vsat only (required there)")
+    rtt_ms: int | None = Field(None, ge=1, description="expected round-trip time, ms (vsat)")
 
 
 class Device(Model):
-    hostname: Hostname
+    """One box of the POP; exactly one gateway and one core-router per village."""
+
+    hostname: Hostname = Field(description="unique in the fleet; also the device identity")
     role: Role
-    model: str
-    serial: str = Field(min_length=4)
+    model: str = Field(description="a model of hardware.yaml")
+    serial: str = Field(min_length=4, description="unique in the fleet")
     credentials: SecretRef = Field(description="secret holding the device admin password")
 
 
@@ -210,36 +216,42 @@ class RadioParams(Model):
 class Link(Model):
     """A cable or radio link between two device ports, written ``host:port``."""
 
-    a: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9/._+-]+$")
-    b: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9/._+-]+$")
+    a: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9/._+-]+$", description="hostname:port")
+    b: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9/._+-]+$", description="hostname:port")
     radio: RadioParams | None = None
 
 
 class Sector(Model):
-    radio: Hostname
+    """A sector access point serving a hamlet."""
+
+    radio: Hostname = Field(description="hostname of a sector-radio of this village")
     ssid: str = Field(min_length=1, max_length=32)
-    frequency: int
-    channel_width: Literal[10, 20, 40, 80]
-    key: SecretRef
+    frequency: int = Field(description="centre frequency, MHz (5725-5825 with the channel inside)")
+    channel_width: Literal[10, 20, 40, 80] = Field(description="MHz, at most the model's maximum")
+    key: SecretRef = Field(description="secret holding the WPA2 key")
 
 
 class Hamlet(Model):
     """A dusun with its own VLAN and sector radios."""
 
-    id: Name
+    id: Name = Field(description="unique in the village, e.g. dusun-1")
     name: str
-    vlan: int = Field(ge=2, le=4094)
+    vlan: int = Field(ge=2, le=4094, description="unique in the village, not the management VLAN")
     households: int | None = Field(None, ge=0)
     sectors: list[Sector] = Field(default_factory=list)
 
 
 class Services(Model):
-    pppoe_plans: list[Name] = Field(default_factory=list)
-    hotspot_plans: list[Name] = Field(default_factory=list)
+    """Plans (fleet.yaml plans) the village sells; at least one."""
+
+    pppoe_plans: list[Name] = Field(default_factory=list, description="names of pppoe plans")
+    hotspot_plans: list[Name] = Field(default_factory=list, description="names of hotspot plans")
 
 
 class Village(Model):
-    id: Name
+    """One village POP (``villages/<id>.yaml``)."""
+
+    id: Name = Field(description="equals the file name without .yaml")
     name: str
     district: str = Field(description="kecamatan")
     location: Location
