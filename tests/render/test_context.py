@@ -14,6 +14,7 @@ from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.render.context import device_context, device_links, secret_placeholder
 from kopnet_iac.render.environment import format_rate, posix_tz, rate_bps, rate_percent, ros_quote
 from kopnet_iac.render.manifest import load_manifest
+from kopnet_iac.render.renderer import Renderer
 from tests.render.conftest import EXAMPLE_INVENTORY, TEMPLATES
 
 INV = load_inventory(EXAMPLE_INVENTORY)
@@ -140,3 +141,23 @@ def test_generated_fleet_is_valid_and_renders(tmp_path: Path) -> None:
     for path in sorted((tmp_path / "inventory").rglob("*.yaml")):
         again = tmp_path / "again" / path.relative_to(tmp_path / "inventory")
         assert again.read_bytes() == path.read_bytes()
+
+
+def test_port_leading_to_several_hamlets_carries_them_tagged(inventory_copy: Path) -> None:
+    village = inventory_copy / "villages" / "sukadana.yaml"
+    village.write_text(
+        village.read_text().replace(
+            '{a: "core-sukadana:ether3", b: "sec-sukadana-2:eth0"}',
+            '{a: "sec-sukadana-1:sfp1", b: "sec-sukadana-2:eth0"}',
+        )
+    )
+    inv = load_inventory(inventory_copy)
+    ports = device_context(inv, "sukadana", "core-sukadana")["ports"]
+    by_port = {p["port"]: p for p in ports}  # type: ignore[attr-defined]
+    assert [h.id for h in by_port["ether2"]["hamlets"]] == ["dusun-1", "dusun-2"]
+    assert by_port["ether2"]["pvid"] is None and "ether3" not in by_port
+    text = Renderer(TEMPLATES).render_villages(inv, ["sukadana"])
+    core = next(a.text for a in text if a.host == "core-sukadana")
+    assert "add bridge=bridge-pop tagged=bridge-pop,ether2 vlan-ids=101" in core
+    assert "add bridge=bridge-pop tagged=bridge-pop,ether2 vlan-ids=102" in core
+    assert "interface=ether2 pvid=" not in core
