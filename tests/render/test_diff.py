@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from click.testing import CliRunner, Result
 from kopnet_iac.cli.main import cli
 from kopnet_iac.errors import RenderError
 from kopnet_iac.render.gitdiff import RepoLayout, diff_revisions, village_scope
-from tests.render.conftest import git
+from tests.render.conftest import EXAMPLE_INVENTORY, TEMPLATES, git
 
 MakeRepo = Callable[..., Path]
 
@@ -165,3 +166,36 @@ def test_no_secret_values_in_diff(git_repo: MakeRepo, monkeypatch: pytest.Monkey
     assert result.exit_code == 0
     assert "radio.1.freq=5795" in result.output
     assert "fake-wifi-value-Q9" not in result.output and "fake-radio-admin-Q9" not in result.output
+
+
+def test_templates_outside_the_repository_are_shared(tmp_path: Path) -> None:
+    """A repo holding only the inventory: both sides render with the given templates."""
+    repo = tmp_path / "only-inventory"
+    shutil.copytree(EXAMPLE_INVENTORY, repo)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "fleet at the repository root")
+    village = repo / "villages" / "lebung-itam.yaml"
+    village.write_text(village.read_text().replace("bandwidth_mbps: 150", "bandwidth_mbps: 100"))
+    report = diff_revisions(repo, "HEAD", templates_dir=TEMPLATES)
+    assert report.scope == "villages: lebung-itam"
+    assert [(v, h) for v, h, _ in report.devices()] == [("lebung-itam", "core-lebung-itam")]
+    (change,) = report.changes
+    assert (
+        '-add comment="village uplink share' in change.diff and "max-limit=100M/100M" in change.diff
+    )
+
+
+def test_head_revision_with_a_template_change(git_repo: MakeRepo) -> None:
+    repo = git_repo()
+    airos = repo / "templates" / "airos" / "radio" / "system.cfg.j2"
+    airos.write_text(airos.read_text().replace("gui.language=en_US", "gui.language=id_ID"))
+    git(repo, "commit", "-q", "-am", "Indonesian web UI")
+    result = _diff(repo, "--base", "HEAD~1", "--head", "HEAD", "--format", "json", "--exit-code")
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    paths = sorted(f["path"] for d in data["devices"] for f in d["files"])
+    assert paths and all(p.endswith(".cfg") for p in paths)
+    assert "lebung-itam/bh-lebung-itam-a.cfg" in paths and "sukadana/sec-sukadana-2.cfg" in paths
+    # the working tree equals HEAD: nothing to show against HEAD
+    assert _diff(repo, "--base", "HEAD", "--exit-code").exit_code == 0
