@@ -52,6 +52,9 @@ def host_vars(inv: Inventory, conn: GatewayConnection, lab_dir: Path | None) -> 
     if conn.key_file:
         variables["ansible_ssh_private_key_file"] = conn.key_file
         del variables["ansible_password"]
+    elif conn.username != "root":
+        # the admin user's sudo asks for the same password it logs in with
+        variables["ansible_become_password"] = PASSWORD_LOOKUP
     if lab_dir is not None:
         variables["kopnet_lab_dir"] = str(lab_dir.resolve())
         # Lab namespaces are recreated with new host keys at every `kopnet lab up`.

@@ -58,6 +58,7 @@ def test_passwords_are_lookups_never_values(inv: Inventory) -> None:
     text = json.dumps(ansible_inventory(inv))
     for hostvars in ansible_inventory(inv)["_meta"]["hostvars"].values():
         assert hostvars["ansible_password"] == PASSWORD_LOOKUP
+        assert hostvars["ansible_become_password"] == PASSWORD_LOOKUP
     assert "lab-gw" not in text
 
 
