@@ -76,3 +76,38 @@ def test_password_lookup_resolves_the_credentials_secret() -> None:
     )
     assert missing.returncode != 0
     assert "secret 'gw-admin' not found" in missing.stdout + missing.stderr
+
+
+def test_file_lookup_reads_a_source_dir_and_substitutes_secrets(tmp_path: Path) -> None:
+    """``lookup('kopnet_gateway_file', ...)`` with ``kopnet_gateway_source_dir``: placeholders
+    are replaced at push time; a file missing there is the ABSENT marker (left alone)."""
+    (tmp_path / "localhost.bird.conf").write_text("secret @@secret:gw-admin@@\n")
+    env = {**os.environ, **runner_env(), "KOPNET_SECRET_GW_ADMIN": "fake-value-for-tests"}
+    variables = {
+        "kopnet_village": "sukadana",
+        "kopnet_inventory_dir": str(INVENTORY_DIR),
+        "kopnet_gateway_source_dir": str(tmp_path),
+    }
+    lookups = "{{ lookup('kopnet_gateway_file', 'bird.conf') | trim }}|"
+    lookups += "{{ lookup('kopnet_gateway_file', 'chrony.conf') }}"
+    proc = subprocess.run(
+        [
+            str(BIN / "ansible"),
+            "localhost",
+            "-c",
+            "local",
+            "-m",
+            "debug",
+            "-a",
+            f"msg={lookups}",
+            "-e",
+            json.dumps(variables),
+        ],
+        cwd=PLAYBOOKS_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert '"msg": "secret fake-value-for-tests|__KOPNET_ABSENT__"' in proc.stdout

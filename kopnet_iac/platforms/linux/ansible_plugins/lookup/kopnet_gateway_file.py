@@ -44,9 +44,12 @@ class LookupModule(LookupBase):  # type: ignore[misc]
                     results.append(ABSENT)
                     continue
                 try:
-                    results.append(path.read_text(encoding="utf-8"))
+                    text = path.read_text(encoding="utf-8")
                 except OSError as exc:
                     raise AnsibleLookupError(f"{hostname}: cannot read {path}: {exc}") from exc
+                if "@@secret:" in text:  # rendered ahead: secrets are substituted at push time
+                    text = _substitute(variables, text)
+                results.append(text)
                 continue
             results.append(_render(variables, hostname, name))
         return results
@@ -69,3 +72,14 @@ def _render(variables: dict[str, Any], hostname: str, name: str) -> str:
         return push_text(inv, files[name])
     except KopnetError as exc:
         raise AnsibleLookupError(f"render failed: {exc}") from exc
+
+
+def _substitute(variables: dict[str, Any], text: str) -> str:
+    from kopnet_iac.errors import KopnetError
+    from kopnet_iac.inventory.loader import load_inventory
+    from kopnet_iac.platforms.linux.files import push_text
+
+    try:
+        return push_text(load_inventory(Path(str(variables.get("kopnet_inventory_dir")))), text)
+    except KopnetError as exc:
+        raise AnsibleLookupError(f"secret substitution failed: {exc}") from exc
