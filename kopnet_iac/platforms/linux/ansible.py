@@ -146,7 +146,7 @@ def task_result(event: dict[str, Any]) -> TaskResult | None:
         task=str(data.get("task", "")),
         status=status,
         action=str(data.get("task_action", "")),
-        handler=bool(data.get("is_handler") or data.get("handler")),
+        handler="/handlers/" in str(data.get("task_path", "")),
         message=message,
         diff=diff,
     )

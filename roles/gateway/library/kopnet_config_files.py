@@ -10,6 +10,7 @@ links.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -65,7 +66,14 @@ def main():
             }
         )
     changed = [p[0] for p in pending]
-    result = {"changed": bool(pending), "changed_files": changed}
+    # Echo the arguments without file contents: results are recorded (runner artifacts, logs)
+    # and rendered files may carry substituted secrets.
+    summary = [{k: v for k, v in f.items() if k != "content"} for f in module.params["files"]]
+    result = {
+        "changed": bool(pending),
+        "changed_files": changed,
+        "invocation": {"module_args": {"files": summary}},
+    }
     if module._diff:
         result["diff"] = diffs
     if module.check_mode or not pending:
@@ -92,16 +100,15 @@ def main():
                         f"nothing was changed: {output[:1500]}",
                         changed=False,
                         failed_file=name,
+                        invocation=result["invocation"],
                     )
-        for (name, dest, _content, _mode, _validate), tmp in zip(pending, temps):
-            os.replace(tmp, dest)
+        for index, tmp in enumerate(temps):
+            os.replace(tmp, pending[index][1])
         temps = []
     finally:
         for tmp in temps:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
     module.exit_json(**result)
 
 

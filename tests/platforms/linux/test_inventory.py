@@ -151,7 +151,16 @@ def test_plugin_password_resolves_the_secret_at_use() -> None:
         "KOPNET_SECRET_GW_ADMIN": fake,
     }
     proc = subprocess.run(
-        [str(bindir / "ansible"), "-i", "inventory/kopnet.yml", "gw-sukadana", "-m", "debug", "-a", "msg={{ ansible_password | length }}"],
+        [
+            str(bindir / "ansible"),
+            "-i",
+            "inventory/kopnet.yml",
+            "gw-sukadana",
+            "-m",
+            "debug",
+            "-a",
+            "msg={{ ansible_password | length }}",
+        ],
         cwd=Path(REPO_ROOT) / "playbooks",
         env=env,
         capture_output=True,
