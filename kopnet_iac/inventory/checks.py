@@ -333,6 +333,33 @@ class VillageChecker:
                     ("links", i, "radio"), model, host or "", radio.frequency, radio.channel_width
                 )
             _check_secret(self.fleet, self.doc, ("links", i, "radio", "key"), radio.key, self.out)
+        self.topology()
+
+    def topology(self) -> None:
+        """The gateway reaches the core router directly; its uplink port faces the ISP side."""
+        roles = {d.hostname: d.role for d in self.village.devices}
+        gateways = [h for h, r in roles.items() if r == "gateway"]
+        cores = [h for h, r in roles.items() if r == "core-router"]
+        if len(gateways) != 1 or len(cores) != 1:
+            return  # already reported
+        gw, core = gateways[0], cores[0]
+        ends = [(link.a.partition(":")[0], link.b.partition(":")[0]) for link in self.village.links]
+        if not any({a, b} == {gw, core} for a, b in ends):
+            self.add(
+                ("links",),
+                f"no link between the gateway {gw} and the core router {core}",
+                "key" if "links" in self.village.model_fields_set else "mapping",
+            )
+        uplink_end = f"{gw}:{self.village.uplink.gateway_port}"
+        for i, link in enumerate(self.village.links):
+            for key, end, other in (("a", link.a, link.b), ("b", link.b, link.a)):
+                peer = other.partition(":")[0]
+                if end == uplink_end and roles.get(peer) not in (None, "backhaul-radio"):
+                    self.add(
+                        ("links", i, key),
+                        f"{end} is the uplink port (uplink.gateway_port); only the ISP side or a "
+                        f"backhaul radio may be linked to it, not the {roles[peer]} {peer}",
+                    )
 
     def radio(self, loc: Loc, model: HardwareModel, host: str, freq: int, width: int) -> None:
         if width > model.max_channel_width:

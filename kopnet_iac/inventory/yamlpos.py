@@ -177,8 +177,10 @@ class Problems:
 
     def raise_if_any(self) -> None:
         if self.items:
+            unique = {str(p): p for p in self.items}  # e.g. one band error seen from both ends
             ordered = sorted(
-                self.items, key=lambda p: (p.position.file, p.position.line, p.position.column)
+                unique.values(),
+                key=lambda p: (p.position.file, p.position.line, p.position.column, str(p)),
             )
             raise InventoryError(ordered)
 

@@ -427,6 +427,27 @@ MORE_CASES = {
         "hamlets[2].id",
         "duplicate hamlet id 'dusun-2'",
     ),
+    "gateway not linked to the core router": Case(
+        (
+            (
+                SUK,
+                '{a: "gw-sukadana:enp2s0", b: "core-sukadana:ether1"}',
+                '{a: "gw-sukadana:enp2s0", b: "sec-sukadana-1:sfp1"}',
+            ),
+        ),
+        SUK,
+        "links:",
+        "links",
+        "no link between the gateway gw-sukadana and the core router core-sukadana",
+    ),
+    "core router on the uplink port": Case(
+        ((SUK, '"gw-sukadana:enp2s0"', '"gw-sukadana:enp1s0"'),),
+        SUK,
+        '"gw-sukadana:enp1s0"',
+        "links[0].a",
+        "gw-sukadana:enp1s0 is the uplink port (uplink.gateway_port); only the ISP side or a "
+        "backhaul radio may be linked to it, not the core-router core-sukadana",
+    ),
     "village without any plan": Case(
         ((LEB, "pppoe_plans: [hemat-5, keluarga-10]", "pppoe_plans: []"),),
         LEB,
@@ -477,3 +498,12 @@ def test_many_semantic_mistakes_all_reported(inv_dir: Path) -> None:
         case = CASES[name]
         start = f"{position(inv_dir / case.where, case.needle, case.occurrence)}: {case.field}: "
         assert any(p.startswith(start) and case.fragment in p for p in found), name
+
+
+def test_same_problem_seen_twice_is_reported_once(inv_dir: Path) -> None:
+    """A backhaul channel outside the band is wrong for both radios: one line, not two."""
+    path = inv_dir / LEB
+    edit(path, "frequency: 5775, channel_width: 40", "frequency: 5810, channel_width: 40")
+    found = problems(inv_dir)
+    assert len(found) == 1
+    assert found[0].startswith(f"{position(path, '5810')}: links[0].radio.frequency: ")
