@@ -184,3 +184,29 @@ def test_core_router_without_hotspot_has_no_hotspot() -> None:
 def test_rendering_is_pure(tmp_path: Path) -> None:
     again = Renderer(TEMPLATES).render_villages(INV, sorted(INV.villages))
     assert [(a.path, a.text) for a in again] == [(a.path, a.text) for a in ARTIFACTS]
+
+
+@pytest.mark.parametrize("artifact", RSC, ids=[a.path for a in RSC])
+def test_planner_reaches_rendered_rsc_and_reverts(artifact: Artifact) -> None:
+    """The RouterOS engine can deploy what we render: plan from an empty config, apply, revert."""
+    routeros = pytest.importorskip(
+        "kopnet_iac.platforms.routeros", reason="RouterOS engine missing"
+    )
+    planner = pytest.importorskip("kopnet_iac.platforms.routeros.planner")
+    apply = pytest.importorskip("kopnet_iac.platforms.routeros.apply")
+    normalize = pytest.importorskip("kopnet_iac.platforms.routeros.normalize")
+    intended = routeros.parse_export(artifact.text, artifact.path)
+    running = routeros.parse_export("", "empty")
+    result = planner.plan(running, intended, host=artifact.host)
+    after = apply.apply_script(running, result.script())
+    assert normalize.equivalent(after, intended)
+    assert normalize.equivalent(apply.apply_script(after, result.revert_script()), running)
+
+
+@pytest.mark.parametrize("artifact", CFG, ids=[a.path for a in CFG])
+def test_lab_airos_accepts_rendered_cfg(artifact: Artifact) -> None:
+    config_mod = pytest.importorskip("kopnet_iac.lab.airos.config", reason="airOS lab missing")
+    config = config_mod.SystemConfig.parse(artifact.text, filename=artifact.path)
+    addr = village_addressing(INV, artifact.village)
+    assert config.addresses() == [str(addr.device_management[artifact.host].ip)]
+    assert config.get("radio.countrycode") == "360"
