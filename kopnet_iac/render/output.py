@@ -97,6 +97,20 @@ def _keep_other_villages(
         hashes.update({p: h for p, h in old_hashes.items() if p.startswith(prefix)})
 
 
+def _check_replaceable(out_dir: Path) -> None:
+    """Only an empty folder or a previous build may be replaced (never ``--out .`` by mistake)."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise RenderError(f"{out_dir} exists and is not a folder")
+    if (out_dir / BUILD_MANIFEST).is_file() or not any(out_dir.iterdir()):
+        return
+    raise RenderError(
+        f"refusing to replace {out_dir}: it is not a KopNet build folder (no {BUILD_MANIFEST}); "
+        "choose a new or empty --out folder"
+    )
+
+
 def write_build(
     out_dir: Path,
     artifacts: list[Artifact],
@@ -110,6 +124,7 @@ def write_build(
     otherwise only the folders of ``villages`` are replaced and the others are kept.
     """
     out_dir = out_dir.resolve()
+    _check_replaceable(out_dir)
     parent = out_dir.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)

@@ -114,3 +114,21 @@ def test_narrow_lock_keeps_only_wanted_villages(inventory_copy: Path) -> None:
     artifacts = Renderer(TEMPLATES).render_villages(inv, ["sukadana"])
     full = Renderer(TEMPLATES).render_villages(load_inventory(EXAMPLE_INVENTORY), ["sukadana"])
     assert artifacts == full
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_build(tmp_path: Path) -> None:
+    precious = tmp_path / "project"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me\n")
+    with pytest.raises(RenderError, match="not a KopNet build folder"):
+        write_build(precious, [_art("v1/a.rsc", "x\n")], villages=["v1"], complete=True)
+    assert (precious / "notes.txt").read_text() == "keep me\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    write_build(empty, [_art("v1/a.rsc", "x\n")], villages=["v1"], complete=True)
+    assert (empty / "v1" / "a.rsc").read_text() == "x\n"
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    with pytest.raises(RenderError, match="not a folder"):
+        write_build(a_file, [_art("v1/a.rsc", "x\n")], villages=["v1"], complete=True)
