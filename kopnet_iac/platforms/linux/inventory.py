@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kopnet_iac.errors import KopnetError
 from kopnet_iac.inventory.loader import Inventory
-from kopnet_iac.platforms.linux.gateway import GatewayConnection, connection, gateway_device
+from kopnet_iac.platforms.linux.gateway import GatewayConnection, connection
 
 PASSWORD_LOOKUP = "{{ lookup('kopnet_password') }}"
 GATEWAYS_GROUP = "gateways"
@@ -74,7 +75,7 @@ def gateway_hosts(
         if lab_dir is not None and village_ids is None:
             try:
                 conn = connection(inv, village_id, lab_dir)
-            except Exception:  # not running in the lab: not part of the lab inventory
+            except KopnetError:  # not running in the lab: not part of the lab inventory
                 continue
         else:
             conn = connection(inv, village_id, lab_dir)
@@ -119,7 +120,3 @@ def runner_inventory(hosts: list[AnsibleHost]) -> dict[str, Any]:
             "children": children,
         }
     }
-
-
-def gateway_hostname(inv: Inventory, village_id: str) -> str:
-    return gateway_device(inv, village_id).hostname
