@@ -8,6 +8,7 @@ Where ``fork`` is unavailable, or for a handful of villages, rendering stays seq
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -70,8 +71,14 @@ def render_villages_parallel(
     slices = [ids[i : i + size] for i in range(0, len(ids), size)]
     log.debug("rendering %d villages in %d slices on %d workers", len(ids), len(slices), jobs)
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs, initializer=_init, initargs=(renderer, inv)) as pool:
-        results = pool.map(_render_slice, slices, chunksize=1)
+    # Freeze the heap before forking: the workers' garbage collector then leaves the inherited
+    # objects alone instead of writing to (and so copying) every page of them.
+    gc.freeze()
+    try:
+        with ctx.Pool(jobs, initializer=_init, initargs=(renderer, inv)) as pool:
+            results = pool.map(_render_slice, slices, chunksize=1)
+    finally:
+        gc.unfreeze()
     artifacts: list[Artifact] = []
     for rows, failure in results:
         if failure is not None:
