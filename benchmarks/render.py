@@ -10,7 +10,8 @@ Definitions printed below:
 - validate + render + write: ``load_inventory`` (schema + semantic + lock checks), contexts,
   templates, post-processing, atomic write; "cold" into an empty build folder, "warm" over the
   previous build (unchanged files are hard-linked).
-- raw Jinja2: ``template.render(ctx)`` of every file on contexts prepared beforehand, one core.
+- raw Jinja2: ``template.render(ctx)`` of every file on contexts prepared beforehand, one core,
+  with the heap frozen for the garbage collector exactly as the Renderer does.
 - end-to-end render: contexts + templates + post-processing (what ``Renderer`` does), measured
   sequentially (one core, same conditions as raw) and with the default worker processes.
 Wall-clock figures suffer from other load on the machine; CPU figures (this process only) are
@@ -39,7 +40,7 @@ from kopnet_iac.render.context import village_contexts  # noqa: E402
 from kopnet_iac.render.gitdiff import diff_revisions  # noqa: E402
 from kopnet_iac.render.output import write_build  # noqa: E402
 from kopnet_iac.render.parallel import default_jobs, render_villages_parallel  # noqa: E402
-from kopnet_iac.render.renderer import Renderer  # noqa: E402
+from kopnet_iac.render.renderer import Renderer, frozen_heap  # noqa: E402
 
 TEMPLATES = REPO / "templates"
 
@@ -108,8 +109,9 @@ def raw_jinja(inv_dir: Path) -> dict[str, Any]:
             for spec in renderer.manifest.outputs(ctx["hardware"].platform, ctx["device"].role):
                 jobs.append((renderer.template(spec.template, village=vid, host=host), ctx))
     clock = Clock()
-    for template, ctx in jobs:
-        template.render(ctx)
+    with frozen_heap():  # same garbage-collector conditions as the Renderer
+        for template, ctx in jobs:
+            template.render(ctx)
     wall, cpu = clock.lap()
     return {"wall": wall, "cpu": cpu, "devices": len({id(c) for _, c in jobs}), "files": len(jobs)}
 

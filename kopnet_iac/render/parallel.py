@@ -8,7 +8,6 @@ Where ``fork`` is unavailable, or for a handful of villages, rendering stays seq
 
 from __future__ import annotations
 
-import gc
 import logging
 import multiprocessing
 import os
@@ -16,7 +15,7 @@ from collections.abc import Sequence
 
 from kopnet_iac.errors import KopnetError, RenderError
 from kopnet_iac.inventory.loader import Inventory
-from kopnet_iac.render.renderer import Artifact, Renderer
+from kopnet_iac.render.renderer import Artifact, Renderer, frozen_heap
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ def _render_slice(ids: Sequence[str]) -> tuple[list[_Row], _Failure | None]:
     assert _WORKER is not None
     renderer, inv = _WORKER
     try:
-        artifacts = renderer.render_villages(inv, ids)
+        artifacts = renderer.render_villages(inv, ids, freeze_gc=False)  # frozen before fork
     except KopnetError as exc:  # exceptions with keyword fields do not pickle well: flatten
         return [], (exc.message, exc.village, exc.host)
     rows = [(a.village, a.host, a.platform, a.role, a.path, a.text) for a in artifacts]
@@ -73,12 +72,8 @@ def render_villages_parallel(
     ctx = multiprocessing.get_context("fork")
     # Freeze the heap before forking: the workers' garbage collector then leaves the inherited
     # objects alone instead of writing to (and so copying) every page of them.
-    gc.freeze()
-    try:
-        with ctx.Pool(jobs, initializer=_init, initargs=(renderer, inv)) as pool:
-            results = pool.map(_render_slice, slices, chunksize=1)
-    finally:
-        gc.unfreeze()
+    with frozen_heap(), ctx.Pool(jobs, initializer=_init, initargs=(renderer, inv)) as pool:
+        results = pool.map(_render_slice, slices, chunksize=1)
     artifacts: list[Artifact] = []
     for rows, failure in results:
         if failure is not None:
