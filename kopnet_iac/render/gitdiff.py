@@ -213,16 +213,22 @@ def _scratch() -> str | None:
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
-def _load(root: Path, label: str) -> Inventory:
+def _load(inv_root: Path, label: str, extracted: Path | None, real: Path | None) -> Inventory:
+    """Load one side; positions inside a temporary extraction are shown as ``REV:path`` (or
+    as the real working-tree path for a copied working-tree subset)."""
     try:
-        return load_inventory(root)
+        return load_inventory(inv_root)
     except InventoryError as exc:
-        # positions point into a temporary extraction: name the revision instead
-        prefix = str(root)
+        if extracted is None:
+            raise
+        prefix = f"{extracted}{os.sep}"
+        where = f"{real}{os.sep}" if real is not None else f"{label}:"
         problems = [
             InventoryProblem(
                 SourcePosition(
-                    p.position.file.replace(prefix, f"{label}:", 1),
+                    where + p.position.file[len(prefix) :]
+                    if p.position.file.startswith(prefix)
+                    else p.position.file,
                     p.position.line,
                     p.position.column,
                 ),
@@ -234,18 +240,18 @@ def _load(root: Path, label: str) -> Inventory:
         raise InventoryError(problems) from exc
 
 
-def _render_side(
-    inv_root: Path, renderer: Renderer, stems: set[str] | None, label: str
-) -> tuple[list[Artifact], int]:
-    if stems is not None:
-        (inv_root / "villages").mkdir(parents=True, exist_ok=True)
-        narrow_lock(inv_root, stems)
-    inv = _load(inv_root, label)
+def _render_side(inv: Inventory, renderer: Renderer, label: str) -> tuple[list[Artifact], int]:
     ids = sorted(inv.villages)  # in subset mode only the wanted village files were extracted
     try:
         return render_villages_parallel(renderer, inv, ids), len(ids)
     except RenderError as exc:
         raise RenderError(f"[{label}] {exc.message}", village=exc.village, host=exc.host) from exc
+
+
+def _prepare(inv_root: Path, stems: set[str] | None) -> None:
+    if stems is not None:
+        (inv_root / "villages").mkdir(parents=True, exist_ok=True)
+        narrow_lock(inv_root, stems)
 
 
 def diff_revisions(
@@ -269,23 +275,33 @@ def diff_revisions(
         base_tpl = base_root / layout.templates if layout.templates else layout.templates_dir
         base_renderer = Renderer(base_tpl)
         head_renderer = base_renderer  # subset mode: templates are the same on both sides
+        base_inv_root = base_root / layout.inventory
+        _prepare(base_inv_root, stems)
+        base_inv = _load(base_inv_root, base, base_root, None)
+        head_extracted: Path | None = None
+        head_real: Path | None = None
         if head_commit is not None:
-            head_root = Path(tmp, "head")
-            extract_revision(layout, head_commit, head_root, stems)
-            head_inv = head_root / layout.inventory
-            head_tpl = head_root / layout.templates if layout.templates else layout.templates_dir
+            head_extracted = Path(tmp, "head")
+            extract_revision(layout, head_commit, head_extracted, stems)
+            head_inv_root = head_extracted / layout.inventory
+            head_tpl = (
+                head_extracted / layout.templates if layout.templates else layout.templates_dir
+            )
         elif stems is not None:
-            head_root = Path(tmp, "head")
-            copy_worktree(layout, head_root, stems)
-            head_inv = head_root / layout.inventory
+            head_extracted = Path(tmp, "head")
+            head_real = layout.root
+            copy_worktree(layout, head_extracted, stems)
+            head_inv_root = head_extracted / layout.inventory
             head_tpl = layout.templates_dir
         else:
-            head_inv = layout.root / layout.inventory
+            head_inv_root = layout.root / layout.inventory
             head_tpl = layout.templates_dir
+        _prepare(head_inv_root, stems if head_extracted is not None else None)
+        head_inv = _load(head_inv_root, head_label, head_extracted, head_real)
         if stems is None:
             head_renderer = Renderer(head_tpl)
-        old, n_old = _render_side(base_root / layout.inventory, base_renderer, stems, base)
-        new, n_new = _render_side(head_inv, head_renderer, stems, head_label)
+        old, n_old = _render_side(base_inv, base_renderer, base)
+        new, n_new = _render_side(head_inv, head_renderer, head_label)
     return compare_artifacts(
         old, new, base=base, head=head_label, scope=scope, villages=max(n_old, n_new)
     )

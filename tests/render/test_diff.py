@@ -199,3 +199,22 @@ def test_head_revision_with_a_template_change(git_repo: MakeRepo) -> None:
     assert "lebung-itam/bh-lebung-itam-a.cfg" in paths and "sukadana/sec-sukadana-2.cfg" in paths
     # the working tree equals HEAD: nothing to show against HEAD
     assert _diff(repo, "--base", "HEAD", "--exit-code").exit_code == 0
+
+
+def test_broken_inventory_positions_name_revision_or_real_file(git_repo: MakeRepo) -> None:
+    repo = git_repo()
+    village = repo / "inventory" / "villages" / "sukadana.yaml"
+    good = village.read_text()
+    village.write_text(good.replace("channel_width: 40", "channel_width: 33"))
+    # working tree broken: the real file is named
+    result = _diff(repo, "--base", "HEAD")
+    assert result.exit_code == 1
+    assert f"{village}:" in result.output
+    # broken commit as base, fixed commit as head: the revision is named
+    git(repo, "commit", "-q", "-am", "broken")
+    village.write_text(good.replace("KopNet-Sukadana-1", "KopNet-Sukadana-Satu"))
+    git(repo, "commit", "-q", "-am", "fixed")
+    result = _diff(repo, "--base", "HEAD~1", "--head", "HEAD")
+    assert result.exit_code == 1, result.output
+    assert "HEAD~1:inventory/villages/sukadana.yaml:" in result.output
+    assert "/dev/shm" not in result.output and "kopnet-diff-" not in result.output
