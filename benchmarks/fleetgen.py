@@ -88,7 +88,7 @@ def _village(index: int, rng: random.Random) -> dict[str, Any]:
         links.append({"a": f"{b}:{eth}", "b": f"gw-{short}:enp1s0"})
     hamlets: list[dict[str, Any]] = []
     core_port = 2
-    for h in range(1, rng.choice([1, 2, 2, 3, 3]) + 1):
+    for h in range(1, rng.choice([1, 1, 2, 2, 2, 3]) + 1):
         model, eth, _ = rng.choice(SECTOR_MODELS)
         sector = f"sec-{short}-{h}"
         radio(sector, "sector-radio", model)
