@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import itertools
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from kopnet_iac.render.environment import make_environment
 from kopnet_iac.render.manifest import Manifest, OutputSpec, load_manifest
 
 log = logging.getLogger(__name__)
+
+_KEY = re.compile(r"^([^=\n]*)=", re.MULTILINE)
 
 # Never rendered, whatever a template or an inventory says (Indonesian regulation).
 FORBIDDEN = ("no_country_set", "superchannel")
@@ -136,8 +139,16 @@ class Renderer:
 
     def _postprocess(self, spec: OutputSpec, text: str, *, village: str, host: str) -> str:
         if "sort-lines" in spec.postprocess:
-            lines = sorted(line for line in text.split("\n") if line.strip())
-            keys = [line.partition("=")[0] for line in lines]
+            lines = sorted(filter(str.strip, text.split("\n")))  # C-level: thousands of files
+            text = "\n".join(lines) + "\n"
+            keys = _KEY.findall(text)
+            if len(keys) != len(lines):
+                bad = next(line for line in lines if "=" not in line)
+                raise RenderError(
+                    f"{spec.template}: not a key=value line: {bad[:60]!r}",
+                    village=village,
+                    host=host,
+                )
             if len(set(keys)) != len(keys):  # sorted: duplicates are neighbours
                 dupes = sorted({a for a, b in itertools.pairwise(keys) if a == b})
                 raise RenderError(
@@ -145,8 +156,6 @@ class Renderer:
                     village=village,
                     host=host,
                 )
-            lines.append("")
-            text = "\n".join(lines)
         for word in FORBIDDEN:
             if word in text:
                 raise RenderError(

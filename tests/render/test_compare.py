@@ -114,6 +114,11 @@ def test_sort_lines_sorts_drops_blanks_and_refuses_duplicates() -> None:
         )
 
 
+def test_sort_lines_refuses_a_line_without_a_key() -> None:
+    with pytest.raises(RenderError, match="not a key=value line: 'oops'"):
+        Renderer(TEMPLATES)._postprocess(_spec(), "a=1\noops\n", village="v", host="h")
+
+
 @pytest.mark.parametrize("word", ["country=no_country_set", "frequency-mode=superchannel"])
 def test_forbidden_settings_are_never_rendered(word: str) -> None:
     with pytest.raises(RenderError, match="forbidden") as info:
