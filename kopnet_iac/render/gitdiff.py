@@ -28,13 +28,18 @@ from kopnet_iac.render.renderer import Artifact, Renderer, default_templates_dir
 
 log = logging.getLogger(__name__)
 
-WORKTREE = "WORKTREE"
+# File names are data, never pathspec magic (a village file named ":(glob)x" stays a name).
+_GIT_ENV = {**os.environ, "GIT_LITERAL_PATHSPECS": "1"}
 
 
 def _git(repo: Path, *args: str) -> bytes:
     try:
         proc = subprocess.run(
-            ["git", "-C", str(repo), *args], capture_output=True, check=False, timeout=120
+            ["git", "-C", str(repo), *args],
+            capture_output=True,
+            check=False,
+            timeout=120,
+            env=_GIT_ENV,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RenderError(f"cannot run git: {exc}", step="diff") from exc
@@ -132,6 +137,10 @@ def _rel(layout: RepoLayout, path: str) -> PurePosixPath:
     )
 
 
+def _under(path: str, folder: str) -> bool:
+    return folder == "." or PurePosixPath(path).is_relative_to(folder)
+
+
 def _wanted(layout: RepoLayout, path: str, stems: set[str] | None) -> bool:
     """Inside a subset extraction: inventory top-level files, wanted villages, templates."""
     if layout.templates is not None and PurePosixPath(path).is_relative_to(layout.templates):
@@ -161,9 +170,14 @@ def extract_revision(layout: RepoLayout, commit: str, dest: Path, stems: set[str
         raise RenderError(
             f"no inventory at {layout.inventory!r} in revision {commit[:12]}", step="diff"
         )
+    if stems is None:  # everything: name the folders, not thousands of files
+        files = [p for p in layout.paths() if any(_under(f, p) for f in files)]
     data = _git(layout.root, "archive", "--format=tar", commit, "--", *files)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(dest, filter="data")
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest, filter="data")
+        else:  # Python < 3.11.4; the archive comes from our own repository
+            tar.extractall(dest)
 
 
 def copy_worktree(layout: RepoLayout, dest: Path, stems: set[str]) -> None:
