@@ -3,7 +3,8 @@
 Workers are forked after the inventory is loaded and the templates are compiled, so nothing is
 re-read or re-compiled; each renders a contiguous slice of the (sorted) village list and sends
 back plain tuples. Results are concatenated in order: output is identical to a sequential run.
-Where ``fork`` is unavailable, or for a handful of villages, rendering stays sequential.
+Where ``fork`` is unavailable, other threads are running, or for a handful of villages,
+rendering stays sequential.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Sequence
 
 from kopnet_iac.errors import KopnetError, RenderError
@@ -44,6 +46,15 @@ def _render_slice(ids: Sequence[str]) -> tuple[list[_Row], _Failure | None]:
     return rows, None
 
 
+def fork_allowed() -> bool:
+    """Fork workers only from a single-threaded process where ``fork`` exists.
+
+    Forking a process that runs other threads (a Nornir runner, say) can deadlock the child
+    on a lock another thread held at fork time.
+    """
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
 def default_jobs() -> int:
     """Worker processes to use: the usable CPU cores (at least 1)."""
     try:
@@ -59,7 +70,7 @@ def render_villages_parallel(
     ids = list(village_ids)
     jobs = default_jobs() if jobs is None else jobs
     jobs = min(jobs, len(ids) // MIN_VILLAGES_PER_WORKER)
-    if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs < 2 or not fork_allowed():
         return renderer.render_villages(inv, ids)
     try:
         for name in renderer.manifest.templates():  # compile once, before forking

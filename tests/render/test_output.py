@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from kopnet_iac.errors import RenderError
 from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.render.gitdiff import narrow_lock
 from kopnet_iac.render.output import BUILD_MANIFEST, write_build
-from kopnet_iac.render.parallel import render_villages_parallel
+from kopnet_iac.render.parallel import fork_allowed, render_villages_parallel
 from kopnet_iac.render.renderer import Artifact, Renderer
 from tests.render.conftest import EXAMPLE_INVENTORY, TEMPLATES
 
@@ -132,3 +133,20 @@ def test_refuses_to_replace_a_folder_that_is_not_a_build(tmp_path: Path) -> None
     a_file.write_text("")
     with pytest.raises(RenderError, match="not a folder"):
         write_build(a_file, [_art("v1/a.rsc", "x\n")], villages=["v1"], complete=True)
+
+
+def test_parallel_render_stays_sequential_when_threads_run(fleet70: Path) -> None:
+    assert fork_allowed()
+    inv = load_inventory(fleet70)
+    ids = sorted(inv.villages)
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait, daemon=True)
+    worker.start()
+    try:
+        assert not fork_allowed()
+        result = render_villages_parallel(Renderer(TEMPLATES), inv, ids, jobs=2)
+    finally:
+        stop.set()
+        worker.join()
+    assert fork_allowed()
+    assert result == Renderer(TEMPLATES).render_villages(inv, ids)
