@@ -282,6 +282,8 @@ class LabDaemon:
         try:
             await self._stopping.wait()
         finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
             server.close()
             await asyncio.gather(*(self._stop_slot(slot) for slot in self.slots.values()))
             with contextlib.suppress(FileNotFoundError):

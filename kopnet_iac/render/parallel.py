@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Sequence
 
@@ -32,6 +33,12 @@ _Failure = tuple[str, str | None, str | None]
 
 def _init(renderer: Renderer, inv: Inventory) -> None:
     global _WORKER
+    # A forked worker inherits the parent's signal handling: when the parent runs an asyncio
+    # loop with SIGTERM handled through a wakeup fd, Pool.terminate() could never end the
+    # worker. Workers die on SIGTERM/SIGINT like any plain process.
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     _WORKER = (renderer, inv)
 
 

@@ -11,10 +11,14 @@ import difflib
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from kopnet_iac.errors import ApplyError
@@ -210,6 +214,9 @@ def run_playbook(
             log.debug("%s: %s: %s", task.host, task.task, task.status)
         return True
 
+    # ansible-runner installs its own SIGTERM/SIGINT handlers in the calling process and
+    # leaves them there; library code must not change process-wide state, so put them back.
+    saved_signals = _current_signal_handlers()
     try:
         runner = ansible_runner.run(
             private_data_dir=str(private),
@@ -236,6 +243,22 @@ def run_playbook(
     except Exception as exc:  # runner itself failed (missing binary, bad private dir)
         raise ApplyError(f"ansible-runner failed to run {playbook}: {exc}") from exc
     finally:
+        _restore_signal_handlers(saved_signals)
         if own_dir:
             shutil.rmtree(private, ignore_errors=True)
     return result
+
+
+_Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
+
+
+def _current_signal_handlers() -> dict[signal.Signals, _Handler]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+
+def _restore_signal_handlers(saved: dict[signal.Signals, _Handler]) -> None:
+    for sig, handler in saved.items():
+        if handler is not None:
+            signal.signal(sig, handler)
