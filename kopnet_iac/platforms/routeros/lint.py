@@ -11,15 +11,17 @@ from __future__ import annotations
 import functools
 import ipaddress
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
 import yaml
 
+from kopnet_iac.platforms.routeros.emitter import format_selector
 from kopnet_iac.platforms.routeros.model import Entry, Path, RouterOSConfig, path_text
 from kopnet_iac.platforms.routeros.normalize import NEntry, NPath, normalize
 from kopnet_iac.platforms.routeros.paths import load_schema
+from kopnet_iac.platforms.routeros.planner import MASK
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -55,16 +57,28 @@ def _p(text: str) -> Path:
 def _entries(ctx: _Ctx, path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """(label, raw props) of every entry of ``path`` (items, singletons, list entries)."""
     for entry in ctx.config.entries(path):
-        yield _entry_label(entry), entry.props
+        yield _entry_label(entry, path), entry.props
 
 
-def _entry_label(entry: Entry) -> str:
-    if entry.selector is not None:
-        return entry.selector.raw
+def _entry_label(entry: Entry, path: Path) -> str:
+    """How a finding names the entry; sensitive values (an SNMP community name) are masked."""
+    sensitive = load_schema().get(path).sensitive
+    sel = entry.selector
+    if sel is not None:
+        if not any(c[0] in sensitive for c in sel.conditions) and not (
+            sel.exotic and any(k in sel.raw for k in sensitive)
+        ):
+            return sel.raw
+        if sel.exotic:
+            return "[ ... ]"
+        conds = tuple((k, op, MASK if k in sensitive else v) for k, op, v in sel.conditions)
+        return format_selector(replace(sel, conditions=conds))
     if entry.target is not None:
-        return entry.target
+        return MASK if "name" in sensitive else entry.target
     name = entry.props.get("name")
-    return f"name={name}" if name is not None else ""
+    if name is None:
+        return ""
+    return f"name={MASK if 'name' in sensitive else name}"
 
 
 def _item(npath: NPath | None, name: str) -> NEntry | None:
@@ -165,7 +179,7 @@ def _item_restricted(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str
 def _require_nonempty(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
     for entry in ctx.config.entries(_p(rule["path"])):
         if entry.verb == "add" and not entry.props.get(rule["property"]):
-            yield "/" + rule["path"], _entry_label(entry)
+            yield "/" + rule["path"], _entry_label(entry, _p(rule["path"]))
 
 
 def _entries_restricted(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:

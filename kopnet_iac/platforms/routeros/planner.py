@@ -166,6 +166,12 @@ def _label(schema: PathSchema, e: NEntry) -> str:
     return " ".join(f"{k}={show(k, v)}" for k, v in items) or "(empty entry)"
 
 
+def _raw_label(schema: PathSchema, e: NEntry) -> str:
+    """Every property as written, sensitive values masked (for error messages)."""
+    words = [f"{k}={MASK if k in schema.sensitive else quote(v)}" for k, v in e.raw.items()]
+    return " ".join(words) or "(empty entry)"
+
+
 def _set_args(schema: PathSchema, old: dict[str, str], new: NEntry | None) -> list[tuple[str, str]]:
     new_props = new.props if new is not None else {}
     args: list[tuple[str, str]] = []
@@ -211,7 +217,7 @@ def _index(path: Path, schema: PathSchema, entries: list[NEntry], side: str) -> 
         if schema.keys and not any(e.ident):
             raise PlanError(
                 f"{path_text(path)}: {side} entry #{e.index + 1} has no identity "
-                f"({', '.join(schema.keys)} all empty): {_label(schema, e) or e.raw}",
+                f"({', '.join(schema.keys)} all empty): {_raw_label(schema, e)}",
                 step="plan",
             )
         if e.ident in out:
