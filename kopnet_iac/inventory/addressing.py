@@ -14,22 +14,18 @@ module turns one village's blocks into the concrete addresses templates use:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import TYPE_CHECKING
 
 from kopnet_iac.errors import InventoryError, InventoryProblem, SourcePosition
-from kopnet_iac.inventory.lockfile import (
-    LOCK_FILE,
-    core_router,
-    hotspot_area,
-    offers_hotspot,
-    pools_for,
-)
+from kopnet_iac.inventory.lockfile import LOCK_FILE, offers_hotspot
 
 if TYPE_CHECKING:
     from kopnet_iac.inventory.loader import Inventory
     from kopnet_iac.inventory.lockfile import VillageAllocation
+    from kopnet_iac.inventory.models import Fleet
 
 
 @dataclass(frozen=True)
@@ -72,12 +68,70 @@ def _missing(inv: Inventory, village_id: str, what: str) -> InventoryError:
     )
 
 
+# Lock entries are nearly always canonical dotted quads: parse those with one regular expression
+# and integer arithmetic (``ipaddress`` string parsing dominated rendering a large fleet). Anything
+# else goes to ``ipaddress`` itself, so odd or invalid text behaves (and fails) exactly as before.
+_QUAD = re.compile(
+    r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})"
+)
+_SLASH = re.compile(r"/([0-9]{1,2})")
+_ALL_ONES = 0xFFFFFFFF
+
+
+def _quad(text: str, pos: int = 0) -> tuple[int, int] | None:
+    """``(integer, end)`` of a canonical dotted quad at ``pos``, else None."""
+    m = _QUAD.match(text, pos)
+    if m is None:
+        return None
+    a, b, c, d = (int(g) for g in m.groups())
+    if a > 255 or b > 255 or c > 255 or d > 255:
+        return None
+    return (a << 24) | (b << 16) | (c << 8) | d, m.end()
+
+
+def parse_network(text: str) -> IPv4Network:
+    """``IPv4Network(text)`` (strict), fast for the canonical ``a.b.c.d/n`` form.
+
+    >>> parse_network("10.90.0.128/26")
+    IPv4Network('10.90.0.128/26')
+    """
+    quad = _quad(text)
+    if quad is not None:
+        value, end = quad
+        m = _SLASH.fullmatch(text, end)
+        if m is not None:
+            prefixlen = int(m.group(1))
+            if prefixlen <= 32:  # strict, like the text form: host bits set raise the same way
+                return IPv4Network((value, prefixlen))
+    return IPv4Network(text)
+
+
+def parse_interface(address: str, prefixlen: int) -> IPv4Interface:
+    """``IPv4Interface(f"{address}/{prefixlen}")``, fast for a canonical dotted quad.
+
+    >>> parse_interface("10.90.0.130", 26)
+    IPv4Interface('10.90.0.130/26')
+    """
+    quad = _quad(address)
+    if quad is not None and quad[1] == len(address) and 0 <= prefixlen <= 32:
+        return IPv4Interface((quad[0], prefixlen))
+    return IPv4Interface(f"{address}/{prefixlen}")
+
+
+def _pools_by_purpose(fleet: Fleet) -> dict[str, list[str]]:
+    """``pools_for`` of every purpose in one pass (same names, same fleet order)."""
+    by_purpose: dict[str, list[str]] = {}
+    for name, pool in fleet.pools.items():
+        by_purpose.setdefault(pool.purpose, []).append(name)
+    return by_purpose
+
+
 def _block(
     inv: Inventory, alloc: VillageAllocation, village_id: str, pools: list[str]
 ) -> IPv4Network:
     for name in pools:
         if name in alloc.blocks:
-            return IPv4Network(alloc.blocks[name])
+            return parse_network(alloc.blocks[name])
     raise _missing(inv, village_id, f"no block from pool(s) {', '.join(pools) or '-'}")
 
 
@@ -92,61 +146,74 @@ def village_addressing(inv: Inventory, village_id: str) -> VillageAddressing:
 
 
 def _derive(inv: Inventory, village_id: str, alloc: VillageAllocation) -> VillageAddressing:
+    # Same steps in the same order as the plain ``ipaddress`` formulation (so a broken lock
+    # fails with the same message), on integers wherever the result cannot differ.
     village = inv.village(village_id)
     fleet = inv.fleet
+    pools = _pools_by_purpose(fleet)
 
-    mgmt = _block(inv, alloc, village_id, pools_for(fleet, "management"))
-    loop = _block(inv, alloc, village_id, pools_for(fleet, "loopback"))
-    links = _block(inv, alloc, village_id, pools_for(fleet, "link"))
-    subs = _block(inv, alloc, village_id, pools_for(fleet, "subscriber"))
-    nat = _block(inv, alloc, village_id, pools_for(fleet, "public-nat"))
+    mgmt = _block(inv, alloc, village_id, pools.get("management", []))
+    loop = _block(inv, alloc, village_id, pools.get("loopback", []))
+    links = _block(inv, alloc, village_id, pools.get("link", []))
+    subs = _block(inv, alloc, village_id, pools.get("subscriber", []))
+    nat = _block(inv, alloc, village_id, pools.get("public-nat", []))
     profile = fleet.partner_isp.uplinks.get(village.uplink.type)
     uplink = _block(inv, alloc, village_id, [profile.pool] if profile else [])
 
+    mgmt_len = mgmt.prefixlen
     device_mgmt: dict[str, IPv4Interface] = {}
+    core = None
     for device in village.devices:
         if device.role == "gateway":
             continue
+        if core is None and device.role == "core-router":
+            core = device.hostname
         if device.hostname not in alloc.devices:
             raise _missing(inv, village_id, f"device {device.hostname} has no management address")
-        device_mgmt[device.hostname] = IPv4Interface(
-            f"{alloc.devices[device.hostname]}/{mgmt.prefixlen}"
-        )
+        device_mgmt[device.hostname] = parse_interface(alloc.devices[device.hostname], mgmt_len)
 
+    loop_net = int(loop.network_address)
     loopbacks: dict[str, IPv4Address] = {}
     for device in village.devices:
         if device.role == "gateway":
-            loopbacks[device.hostname] = loop.network_address + 1
-        elif device.hostname == core_router(village):
-            loopbacks[device.hostname] = loop.network_address + 2
+            loopbacks[device.hostname] = IPv4Address(loop_net + 1)
+        elif device.hostname == core:
+            loopbacks[device.hostname] = IPv4Address(loop_net + 2)
 
     gw_core = IPv4Network((int(links.network_address), 31))
     up = IPv4Network((int(uplink.network_address), 31))
 
+    subs_net = int(subs.network_address)
     hotspot: dict[str, IPv4Interface] = {}
-    pppoe_last = subs.broadcast_address - 1
+    pppoe_last = IPv4Address((subs_net | _ALL_ONES >> subs.prefixlen) - 1)  # broadcast - 1
     if offers_hotspot(village):
-        pppoe_last = hotspot_area(subs).network_address - 1
+        if subs.prefixlen == 32:
+            raise ValueError(f"subscriber block {subs} has no upper half for hotspot subnets")
+        # below the upper half of the block (``hotspot_area``), where hotspot subnets live
+        pppoe_last = IPv4Address(subs_net + (1 << (31 - subs.prefixlen)) - 1)
         for hamlet in village.hamlets:
             if hamlet.id not in alloc.hotspot:
                 raise _missing(inv, village_id, f"hamlet {hamlet.id} has no hotspot subnet")
-            net = IPv4Network(alloc.hotspot[hamlet.id])
-            hotspot[hamlet.id] = IPv4Interface(f"{net.network_address + 1}/{net.prefixlen}")
+            net = parse_network(alloc.hotspot[hamlet.id])
+            hotspot[hamlet.id] = IPv4Interface((int(net.network_address) + 1, net.prefixlen))
 
+    mgmt_net = int(mgmt.network_address)
+    gw_core_net = int(gw_core.network_address)
+    up_net = int(up.network_address)
     return VillageAddressing(
         management=mgmt,
-        management_gateway=IPv4Interface(f"{mgmt.network_address + 1}/{mgmt.prefixlen}"),
+        management_gateway=IPv4Interface((mgmt_net + 1, mgmt_len)),
         device_management=device_mgmt,
         loopbacks=loopbacks,
         gateway_core=gw_core,
-        gateway_core_gateway=IPv4Interface(f"{gw_core.network_address}/31"),
-        gateway_core_core=IPv4Interface(f"{gw_core.network_address + 1}/31"),
+        gateway_core_gateway=IPv4Interface((gw_core_net, 31)),
+        gateway_core_core=IPv4Interface((gw_core_net + 1, 31)),
         uplink=up,
-        uplink_edge=IPv4Interface(f"{up.network_address}/31"),
-        uplink_gateway=IPv4Interface(f"{up.network_address + 1}/31"),
+        uplink_edge=IPv4Interface((up_net, 31)),
+        uplink_gateway=IPv4Interface((up_net + 1, 31)),
         subscribers=subs,
-        pppoe_local=subs.network_address + 1,
-        pppoe_pool=(subs.network_address + 2, pppoe_last),
+        pppoe_local=IPv4Address(subs_net + 1),
+        pppoe_pool=(IPv4Address(subs_net + 2), pppoe_last),
         hotspot=hotspot,
         public_nat=nat,
     )
