@@ -24,6 +24,9 @@ Managed scope: every path with entries in the intended config is owned and conve
 (entries not in intended are removed); a ``# kopnet: manage /ip pool, /user`` comment also owns
 paths that should end up empty. Other paths are never touched.
 
+Fleet level: :func:`plan_many` plans many ``(running, intended)`` export text pairs on every
+CPU core (results in order, a :class:`PlanResult` per device, errors per device).
+
 Lower level: :func:`parse_script` (every command line, for interpreters such as the lab
 emulator), :func:`emit` (canonical export text, ``parse_export(emit(m)) == m``), the path
 schema in ``paths.yaml`` and the policy rules in ``lint_rules.yaml``.
@@ -34,6 +37,7 @@ from __future__ import annotations
 from kopnet_iac.platforms.routeros.apply import apply_script
 from kopnet_iac.platforms.routeros.diff import diff_report, render_text
 from kopnet_iac.platforms.routeros.emitter import emit, quote
+from kopnet_iac.platforms.routeros.fleet import PlanResult, plan_many
 from kopnet_iac.platforms.routeros.lint import Finding, lint
 from kopnet_iac.platforms.routeros.model import Command, Entry, Header, RouterOSConfig, Selector
 from kopnet_iac.platforms.routeros.normalize import equivalent, normalize
@@ -47,6 +51,7 @@ __all__ = [
     "Header",
     "Operation",
     "Plan",
+    "PlanResult",
     "RouterOSConfig",
     "Selector",
     "apply_script",
@@ -58,6 +63,7 @@ __all__ = [
     "parse_export",
     "parse_script",
     "plan",
+    "plan_many",
     "quote",
     "render_text",
     "target_state",

@@ -361,14 +361,16 @@ def _operations(
     schema: Schema,
 ) -> tuple[list[Operation], list[Change], set[Path]]:
     per_path: dict[Path, _PathOps] = {}
-    for path in owned:
+    # Dependency order (not set order, which varies between processes), so that of several
+    # ambiguous paths the same one is always reported.
+    for path in _order(owned, schema, list(new.sections) + list(old.sections)):
         ps = schema.get(path)
         o = n_old.paths.get(path) or NPath(ps)
         n = n_new.paths.get(path) or NPath(ps)
         if o.same_as(n):
             continue
         per_path[path] = _path_ops(path, ps, o, n)
-    order = _order(set(per_path), schema, list(new.sections) + list(old.sections))
+    order = list(per_path)
     ops: list[Operation] = []
     changes: list[Change] = []
     for path in reversed(order):
