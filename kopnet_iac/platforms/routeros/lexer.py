@@ -122,70 +122,75 @@ def _logical_lines(text: str, source: str) -> Iterator[_Line]:
     i = 0
     n = len(raw_lines)
     while i < n:
-        line = raw_lines[i].rstrip("\r")
-        lineno = i + 1
-        i += 1
-        stripped = line.lstrip(" \t")
-        if not stripped:
+        line, i = read_line(raw_lines, i, source)
+        if line is not None:
+            yield line
+
+
+def read_line(raw_lines: list[str], i: int, source: str) -> tuple[_Line | None, int]:
+    """The logical line starting at physical line ``i`` (``None`` for a blank or skipped
+    line) and the index of the physical line after it."""
+    n = len(raw_lines)
+    line = raw_lines[i].rstrip("\r")
+    lineno = i + 1
+    i += 1
+    stripped = line.lstrip(" \t")
+    if not stripped:
+        return None, i
+    col0 = len(line) - len(stripped)
+    if stripped[0] == "#":
+        return _Line(stripped, [0], [(lineno, col0)], True), i
+    if stripped[0] == "-" and _BOUNDARY.match(stripped):
+        log.warning("%s:%d: skipping a MIME boundary line", source, lineno)
+        return None, i
+    if (
+        not stripped.endswith("\\")
+        and (i >= n or raw_lines[i][:1] not in (" ", "\t"))
+        and stripped[0] not in ":{"
+    ):
+        return _Line(stripped, [0], [(lineno, col0)], False), i  # the common one-line case
+    parts = [stripped]
+    starts = [0]
+    offsets = [(lineno, col0)]
+    length = len(stripped)
+    while True:
+        cur = parts[-1]
+        trailing = len(cur) - len(cur.rstrip("\\")) if cur.endswith("\\") else 0
+        if trailing % 2 == 1 and i < n:
+            parts[-1] = cur[:-1]
+            length -= 1
+            nxt = raw_lines[i].rstrip("\r")
+            body = nxt.lstrip(" \t")
+            starts.append(length)
+            offsets.append((i + 1, len(nxt) - len(body)))
+            parts.append(body)
+            length += len(body)
+            i += 1
             continue
-        col0 = len(line) - len(stripped)
-        if stripped[0] == "#":
-            yield _Line(stripped, [0], [(lineno, col0)], True)
+        if i < n and stripped[0] not in ":{$" and _INDENTED_KV.match(raw_lines[i]):
+            nxt = raw_lines[i].rstrip("\r")
+            body = nxt.lstrip(" \t")
+            log.warning("%s:%d: indented line without '\\' joined to the command", source, i + 1)
+            parts.append(" ")
+            length += 1
+            starts.append(length)
+            offsets.append((i + 1, len(nxt) - len(body)))
+            parts.append(body)
+            length += len(body)
+            i += 1
             continue
-        if stripped[0] == "-" and _BOUNDARY.match(stripped):
-            log.warning("%s:%d: skipping a MIME boundary line", source, lineno)
+        if i < n and stripped[0] in ":{" and _open_braces("".join(parts)) > 0:
+            nxt = raw_lines[i].rstrip("\r")
+            parts.append("\n")
+            length += 1
+            starts.append(length)
+            offsets.append((i + 1, 0))
+            parts.append(nxt)
+            length += len(nxt)
+            i += 1
             continue
-        if (
-            not stripped.endswith("\\")
-            and (i >= n or raw_lines[i][:1] not in (" ", "\t"))
-            and stripped[0] not in ":{"
-        ):
-            yield _Line(stripped, [0], [(lineno, col0)], False)  # the common one-line case
-            continue
-        parts = [stripped]
-        starts = [0]
-        offsets = [(lineno, col0)]
-        length = len(stripped)
-        while True:
-            cur = parts[-1]
-            trailing = len(cur) - len(cur.rstrip("\\")) if cur.endswith("\\") else 0
-            if trailing % 2 == 1 and i < n:
-                parts[-1] = cur[:-1]
-                length -= 1
-                nxt = raw_lines[i].rstrip("\r")
-                body = nxt.lstrip(" \t")
-                starts.append(length)
-                offsets.append((i + 1, len(nxt) - len(body)))
-                parts.append(body)
-                length += len(body)
-                i += 1
-                continue
-            if i < n and stripped[0] not in ":{$" and _INDENTED_KV.match(raw_lines[i]):
-                nxt = raw_lines[i].rstrip("\r")
-                body = nxt.lstrip(" \t")
-                log.warning(
-                    "%s:%d: indented line without '\\' joined to the command", source, i + 1
-                )
-                parts.append(" ")
-                length += 1
-                starts.append(length)
-                offsets.append((i + 1, len(nxt) - len(body)))
-                parts.append(body)
-                length += len(body)
-                i += 1
-                continue
-            if i < n and stripped[0] in ":{" and _open_braces("".join(parts)) > 0:
-                nxt = raw_lines[i].rstrip("\r")
-                parts.append("\n")
-                length += 1
-                starts.append(length)
-                offsets.append((i + 1, 0))
-                parts.append(nxt)
-                length += len(nxt)
-                i += 1
-                continue
-            break
-        yield _Line("".join(parts), starts, offsets, False)
+        break
+    return _Line("".join(parts), starts, offsets, False), i
 
 
 def _balanced(s: str, pos: int, line: _Line, source: str) -> int:

@@ -59,19 +59,23 @@ def norm_value(schema: PathSchema, key: str, value: str) -> str:
 
 def norm_props(schema: PathSchema, props: dict[str, str]) -> dict[str, str]:
     """Normalised values, without ignored fields, empty values and values equal to the
-    default; a ``!key`` negation removes ``key``."""
-    ignore = schema.ignore
-    out = {k: v for k, v in props.items() if v and k not in ignore}
+    default; a ``!key`` negation removes ``key``. Keys keep their order."""
+    out = {k: v for k, v in props.items() if v and k not in schema.ignore}
     if len(out) < len(props):
-        for k in [k for k in props if k[0] == "!"]:
-            out.pop(k[1:], None)
-    for k in [k for k, v in out.items() if v == "true" or v == "false"]:
-        out[k] = _BOOLS[out[k]]
-    for k in schema.rates & out.keys():
-        out[k] = _rate(out[k])
-    defaults = schema.norm_defaults
-    for k in defaults.keys() & out.keys():
-        if out[k] == defaults[k]:
+        for k in props:
+            if k[0] == "!":
+                out.pop(k[1:], None)
+    values = out.values()
+    if "true" in values or "false" in values:
+        for k, v in list(out.items()):
+            if v == "true" or v == "false":
+                out[k] = _BOOLS[v]
+    rates = schema.rates
+    if not rates.isdisjoint(out):
+        for k in rates.intersection(out):
+            out[k] = _rate(out[k])
+    for k, d in schema.norm_defaults.items():
+        if out.get(k) == d:
             del out[k]
     return out
 
@@ -162,11 +166,19 @@ def selector_ident(entry: Entry) -> tuple[Ident, tuple[Condition, ...], str | No
     return (((cond,)), (cond,), None)
 
 
-def normalize_path(schema: PathSchema, entries: list[Entry]) -> NPath:
+_Memo = dict[tuple[tuple[str, str], ...], tuple[dict[str, str], Ident]]
+
+
+def normalize_path(schema: PathSchema, entries: list[Entry], memo: _Memo | None = None) -> NPath:
+    """Normalise the entries of one path. ``memo`` (shared between the two configs of a plan)
+    normalises ``add`` entries with the same properties only once; entries sharing a memo
+    share their normalised ``props`` dict, which must then not be modified."""
     npath = NPath(schema)
     adds: list[NEntry] = []
     keys = schema.keys
     norm_defaults = schema.norm_defaults
+    if memo is None:
+        memo = {}
     for index, entry in enumerate(entries):
         if entry.verb != "add":
             if entry.selector is None and entry.target is None:
@@ -175,20 +187,25 @@ def normalize_path(schema: PathSchema, entries: list[Entry]) -> NPath:
                 npath.single.raw.update(entry.props)
                 npath.single.props = norm_props(schema, npath.single.raw)
                 continue
-            ident, where, target = selector_ident(entry)
-            found = npath.sels.get(ident)
+            sel_ident, where, target = selector_ident(entry)
+            found = npath.sels.get(sel_ident)
             if found is None:
-                found = npath.sels[ident] = NEntry(ident, {}, {}, where, target, index)
+                found = npath.sels[sel_ident] = NEntry(sel_ident, {}, {}, where, target, index)
             found.raw.update(entry.props)
             found.props = norm_props(schema, found.raw)
             continue
-        props = norm_props(schema, entry.props)
-        if keys:
-            # Same as effective(): normalised value, else the default, else "".
-            ident = tuple([props.get(k) or norm_defaults.get(k, "") for k in keys])
-        else:
-            ident = tuple(sorted(props.items()))
-        adds.append(NEntry(ident, props, entry.props, (), None, index))
+        raw = entry.props
+        memo_key = tuple(raw.items())
+        known = memo.get(memo_key)
+        if known is None:
+            props = norm_props(schema, raw)
+            if keys:
+                # Same as effective(): normalised value, else the default, else "".
+                ident: Ident = tuple([props.get(k) or norm_defaults.get(k, "") for k in keys])
+            else:
+                ident = tuple(sorted(props.items()))
+            known = memo[memo_key] = (props, ident)
+        adds.append(NEntry(known[1], known[0], raw, (), None, index))
     npath.sels = {k: v for k, v in npath.sels.items() if v.props}
     if npath.single is not None and not npath.single.props:
         npath.single = None
@@ -207,14 +224,20 @@ class NConfig:
 
 
 def normalize(
-    config: RouterOSConfig, schema: Schema | None = None, paths: set[Path] | None = None
+    config: RouterOSConfig,
+    schema: Schema | None = None,
+    paths: set[Path] | None = None,
+    *,
+    memo: dict[Path, _Memo] | None = None,
 ) -> NConfig:
     """The comparable form of ``config`` (see the module docstring), optionally only for
-    ``paths``."""
+    ``paths``. Passing the same ``memo`` dict for two configs normalises entries they have
+    in common once (see :func:`normalize_path`)."""
     schema = schema or load_schema()
+    memos: dict[Path, _Memo] = {} if memo is None else memo
     return NConfig(
         {
-            p: normalize_path(schema.get(p), entries)
+            p: normalize_path(schema.get(p), entries, memos.setdefault(p, {}))
             for p, entries in config.sections.items()
             if paths is None or p in paths
         }

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+from operator import methodcaller
 
 from kopnet_iac.errors import NotAnExportError, ParseError, SourcePosition
 from kopnet_iac.platforms.routeros.lexer import (
@@ -34,6 +35,7 @@ from kopnet_iac.platforms.routeros.lexer import (
     _Token,
     _tokens,
     parse_selector,
+    read_line,
     unescape,
 )
 from kopnet_iac.platforms.routeros.model import (
@@ -43,6 +45,7 @@ from kopnet_iac.platforms.routeros.model import (
     Path,
     RouterOSConfig,
     Selector,
+    plain_entry,
 )
 
 __all__ = ["KNOWN_VERBS", "parse_export", "parse_script", "parse_selector", "unescape"]
@@ -76,6 +79,9 @@ _STANDALONE = frozenset(
     }
 )
 
+_FAST_VERBS = frozenset({"add ", "set "})
+_INDENT = frozenset({" ", "\t"})
+_SPLIT_PAIR = methodcaller("split", "=", 1)
 _HEADER = re.compile(r"#\s*(?:(?P<date>.*?)\s*)?\bby RouterOS (?P<v>\S+)|#\s*RouterOS (?P<v2>\S+)")
 _HEADER_FIELD = re.compile(r"#\s*(software id|system id|model|serial number)\s*=\s*(.*?)\s*\Z")
 _MANAGE = re.compile(r"#\s*kopnet:\s*manage\s+(.*)\Z")
@@ -217,9 +223,20 @@ def _fast_entry(s: str) -> Entry | None:
     """The common export line (``add k=v ...`` / ``set k=v ...`` without brackets) straight
     to an entry; ``None`` sends the line through the general path."""
     verb = s[:4]
-    if verb not in ("add ", "set ") or "[" in s or "(" in s or "{" in s:
+    if verb not in _FAST_VERBS or "[" in s or "(" in s or "{" in s:
         return None
-    props: dict[str, str] = {}
+    props: dict[str, str] | None = None
+    if '"' not in s:
+        # Only whitespace-separated key=value words (the usual line): split them in C.
+        try:
+            props = dict(map(_SPLIT_PAIR, s.split()[1:]))
+        except ValueError:  # a bare word: read token by token below
+            props = None
+        if props is not None and "" not in props:
+            if "\\" in s:
+                props = {k: unescape(v) for k, v in props.items()}
+            return plain_entry(verb[:3], props)
+    props = {}
     for word, eq, qv, uv, _q, other in _FAST_FIND.findall(s, 4):
         if other:
             return None
@@ -230,7 +247,7 @@ def _fast_entry(s: str) -> Entry | None:
             continue
         value = qv or uv
         props[word] = unescape(value) if "\\" in value else value
-    return Entry(verb[:3], props)
+    return plain_entry(verb[:3], props)
 
 
 def parse_export(text: str, source: str = "<string>") -> RouterOSConfig:
@@ -245,7 +262,41 @@ def parse_export(text: str, source: str = "<string>") -> RouterOSConfig:
     in_header = True
     managed: list[Path] = []
     section: Path = ()
-    for line in _logical_lines(text, source):
+    raw_lines = text.split("\n")
+    n = len(raw_lines)
+    i = 0
+    entries: list[Entry] = []  # of the current section
+    while i < n:
+        s = raw_lines[i].rstrip("\r")
+        if (
+            section
+            and s[:4] in _FAST_VERBS
+            and s[-1] != "\\"
+            and (i + 1 >= n or raw_lines[i + 1][:1] not in _INDENT)
+        ):
+            # A whole "add k=v ..." line, not continued: skip the logical-line machinery.
+            entry = _fast_entry(s)
+            if entry is not None:
+                in_header = False
+                entries.append(entry)
+                i += 1
+                continue
+        elif s[:1] == "/" and "/" not in s[1:] and "=" not in s and s[-1] != "\\":
+            menu = s[1:].split()
+            if (
+                menu
+                and (i + 1 >= n or raw_lines[i + 1][:1] not in _INDENT)
+                and all(w not in KNOWN_VERBS and _PATH_WORD.match(w) for w in menu)
+            ):
+                # A section line ("/ip address"): nothing but menu words.
+                in_header = False
+                section = tuple(menu)
+                entries = config.sections.setdefault(section, [])
+                i += 1
+                continue
+        line, i = read_line(raw_lines, i, source)
+        if line is None:
+            continue
         if line.is_comment:
             m = _MANAGE.match(line.text)
             if m:
@@ -260,9 +311,6 @@ def parse_export(text: str, source: str = "<string>") -> RouterOSConfig:
         if section:
             entry = _fast_entry(line.text)
             if entry is not None:
-                entries = config.sections.get(section)
-                if entries is None:
-                    entries = config.sections[section] = []
                 entries.append(entry)
                 continue
         cmd = _command(line, section, source, flag_value="yes")
@@ -275,7 +323,7 @@ def parse_export(text: str, source: str = "<string>") -> RouterOSConfig:
                 )
             if verb == "":
                 section = cmd.path
-                config.sections.setdefault(section, [])
+                entries = config.sections.setdefault(section, [])
                 continue
             if not cmd.path:
                 raise ParseError("command outside any menu", position=pos, token=verb)
@@ -284,10 +332,9 @@ def parse_export(text: str, source: str = "<string>") -> RouterOSConfig:
         if "" in props:
             pos = SourcePosition(source, cmd.line, cmd.column)
             raise ParseError("unexpected positional value", position=pos, token=props[""])
-        entries = config.sections.get(cmd.path)
-        if entries is None:
-            entries = config.sections[cmd.path] = []
-        entries.append(Entry(verb, props, cmd.selector, cmd.target))
+        config.sections.setdefault(cmd.path, []).append(
+            Entry(verb, props, cmd.selector, cmd.target)
+        )
     config.header = _parse_header(header_comments)
     config.managed = tuple(managed)
     # Drop sections that stayed empty (a bare "/path" line with no entries).

@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kopnet_iac.errors import PlanError
 from kopnet_iac.platforms.routeros.emitter import format_condition, quote
@@ -407,8 +408,9 @@ def plan(
     try:
         # Paths whose entries are literally equal need no normalising at all.
         candidates = {p for p in owned if running.entries(p) != intended.entries(p)}
-        n_running = normalize(running, schema, candidates)
-        n_intended = normalize(intended, schema, candidates)
+        memo: dict[Path, Any] = {}  # entries both configs hold are normalised once
+        n_running = normalize(running, schema, candidates, memo=memo)
+        n_intended = normalize(intended, schema, candidates, memo=memo)
         forward, changes, touched = _operations(
             running, intended, n_running, n_intended, candidates, schema
         )
