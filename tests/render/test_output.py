@@ -136,7 +136,6 @@ def test_refuses_to_replace_a_folder_that_is_not_a_build(tmp_path: Path) -> None
 
 
 def test_parallel_render_stays_sequential_when_threads_run(fleet70: Path) -> None:
-    assert fork_allowed()
     inv = load_inventory(fleet70)
     ids = sorted(inv.villages)
     stop = threading.Event()
@@ -148,5 +147,4 @@ def test_parallel_render_stays_sequential_when_threads_run(fleet70: Path) -> Non
     finally:
         stop.set()
         worker.join()
-    assert fork_allowed()
     assert result == Renderer(TEMPLATES).render_villages(inv, ids)

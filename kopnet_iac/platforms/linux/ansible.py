@@ -217,6 +217,10 @@ def run_playbook(
     # ansible-runner installs its own SIGTERM/SIGINT handlers in the calling process and
     # leaves them there; library code must not change process-wide state, so put them back.
     saved_signals = _current_signal_handlers()
+    # SSH connection sharing stays inside this run: a master connection left by an earlier run
+    # (ControlPersist) would let a run with other credentials, or to a replaced box at the
+    # same address, reuse an authenticated session.
+    control_dir = Path(tempfile.mkdtemp(prefix="kcp-"))
     try:
         runner = ansible_runner.run(
             private_data_dir=str(private),
@@ -224,7 +228,7 @@ def run_playbook(
             playbook=str(PLAYBOOKS_DIR / playbook),
             inventory=inventory,
             extravars=extravars or {},
-            envvars=runner_env(),
+            envvars=runner_env({"ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir)}),
             cmdline=" ".join(cmdline) or None,
             limit=limit,
             forks=forks,
@@ -244,6 +248,7 @@ def run_playbook(
         raise ApplyError(f"ansible-runner failed to run {playbook}: {exc}") from exc
     finally:
         _restore_signal_handlers(saved_signals)
+        shutil.rmtree(control_dir, ignore_errors=True)
         if own_dir:
             shutil.rmtree(private, ignore_errors=True)
     return result

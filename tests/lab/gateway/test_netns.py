@@ -136,7 +136,7 @@ def test_gateway_has_its_own_etc_and_processes_started_through_ssh_are_removed(
     record = _record(lab_dir, "sukadana")
     sleeper = [
         pid for pid in _pids_in(record["namespaces"])
-        if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"sleep\0")
+        if _cmdline(pid).startswith(b"sleep\0")
     ]  # fmt: skip
     assert len(sleeper) == 1
     records = [record, _record(lab_dir, "pematang-panggang")]
@@ -229,3 +229,11 @@ def test_lab_dir_under_an_overlaid_directory_is_refused(inv: Inventory) -> None:
     with pytest.raises(LabError, match="must not be under /var"):
         gateway_netns.up("sukadana", inv, Path("/var/tmp/kopnet-lab-test"))
     assert not Path("/var/tmp/kopnet-lab-test").exists()
+
+
+def _cmdline(pid: int) -> bytes:
+    """A process's command line; empty when it ended meanwhile (short-lived helpers do)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
