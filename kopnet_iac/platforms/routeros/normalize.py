@@ -86,7 +86,7 @@ def effective(schema: PathSchema, props: dict[str, str], key: str) -> str:
     return norm_value(schema, key, v)
 
 
-@dataclass
+@dataclass(slots=True)
 class NEntry:
     """One comparable entry: identity, normalised props and the original props for emitting."""
 
@@ -179,6 +179,8 @@ def normalize_path(schema: PathSchema, entries: list[Entry], memo: _Memo | None 
     norm_defaults = schema.norm_defaults
     if memo is None:
         memo = {}
+    known_props = memo.get
+    add = adds.append
     for index, entry in enumerate(entries):
         if entry.verb != "add":
             if entry.selector is None and entry.target is None:
@@ -196,7 +198,7 @@ def normalize_path(schema: PathSchema, entries: list[Entry], memo: _Memo | None 
             continue
         raw = entry.props
         memo_key = tuple(raw.items())
-        known = memo.get(memo_key)
+        known = known_props(memo_key)
         if known is None:
             props = norm_props(schema, raw)
             if keys:
@@ -205,7 +207,7 @@ def normalize_path(schema: PathSchema, entries: list[Entry], memo: _Memo | None 
             else:
                 ident = tuple(sorted(props.items()))
             known = memo[memo_key] = (props, ident)
-        adds.append(NEntry(known[1], known[0], raw, (), None, index))
+        add(NEntry(known[1], known[0], raw, (), None, index))
     npath.sels = {k: v for k, v in npath.sels.items() if v.props}
     if npath.single is not None and not npath.single.props:
         npath.single = None
