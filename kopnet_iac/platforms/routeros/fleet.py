@@ -207,13 +207,17 @@ def plan_many(
     if workers is None:
         workers = min(default_workers(), len(items) // MIN_DEVICES_PER_WORKER)
     workers = max(1, min(workers, len(items)))
-    if workers == 1:
-        rows = []
-        for index, (running, intended) in enumerate(items):
-            label = _label(index, hosts)
-            rows.append(_plan_one(running, intended, label, compare_sensitive))
-    else:
-        rows = _run_pool(items, hosts, compare_sensitive, workers)
+    rows: list[_Row] | None = None
+    if workers > 1:
+        try:
+            rows = _run_pool(items, hosts, compare_sensitive, workers)
+        except (OSError, AssertionError) as exc:  # a daemon process, no PIDs or fds left
+            log.warning("cannot start planning workers, planning in this process: %s", exc)
+    if rows is None:
+        rows = [
+            _plan_one(running, intended, _label(index, hosts), compare_sensitive)
+            for index, (running, intended) in enumerate(items)
+        ]
     return [
         PlanResult(i, hosts[i] if hosts is not None else None, *row) for i, row in enumerate(rows)
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import threading
 
 import pytest
@@ -89,6 +90,26 @@ def test_workers_started_fresh_while_other_threads_run() -> None:
         stop.set()
         thread.join()
     assert [_row(r) for r in results] == EXPECTED[:40]
+
+
+def _plan_in_daemon(pairs: list[tuple[str, str]], out: multiprocessing.Queue[object]) -> None:
+    out.put([_row(r) for r in plan_many(pairs, workers=2)])
+
+
+def test_a_daemon_process_plans_in_process() -> None:
+    # Daemon processes may not start children: plan_many plans there itself.
+    ctx = multiprocessing.get_context("spawn")
+    out: multiprocessing.Queue[object] = ctx.Queue()
+    proc = ctx.Process(target=_plan_in_daemon, args=(PAIRS[:20], out), daemon=True)
+    proc.start()
+    try:
+        rows = out.get(timeout=60)
+    finally:
+        proc.join(timeout=10)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join()
+    assert rows == EXPECTED[:20]
 
 
 def test_errors_name_the_host_and_do_not_stop_the_batch() -> None:
