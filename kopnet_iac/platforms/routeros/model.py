@@ -93,16 +93,16 @@ class Entry:
 
 
 _new_object = object.__new__
+_set_field = object.__setattr__
 
 
 def plain_entry(verb: str, props: dict[str, str]) -> Entry:
     """``Entry(verb, props)`` without selector or target, built about twice as fast as the
-    frozen dataclass constructor (the parser makes one per export line). The other fields
+    frozen dataclass constructor (the parser makes one per export line); the other fields
     read their defaults from the class."""
     entry = _new_object(Entry)
-    fields = entry.__dict__
-    fields["verb"] = verb
-    fields["props"] = props
+    _set_field(entry, "verb", verb)
+    _set_field(entry, "props", props)
     return entry
 
 
