@@ -31,6 +31,7 @@ changes, raise :class:`~kopnet_iac.errors.PlanError` naming the path and entry.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -297,12 +298,9 @@ def _path_ops(path: Path, schema: PathSchema, old: NPath, new: NPath) -> _PathOp
     if schema.keys:
         present = {k for k in schema.keys if any(k in e.raw for e in old.adds + new.adds)}
     else:
-        seen: dict[str, None] = {}
-        for entry in old.adds + new.adds:
-            for k in entry.raw:
-                if k not in schema.ignore and k[0] != "!":
-                    seen.setdefault(k, None)
-        all_keys = list(seen)
+        # Every property name in order of first appearance (gathered in C, filtered once).
+        seen = dict.fromkeys(itertools.chain.from_iterable(e.raw for e in old.adds + new.adds))
+        all_keys = [k for k in seen if k not in schema.ignore and k[0] != "!"]
 
     def where(e: NEntry) -> tuple[Condition, ...]:
         if schema.keys:
