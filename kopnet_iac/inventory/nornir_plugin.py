@@ -41,7 +41,11 @@ log = logging.getLogger(__name__)
 #: inventory platform -> Nornir host platform (NAPALM driver name where there is one)
 NORNIR_PLATFORM = {"routeros": "ros", "airos": "ubiquiti_airos", "linux": "linux"}
 #: login user the templates configure on each platform
-USERNAME = {"routeros": "admin", "airos": "admin", "linux": "root"}
+USERNAME = {
+    "routeros": "admin",
+    "airos": "admin",
+    "linux": "kopnet",
+}  # linux: the gateway role's admin
 API_PORT = 8728
 SSH_PORT = 22
 
