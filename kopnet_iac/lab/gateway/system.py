@@ -156,16 +156,16 @@ def terminate(refs: Iterable[ProcessRef], timeout: float = 3.0) -> None:
     for ref in pending:
         log.debug("stopping %s (pid %d)", ref.name, ref.pid)
         _signal(ref.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while pending and time.monotonic() < deadline:
-        for ref in pending:
-            _reap(ref.pid)
-        pending = [ref for ref in pending if alive(ref)]
-        if pending:
-            time.sleep(0.05)
+    pending = _wait_gone(pending, timeout)
     for ref in pending:
         log.warning("%s (pid %d) ignored SIGTERM, killing it", ref.name, ref.pid)
         _signal(ref.pid, signal.SIGKILL)
+    _wait_gone(pending, timeout)
+
+
+def _wait_gone(refs: list[ProcessRef], timeout: float) -> list[ProcessRef]:
+    """Reap and wait up to ``timeout`` for ``refs`` to end; return those still alive."""
+    pending = refs
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
         for ref in pending:
@@ -173,6 +173,7 @@ def terminate(refs: Iterable[ProcessRef], timeout: float = 3.0) -> None:
         pending = [ref for ref in pending if alive(ref)]
         if pending:
             time.sleep(0.05)
+    return pending
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:
