@@ -251,7 +251,8 @@ class CommitFlow:
         )
 
     def _arm(self, prepared: Prepared, apply: str, revert: str, seconds: int) -> bool:
-        sentences: list[Sentence] = []
+        # Leftovers of an earlier commit go first (a missing file only answers a trap).
+        sentences: list[Sentence] = [tx.file_remove(tx.APPLY_FILE)]
         if prepared.state.revert_file:
             sentences.append(tx.file_remove(tx.REVERT_FILE))
         first = len(sentences)

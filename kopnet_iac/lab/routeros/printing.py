@@ -72,6 +72,10 @@ EXPORT_DEFAULTS: dict[str, dict[str, str]] = {
     "ip dhcp-server": {"lease-time": "30m"},
     "system ntp client": {"enabled": "no"},
     "ip dns": {"allow-remote-requests": "no"},
+    "system identity": {"name": "MikroTik"},
+    "system clock": {"time-zone-autodetect": "yes"},
+    "snmp": {"enabled": "no"},
+    "ip cloud": {"ddns-enabled": "no"},
 }
 
 _BOOLS = {"true": "yes", "false": "no"}
