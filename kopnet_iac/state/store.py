@@ -124,7 +124,7 @@ class ReleaseStore:
             raise StateMissingError(f"{path}: no state database (nothing recorded yet)")
         else:
             try:
-                directory.mkdir(parents=True, exist_ok=True)
+                directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # operators only
             except OSError as exc:
                 raise StateError(f"{directory}: cannot create the state directory: {exc}") from exc
         try:
