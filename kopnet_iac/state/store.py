@@ -453,7 +453,8 @@ class ReleaseStore:
 
     def unfinished(self, village: str) -> list[Release]:
         """Releases of ``village`` begun and never finished, newest first. Read while holding
-        the village's lock, every one of them is in doubt: its controller is gone."""
+        the village's lock and before beginning a release of your own, every one of them is
+        in doubt: its controller is gone, and the devices say what really happened."""
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT {RELEASE_COLUMNS} FROM releases WHERE village = ? AND finished IS NULL "
