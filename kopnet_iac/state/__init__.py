@@ -11,6 +11,7 @@ from kopnet_iac.state.database import (
     UnknownReleaseError,
     default_state_dir,
 )
+from kopnet_iac.state.gitinfo import GitState, git_state
 from kopnet_iac.state.locks import VillageLockedError
 from kopnet_iac.state.models import KINDS, OUTCOMES, LockInfo, Release, ReleaseSummary
 from kopnet_iac.state.redact import SecretGuard, cleartext_secrets, mask_secrets
@@ -20,6 +21,7 @@ __all__ = [
     "DB_FILE",
     "KINDS",
     "OUTCOMES",
+    "GitState",
     "LockInfo",
     "Release",
     "ReleaseStore",
@@ -32,5 +34,6 @@ __all__ = [
     "VillageLockedError",
     "cleartext_secrets",
     "default_state_dir",
+    "git_state",
     "mask_secrets",
 ]
