@@ -143,6 +143,12 @@ def test_guard_basics() -> None:
     guard.add(["longer-secret"])
     assert guard.redact("longer-secret and password=hunter2") == "*** and password=***"
     assert guard.redact_data({"a": ("longer-secret", 3)}) == {"a": ["***", 3]}
+    assert guard.redact_data([Path("/x/longer-secret"), None, True, 1.5]) == [
+        "/x/***",
+        None,
+        True,
+        1.5,
+    ]
     assert mask_secrets('key=\\"REMOVED\\" next=1') == "key=*** next=1"
     assert mask_secrets("public-key=AAAA private-key=BBBB") == "public-key=AAAA private-key=***"
     assert mask_secrets("sshd.auth.key.1.value=AAAAC3Nz\n") == "sshd.auth.key.1.value=AAAAC3Nz\n"
