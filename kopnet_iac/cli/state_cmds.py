@@ -38,6 +38,7 @@ def state_option(func: F) -> F:
     return click.option(
         "--state",
         "state_dir",
+        metavar="DIR",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
         envvar="KOPNET_STATE",
