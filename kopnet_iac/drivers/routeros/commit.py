@@ -432,14 +432,15 @@ class CommitFlow:
             )
 
     def rollback(self) -> None:
-        """Import the revert script (no reboot); disarm a pending job first."""
+        """Import the revert script (no reboot) after disarming a pending job: one round
+        trip when the script is on the device (it removes itself and the commit's files)."""
         sentences: list[Sentence] = [
             ("/system/scheduler/remove", {"numbers": tx.JOB}),
             ("/file/print", {"?name": tx.REVERT_FILE, ".proplist": "name"}),
+            ("/import", {"file-name": tx.REVERT_FILE}),
         ]
-        _, files = self.batch(sentences, "rollback")
+        _, files, reply = self.batch(sentences, "rollback", self.import_timeout)
         self.armed_until = None
-        steps: list[Sentence] = []
         if not files.rows:
             if self.last_revert is None:
                 raise DeviceRollbackError(
@@ -447,15 +448,13 @@ class CommitFlow:
                     host=self.label,
                     step="rollback",
                 )
-            steps.append(tx.file_add(tx.REVERT_FILE, self.last_revert))
-        steps.append(("/import", {"file-name": tx.REVERT_FILE}))
-        replies = self.batch(steps, "rollback", self.import_timeout)
-        if replies[-1].trap is not None:
+            steps = [tx.file_add(tx.REVERT_FILE, self.last_revert), sentences[-1]]
+            reply = self.batch(steps, "rollback", self.import_timeout)[-1]
+        if reply.trap is not None:
             raise DeviceRollbackError(
-                f"importing the revert script failed: {self.mask(replies[-1].trap)}; the "
+                f"importing the revert script failed: {self.mask(reply.trap)}; the "
                 f"binary backup {tx.BACKUP_FILE} may still be on the device",
                 host=self.label,
                 step="rollback",
             )
-        self.batch([tx.file_remove(tx.REVERT_FILE), tx.file_remove(tx.APPLY_FILE)], "rollback")
         self.last_revert = None
