@@ -212,3 +212,21 @@ def test_disk_full_refuses_before_any_change(router: RouterOSDevice) -> None:
         drv.commit_config(revert_in=30)
     assert export_body(router) == before
     drv.close()
+
+
+def test_plan_report_is_data_with_secrets_masked(router: RouterOSDevice) -> None:
+    drv = make_driver(router, secrets=SECRETS)
+    drv.open()
+    assert drv.plan_report() == {}
+    drv.load_replace_candidate(config=village_config())
+    drv.compare_config()
+    report = drv.plan_report()
+    assert report["changed"] and report["operations"] > 50
+    assert report["read"]["board"] == router.spec.model and report["read"]["scheduler_allowed"]
+    assert "/system identity set name=core-sukadana" in report["script"]
+    assert "/system identity set name=MikroTik" in report["revert_script"]
+    text = repr(report)
+    assert all(value not in text for value in SECRETS.values() if value != TEST_PASSWORD)
+    assert "********" in report["script"]
+    drv.discard_config()
+    drv.close()
