@@ -24,6 +24,7 @@ class CountingProxy:
         self.target = (target_host, target_port)
         self.count = WireCount()
         self.server: asyncio.Server | None = None
+        self.hold_up: list[float] = []  # delays for the next client->device chunks (a burst)
 
     async def start(self, host: str, port: int) -> None:
         self.server = await asyncio.start_server(self._handle, host, port, reuse_address=True)
@@ -40,6 +41,8 @@ class CountingProxy:
 
         async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, up: bool) -> None:
             while data := await src.read(65536):
+                if up and self.hold_up:
+                    await asyncio.sleep(self.hold_up.pop(0))  # a loss burst: TCP retransmits
                 if up:
                     self.count.sent += len(data)
                     if last[0] == "down":

@@ -15,6 +15,7 @@ from nornir_napalm.plugins.tasks import (
 )
 
 from kopnet_iac.drivers.routeros.errors import NoRevertPathError
+from kopnet_iac.errors import KopnetError
 from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.lab.routeros.device import RouterOSDevice
 from kopnet_iac.platforms.routeros import equivalent, parse_export, plan, target_state
@@ -229,4 +230,20 @@ def test_plan_report_is_data_with_secrets_masked(router: RouterOSDevice) -> None
     assert all(value not in text for value in SECRETS.values() if value != TEST_PASSWORD)
     assert "********" in report["script"]
     drv.discard_config()
+    drv.close()
+
+
+def test_rollback_of_a_pending_commit_disarms_and_reverts(router: RouterOSDevice) -> None:
+    before = export_body(router)
+    drv = make_driver(router)
+    drv.open()
+    drv.load_merge_candidate(config=ONE_LINE + "/ip pool\nadd name=x ranges=10.9.0.2-10.9.0.9\n")
+    drv.commit_config(revert_in=120)
+    assert drv.has_pending_commit()
+    drv.rollback()
+    assert not drv.has_pending_commit()
+    assert export_body(router) == before
+    assert not any(name.startswith("kopnet-") for name in router.router.store.files)
+    with pytest.raises(KopnetError, match="nothing to roll back to"):
+        drv.rollback()  # consumed
     drv.close()

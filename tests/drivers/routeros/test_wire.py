@@ -74,3 +74,21 @@ def test_read_covers_only_managed_menus(router: RouterOSDevice, proxy: CountingP
     drv.close()  # type: ignore[attr-defined]
     assert proxy.count.round_trips == 5  # without the read-back
     assert not any(line.startswith("/system/backup") for line in router.commands_log)
+
+
+def test_loss_bursts_on_a_slow_link_do_not_break_a_commit(
+    router: RouterOSDevice, proxy: CountingProxy
+) -> None:
+    """Seconds-long stalls (retransmissions after a burst of loss) at every step of the
+    commit: the timeouts are sized for them, the commit completes, nothing is left behind."""
+    router.faults.latency_ms = 300  # a slow device on top
+    drv = via_proxy(router)
+    drv.open()  # type: ignore[attr-defined]
+    drv.load_merge_candidate(config=ONE_LINE)  # type: ignore[attr-defined]
+    proxy.hold_up.extend([1.5, 0.0, 1.5, 1.5])  # read, arm, import, verify
+    assert drv.compare_config()  # type: ignore[attr-defined]
+    drv.commit_config(revert_in=60)  # type: ignore[attr-defined]
+    drv.confirm_commit()  # type: ignore[attr-defined]
+    drv.close()  # type: ignore[attr-defined]
+    assert router.router.identity() == "core-renamed"
+    assert router.router.store.entries("system scheduler") == []
