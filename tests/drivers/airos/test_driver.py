@@ -382,3 +382,27 @@ def test_plain_commit_saves_at_once_and_leaves_no_job(
     assert not radio.device.jobs  # the safety job was killed once the save was done
     assert "wireless.1.ssid=SAVED" in radio.device.flash
     assert "/tmp/kopnet.flash.cfg" not in radio.device.files
+
+
+def test_secret_sources_mapping_callable_and_inventory_resolver(
+    make_radio: Callable[..., RadioHarness],
+) -> None:
+    from pathlib import Path
+
+    from kopnet_iac.inventory.loader import load_inventory
+    from kopnet_iac.inventory.secrets import SecretResolver
+
+    radio = make_radio()
+    inv = load_inventory(Path(__file__).resolve().parents[3] / "inventory")
+    resolver = SecretResolver(inv, env={"KOPNET_SECRET_SNMP_COMMUNITY": "CANARY-snmp-3c2b"})
+    line = "snmp.community=@@secret:snmp-community@@\n"
+    for source in (resolver, {"snmp-community": "CANARY-snmp-3c2b"}, lambda n: "CANARY-snmp-3c2b"):
+        with opened(radio, secrets=source) as driver:
+            driver.load_merge_candidate(config=line)
+            assert driver.compare_config() == "+snmp.community=********\n"
+    empty = SecretResolver(inv, env={})
+    with opened(radio, secrets=empty) as driver, pytest.raises(MergeConfigException) as info:
+        driver.load_merge_candidate(config=line)
+    assert "secret 'snmp-community'" in str(info.value) and "KOPNET_SECRET_SNMP_COMMUNITY" in str(
+        info.value
+    )
