@@ -5,8 +5,9 @@ Configuration model (as on the device):
 * ``flash`` — the persisted configuration (``cfgmtd -w`` writes it, with the files of
   ``/etc/persistent``); saved in ``state_dir/<hostname>/flash.cfg`` so a lab survives stop/start.
 * ``/tmp/system.cfg`` — the editable copy, loaded from flash at boot (``cfgmtd -r`` reloads it).
-* ``active`` — what the radio runs (hostname, SSID, frequency in ``status.cgi``); set at boot and by
-  ``rc.softrestart``, which applies ``/tmp/system.cfg`` without saving it (``save`` saves first).
+* ``active`` — what the radio runs (hostname, SSID, frequency in ``status.cgi``, the text in
+  ``/tmp/running.cfg``); set at boot and by ``rc.softrestart``, which applies
+  ``/tmp/system.cfg`` without saving it (``save`` saves first).
 
 Background jobs of the shell (``nohup sh -c 'sleep 60; ...' &``) run on the device's event loop,
 independent of the SSH session that started them, until they end, are killed or the device
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__)
 
 MAX_LOG = 2000
 SYSTEM_CFG = "/tmp/system.cfg"
+RUNNING_CFG = "/tmp/running.cfg"  # what the radio runs, as the firmware keeps it
 
 
 def board_prefix(model: str) -> str:
@@ -324,6 +326,7 @@ class AirOSDevice:
         except ParseError:
             logger.warning("%s: flash configuration invalid, booting empty", self.spec.hostname)
             self.active = SystemConfig(text=self.flash, values={})
+        self.files[RUNNING_CFG] = self.active.text
         self._boot_time = time.monotonic()
 
     # ---- operations used by the shell and the HTTP API -------------------------------------
@@ -386,8 +389,9 @@ class AirOSDevice:
         self.write_file(target, self.flash)
 
     def apply(self) -> None:
-        """Soft restart: run what /tmp/system.cfg says."""
+        """Soft restart: run what /tmp/system.cfg says (``/tmp/running.cfg`` shows it)."""
         self.active = SystemConfig.parse(self.files.get(SYSTEM_CFG, ""))
+        self.files[RUNNING_CFG] = self.active.text
 
     def write_config(self, text: str) -> None:
         """Write, persist and apply a whole configuration (``/writecfg.cgi``)."""
@@ -407,6 +411,7 @@ class AirOSDevice:
         hashed = hash_password(new_password)
         for config in (self.active,):
             config.set(key, hashed)
+        self.files[RUNNING_CFG] = self.active.text
         tmp = SystemConfig.parse(self.files.get(SYSTEM_CFG, self.flash))
         tmp.set(key, hashed)
         self.files[SYSTEM_CFG] = tmp.text
