@@ -400,6 +400,10 @@ def test_secret_sources_mapping_callable_and_inventory_resolver(
         with opened(radio, secrets=source) as driver:
             driver.load_merge_candidate(config=line)
             assert driver.compare_config() == "+snmp.community=********\n"
+    with opened(radio, secrets={"loc": "CANARY-loc-1a"}) as driver:
+        driver.load_merge_candidate(config="snmp.location=@@secret:loc@@\n")
+        assert driver.compare_config() == "+snmp.location=********\n"
+        assert "CANARY" not in driver.get_config(retrieve="candidate")["candidate"]
     empty = SecretResolver(inv, env={})
     with opened(radio, secrets=empty) as driver, pytest.raises(MergeConfigException) as info:
         driver.load_merge_candidate(config=line)
