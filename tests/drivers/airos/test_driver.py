@@ -410,3 +410,16 @@ def test_secret_sources_mapping_callable_and_inventory_resolver(
     assert "secret 'snmp-community'" in str(info.value) and "KOPNET_SECRET_SNMP_COMMUNITY" in str(
         info.value
     )
+
+
+def test_slow_radio_within_timeouts(make_radio: Callable[..., RadioHarness]) -> None:
+    """A radio that takes a GEO round trip to answer each command still commits cleanly."""
+    from kopnet_iac.lab.faults import Faults
+
+    radio = make_radio(faults=Faults(latency_ms=600.0, jitter_ms=200.0))
+    with opened(radio) as driver:
+        driver.load_merge_candidate(config="wireless.1.ssid=SLOW\n")
+        driver.commit_config(revert_in=30)
+        driver.confirm_commit()
+        assert driver.get_wireless_link()["ssid"] == "SLOW"
+    assert "wireless.1.ssid=SLOW" in radio.device.flash and not radio.device.jobs
