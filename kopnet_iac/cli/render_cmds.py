@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from kopnet_iac.cli.context import AppContext, cli_errors, echo_json, pass_app
-from kopnet_iac.errors import RenderError
+from kopnet_iac.errors import KopnetError, RenderError
 from kopnet_iac.inventory.loader import load_inventory
-from kopnet_iac.render.compare import format_markdown, format_text
+from kopnet_iac.render.compare import COMMENT_LIMIT, format_markdown, format_text
 from kopnet_iac.render.gitdiff import diff_revisions
 from kopnet_iac.render.output import write_build
 from kopnet_iac.render.parallel import render_villages_parallel
@@ -112,6 +112,19 @@ def render_cmd(
     type=click.Path(file_okay=False, path_type=Path),
     help=TEMPLATES_HELP,
 )
+@click.option(
+    "--max-chars",
+    type=click.IntRange(min=2000),
+    default=COMMENT_LIMIT,
+    show_default=True,
+    help="Markdown: longest comment; beyond it the diffs that do not fit are summarised.",
+)
+@click.option(
+    "--full-diff",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the complete diff (text) to this file, e.g. a CI artifact; a markdown "
+    "comment that had to be shortened points to it.",
+)
 @pass_app
 def diff_cmd(
     app: AppContext,
@@ -120,6 +133,8 @@ def diff_cmd(
     fmt: str,
     exit_code: bool,
     templates_dir: Path | None,
+    max_chars: int,
+    full_diff: Path | None,
 ) -> None:
     """Which device configurations a change alters, between two git revisions.
 
@@ -129,10 +144,16 @@ def diff_cmd(
     """
     with cli_errors():
         report = diff_revisions(app.inventory_dir, base, head, templates_dir)
+        if full_diff is not None:
+            try:
+                full_diff.write_text(format_text(report), encoding="utf-8")
+            except OSError as exc:
+                raise KopnetError(f"{full_diff}: cannot write: {exc.strerror}") from exc
         if fmt == "json":
             echo_json(report.to_json())
         elif fmt == "markdown":
-            click.echo(format_markdown(report), nl=False)
+            name = str(full_diff) if full_diff is not None else None
+            click.echo(format_markdown(report, limit=max_chars, full_diff=name), nl=False)
         else:
             click.echo(format_text(report), nl=False)
     if exit_code and report.changed:

@@ -31,7 +31,7 @@ def check_radio_plan(village: Village, doc: YamlDoc, out: Problems) -> None:
     """Overlapping channels on one mast: an error with a backhaul, a warning between sectors."""
     for clash in clashes(village, BAND_5GHZ):
         a, b = clash.later, clash.earlier
-        where = doc.position(b.loc, "mapping")
+        where = doc.position(b.loc)
         message = (
             f"{a.host} ({a.role}, {a.frequency} MHz/{a.width}) overlaps {b.host} ({b.role}, "
             f"{b.frequency} MHz/{b.width}) on the same mast (at {where.file}:{where.line}); "

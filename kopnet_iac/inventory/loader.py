@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from kopnet_iac.errors import InventoryError, InventoryProblem, SourcePosition
 from kopnet_iac.inventory import checks, lockcheck
+from kopnet_iac.inventory.hints import unit_hint
 from kopnet_iac.inventory.lockfile import LOCK_FILE, AddressLock
 from kopnet_iac.inventory.models import Device, Fleet, Hardware, HardwareModel, Village
 from kopnet_iac.inventory.yamlpos import Problems, YamlDoc, load_yaml
@@ -135,6 +136,9 @@ def _schema_problems(
                 message = f"{message} (got {_short(err['input'])})"
             elif kind in ("model_type", "list_type", "dict_type"):
                 message = f"{message} (got {type(err.get('input')).__name__})"
+            example = unit_hint(loc, kind, err.get("input"))
+            if example is not None:
+                message = f"{message}; {example}"
             out.add(doc, loc, message)
 
 

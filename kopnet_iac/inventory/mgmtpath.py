@@ -104,7 +104,7 @@ def management_path(village: Village, wired_ports: Mapping[str, Iterable[str]]) 
         gw_extra: set[str] = set()
         for a, ap, b, bp in ends:
             for here, hp, there, _tp in ((a, ap, b, bp), (b, bp, a, ap)):
-                if here == gateway and there != core and roles.get(there) in RADIO_ROLES:
+                if here == gateway and there != core and roles.get(there) == "backhaul-radio":
                     gw_extra.add(hp)
         trial[gateway] = gw_ports_to_core | gw_extra
         again = _walk(core, ends, trial)

@@ -172,7 +172,7 @@ class HardwareModel(Model):
     ports: list[str] = Field(min_length=1)
     wireless: Literal["none", "routeros-wireless", "airos"] = "none"
     bands: list[Literal["2ghz", "5ghz", "60ghz"]] = Field(default_factory=list)
-    max_channel_width: int = 80
+    max_channel_width: int = Field(80, ge=10, le=160, description="MHz")
     factory: FactoryDefaults | None = None
     # -- field-grade radio facts (additive)
     radio_standard: Literal["802.11n", "802.11ac"] | None = Field(
