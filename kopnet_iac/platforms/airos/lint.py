@@ -64,14 +64,19 @@ def lint_airos(text: str) -> list[AirosFinding]:
     ap = values.get("radio.1.mode", "") == "master"
     if values.get("wireless.1.security.type") != "wpa2":
         add("AIR-RF-001", "wireless.1.security.type")
-    elif ap and (values.get("aaa.1.wpa") != "2" or not values.get("aaa.1.wpa.psk")):
-        add("AIR-RF-001", "aaa.1.wpa.psk")
-    elif not ap and (
-        values.get("wpasupplicant.status") != "enabled"
-        or values.get("wpasupplicant.profile.1.network.1.key_mgmt.1.name") != "WPA-PSK"
-        or not values.get("wpasupplicant.profile.1.network.1.psk")
-    ):
-        add("AIR-RF-001", "wpasupplicant.profile.1.network.1.psk")
+    elif ap:
+        if values.get("aaa.1.wpa") != "2":
+            add("AIR-RF-001", "aaa.1.wpa")
+        elif not values.get("aaa.1.wpa.psk"):
+            add("AIR-RF-001", "aaa.1.wpa.psk")
+    else:
+        station = "wpasupplicant.profile.1.network.1"
+        if values.get("wpasupplicant.status") != "enabled":
+            add("AIR-RF-001", "wpasupplicant.status")
+        elif values.get(f"{station}.key_mgmt.1.name") != "WPA-PSK":
+            add("AIR-RF-001", f"{station}.key_mgmt.1.name")
+        elif not values.get(f"{station}.psk"):
+            add("AIR-RF-001", f"{station}.psk")
     for key in ("radio.countrycode", "radio.1.countrycode"):
         if values.get(key) != COUNTRY_INDONESIA:
             add("AIR-RF-002", key)
