@@ -267,3 +267,28 @@ def test_time_from_the_village_gateway_and_no_default_credentials(artifact: Arti
         users = _section(artifact.text, "/user")
         assert f"name={INV.fleet.noc.device_user}" in users[0]
         assert "set [ find name=admin ] disabled=yes" in users
+
+
+def test_nv2_key_is_masked_when_the_real_value_is_planned() -> None:
+    """The Nv2 pre-shared key is a sensitive property: a plan with the real value masks it."""
+    from kopnet_iac.platforms.routeros.planner import plan
+
+    canary = "CANARY-nv2-key-7f3a"
+    artifact = next(a for a in RADIO_RSC if a.host == "bh-pematang-a")
+    with_value = re.sub(r"@@secret:[a-z0-9-]+@@", canary, artifact.text)
+    result = plan(parse_export(""), parse_export(with_value), host=artifact.host)
+    assert canary not in result.script(mask_sensitive=True)
+    assert canary not in result.revert_script(mask_sensitive=True)
+    assert canary in result.script(mask_sensitive=False)  # the unmasked script can be applied
+
+
+def test_doctests_of_the_field_modules() -> None:
+    import doctest
+
+    from kopnet_iac.inventory import hints, radioplan
+    from kopnet_iac.platforms.airos import lint as airos_lint
+    from kopnet_iac.render import environment
+
+    for module in (hints, radioplan, airos_lint, environment):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
