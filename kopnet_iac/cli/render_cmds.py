@@ -14,6 +14,7 @@ from kopnet_iac.render.compare import COMMENT_LIMIT, format_markdown, format_tex
 from kopnet_iac.render.gitdiff import diff_revisions
 from kopnet_iac.render.output import write_build
 from kopnet_iac.render.parallel import render_villages_parallel
+from kopnet_iac.render.policy import lint_artifacts
 from kopnet_iac.render.renderer import Renderer, default_templates_dir
 
 TEMPLATES_HELP = "Templates folder (default: templates/ beside the inventory, else the project's)."
@@ -44,6 +45,13 @@ TEMPLATES_HELP = "Templates folder (default: templates/ beside the inventory, el
     help="Worker processes (default: CPU cores).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
+@click.option(
+    "--lint",
+    "run_lint",
+    is_flag=True,
+    help="Also lint the rendered RouterOS (with each village's own networks) and airOS files; "
+    "exit 1 on any finding (printed as PATH:LINE: RULE: ...).",
+)
 @pass_app
 def render_cmd(
     app: AppContext,
@@ -53,6 +61,7 @@ def render_cmd(
     templates_dir: Path | None,
     jobs: int | None,
     as_json: bool,
+    run_lint: bool,
 ) -> None:
     """Render the intended device configurations of VILLAGE... (or --all).
 
@@ -72,11 +81,13 @@ def render_cmd(
         renderer = Renderer(templates_dir or default_templates_dir(app.inventory_dir))
         artifacts = render_villages_parallel(renderer, inv, ids, jobs)
         write_build(out_dir, artifacts, villages=ids, complete=all_villages)
+        findings = lint_artifacts(inv, artifacts) if run_lint else []
         if as_json:
             echo_json(
                 {
                     "out": str(out_dir),
                     "villages": ids,
+                    "findings": [vars(f) for f in findings],
                     "files": [
                         {
                             "path": a.path,
@@ -93,6 +104,12 @@ def render_cmd(
             click.echo(
                 f"rendered {len(artifacts)} file(s) for {hosts} device(s) of {len(ids)} village(s) into {out_dir}"
             )
+            for finding in findings:
+                click.echo(f"{out_dir}/{finding}")
+            if run_lint:
+                click.echo(f"lint: {len(findings)} finding(s)", err=True)
+    if findings:
+        sys.exit(1)
 
 
 @click.command("diff")

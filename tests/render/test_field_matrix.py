@@ -292,3 +292,24 @@ def test_doctests_of_the_field_modules() -> None:
     for module in (hints, radioplan, airos_lint, environment):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_render_lint_gate_passes_the_fleet_and_catches_an_open_radio(
+    inventory_copy: Path, templates_copy: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    args = ["--inventory", str(inventory_copy), "render", "--all", "--lint"]
+    result = runner.invoke(cli, [*args, "--out", str(tmp_path / "ok")])
+    assert result.exit_code == 0, result.output
+    radio = templates_copy / "routeros" / "radio" / "wireless.rsc.j2"
+    radio.write_text(radio.read_text().replace(" nv2-security=enabled", ""))
+    airos = templates_copy / "airos" / "radio" / "system.cfg.j2"
+    airos.write_text(airos.read_text().replace("security.type=wpa2", "security.type=none"))
+    bad = tmp_path / "bad"
+    result = runner.invoke(cli, [*args, "--out", str(bad), "--templates", str(templates_copy)])
+    assert result.exit_code == 1
+    lines = [ln for ln in result.output.splitlines() if ": ROS-RF-004: " in ln]
+    assert len(lines) == len(RADIO_RSC)
+    path, line = lines[0].split(": ")[0].rsplit(":", 1)
+    assert "nv2-preshared-key" in Path(path).read_text().splitlines()[int(line) - 1]
+    assert sum(": AIR-RF-001: " in ln for ln in result.output.splitlines()) == len(CFG)
