@@ -52,8 +52,18 @@ def _whole(value: Any, default: int) -> int:
     return round(number)
 
 
+_MISSING = {
+    "distance_km": "the radio path length in km, e.g. distance_km: 7.5 (it sets RouterOS "
+    "nv2-cell-radius and the airOS ack distance)",
+    "range_km": "the distance to the farthest subscriber in km, e.g. range_km: 3 (it sets "
+    "RouterOS nv2-cell-radius and the airOS ack distance)",
+}
+
+
 def unit_hint(loc: Sequence[str | int], kind: str, value: Any) -> str | None:
     """A hint for a schema error at ``loc`` of pydantic error type ``kind``, or None."""
+    if loc and kind == "missing":
+        return _MISSING.get(str(loc[-1]))
     if not loc or kind not in _UNIT_TYPES:
         return None
     name = str(loc[-1])

@@ -115,7 +115,9 @@ def _schema_problems(
         loc = tuple(err["loc"])
         kind = err["type"]
         if kind == "missing":
-            out.add(doc, loc, f"missing required key {loc[-1]!r}", where="mapping")
+            why = unit_hint(loc, kind, None)
+            message = f"missing required key {loc[-1]!r}" + (f"; {why}" if why else "")
+            out.add(doc, loc, message, where="mapping")
         elif kind == "extra_forbidden":
             owner = _model_at(model, loc[:-1])
             hint = ""

@@ -259,9 +259,21 @@ def test_unit_hints(loc: tuple[str | int, ...], kind: str, value: object, expect
     assert hint is not None and expected in hint
 
 
+def test_missing_radio_geometry_says_what_to_write(inv_dir: Path) -> None:
+    path = village(inv_dir, "lebung-itam")
+    edit(path, ", distance_km: 7.5}", "}")
+    (line,) = problems(inv_dir)
+    assert (
+        line.startswith(f"{path}:")
+        and "links[0].radio.distance_km: missing required key 'distance_km'" in line
+    )
+    assert "e.g. distance_km: 7.5 (it sets RouterOS nv2-cell-radius" in line
+
+
 def test_no_hint_for_unrelated_errors() -> None:
     assert unit_hint(("devices", 0, "hostname"), "string_pattern_mismatch", "GW 1") is None
     assert unit_hint(("x", "frequency"), "missing", None) is None
+    assert unit_hint(("x", "ssid"), "missing", None) is None
     assert unit_hint((), "int_parsing", "x") is None
 
 
