@@ -1,0 +1,52 @@
+"""``kopnet lab up`` exits non-zero, with the reason, when a part it was asked to start (the
+gateways, by default) does not start; the emulated devices it could start keep running."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.lab.test_cli_lab import (
+    Lab,
+    lab,  # noqa: F401 - the fixture (stops the daemon)
+)
+
+pytestmark = [pytest.mark.lab]
+
+
+@pytest.fixture
+def lab_under_var(tmp_path: Path) -> Iterator[Lab]:
+    # A lab directory under /var is refused by the gateway lab (it overlays /var for each
+    # gateway): a real start failure that happens before any namespace is created.
+    var_tmp = Path(tempfile.mkdtemp(prefix="kopnet-up-", dir="/var/tmp"))
+    bench = Lab(tmp_path)
+    bench.dir = var_tmp / "lab"
+    try:
+        yield bench
+    finally:
+        bench.kopnet("lab", "down", check=False)
+        shutil.rmtree(var_tmp, ignore_errors=True)
+
+
+@pytest.mark.root
+def test_gateway_start_failure_is_a_non_zero_exit_with_the_reason(lab_under_var: Lab) -> None:
+    up = lab_under_var.kopnet("lab", "up", "sukadana", check=False)
+    assert up.returncode == 1, up.stdout + up.stderr
+    assert "gateway of sukadana not started" in up.stderr
+    assert "must not be under /var" in up.stderr
+    assert "lab up incomplete" in up.stderr
+    status = lab_under_var.status()
+    # the emulated devices were started and keep running; no gateway joined the lab
+    assert status and all(row["state"] == "running" for row in status.values())
+    assert "gw-sukadana" not in status
+
+
+def test_devices_only_lab_up_still_exits_zero(lab: Lab) -> None:  # noqa: F811
+    up = lab.kopnet("lab", "up", "sukadana", "--no-gateways", check=False)
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "lab up: " in up.stdout and "incomplete" not in up.stderr
+    lab.kopnet("lab", "down")
