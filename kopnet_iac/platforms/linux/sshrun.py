@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 
 import paramiko
@@ -26,7 +26,7 @@ class SshTarget:
     host: str
     username: str
     port: int = 22
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a repr, log or error
     key_file: str | None = None
     hostname: str = ""
     village: str = ""
