@@ -119,6 +119,11 @@ class ConnectError(KopnetError):
     """A device could not be reached or refused the login."""
 
 
+class HostKeyError(ConnectError):
+    """A device's SSH host key is not the recorded one (or none is recorded and trust on
+    first use is off): the login is refused before any credential is sent."""
+
+
 class ApplyError(KopnetError):
     """A change failed while being applied."""
 

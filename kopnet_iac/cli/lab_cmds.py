@@ -155,6 +155,23 @@ def _gateways_up(
     return failures
 
 
+def _pin_host_keys(lab_dir: Path, villages: set[str]) -> None:
+    """Record the SSH host keys of the lab's devices, just started, in the known-hosts store
+    (replacing older ones: lab gateways get new keys at every start)."""
+    from kopnet_iac.transport.hostkeys import HostKeyStore, pin_current_keys
+
+    store = HostKeyStore.open()
+    targets = [
+        (str(row["host"]), int(row["ssh_port"]), str(row["hostname"]))
+        for row in lab_status(lab_dir)
+        if row.get("village") in villages and row.get("ssh_port") and row["state"] == "running"
+    ]
+    problems = pin_current_keys(store, targets)
+    for device, reason in sorted(problems.items()):
+        click.echo(f"  {device}: host key not recorded: {reason}", err=True)
+    click.echo(f"  {len(targets) - len(problems)} SSH host keys recorded in {store.path}")
+
+
 def _gateways_down(lab_dir: Path, village: str | None = None) -> None:
     module = _gateway_module()
     if module is None or os.geteuid() != 0:
@@ -282,6 +299,7 @@ def up(
             source = click.get_current_context().get_parameter_source("gateways")
             explicit = source is not None and source != ParameterSource.DEFAULT
             gateway_failures = _gateways_up(chosen, inventory, directory, explicit=explicit)
+        _pin_host_keys(directory, set(chosen))
         running = sum(1 for r in rows if r["state"] == "running")
         click.echo(f"lab up: {running}/{len(specs)} devices running ({', '.join(chosen)})")
         failed_devices = sorted(answer.get("failed", {}))

@@ -14,6 +14,7 @@ import click
 from kopnet_iac import __version__
 from kopnet_iac.cli import gateway_cmds, inventory_cmds, lab_cmds, render_cmds, routeros_cmds
 from kopnet_iac.cli.context import AppContext
+from kopnet_iac.cli.hostkey_cmds import hostkey
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -49,6 +50,7 @@ render_cmds.register(cli)
 routeros_cmds.register(cli)
 lab_cmds.register(cli)
 gateway_cmds.register(cli)
+cli.add_command(hostkey)
 
 
 if __name__ == "__main__":  # pragma: no cover

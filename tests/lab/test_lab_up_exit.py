@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kopnet_iac.transport.hostkeys import HostKeyStore, host_id, scan_key
 from tests.lab.test_cli_lab import (
     Lab,
     lab,  # noqa: F401 - the fixture (stops the daemon)
@@ -45,8 +46,20 @@ def test_gateway_start_failure_is_a_non_zero_exit_with_the_reason(lab_under_var:
     assert "gw-sukadana" not in status
 
 
-def test_devices_only_lab_up_still_exits_zero(lab: Lab) -> None:  # noqa: F811
+def test_devices_only_lab_up_exits_zero_and_pins_the_host_keys(lab: Lab) -> None:  # noqa: F811
     up = lab.kopnet("lab", "up", "sukadana", "--no-gateways", check=False)
     assert up.returncode == 0, up.stdout + up.stderr
     assert "lab up: " in up.stdout and "incomplete" not in up.stderr
+    status = lab.status()
+    store = HostKeyStore.open()  # $KOPNET_STATE of this test, inherited by the CLI
+    pins = {p.device: p for p in store.entries()}
+    assert set(pins) == {h for h, row in status.items() if row["ssh_port"]} and pins
+    for hostname, pin in pins.items():
+        row = status[hostname]
+        assert pin.host == host_id(row["host"], row["ssh_port"])
+        assert pin.matches(scan_key(row["host"], row["ssh_port"]))
+    assert f"{len(pins)} SSH host keys recorded" in up.stdout
+    # a second "lab up" of the same village keeps one pin per device
+    lab.kopnet("lab", "up", "sukadana", "--no-gateways")
+    assert len(store.entries()) == len(pins)
     lab.kopnet("lab", "down")
