@@ -14,6 +14,10 @@ regular expressions (never a regex per character). Two entry points:
 In an export, a bare flag word (``add ... passive``) means ``yes`` and is stored as
 ``passive="yes"``; :func:`parse_script` keeps it as ``""`` for interpreters.
 
+Configuration files written by hand may use console commands: ``enable``, ``disable``,
+``comment`` and ``remove [ find ]`` are modelled, others (``move``, selective ``remove``,
+``unset``, ``print`` ...) are located errors (see :mod:`~kopnet_iac.platforms.routeros.console`).
+
 Leniencies for real-world files (each logged as a warning): an indented ``key=value`` line that
 does not follow a ``\\`` is joined to the previous command (hand-wrapped exports), and a MIME
 multipart boundary line (``-----...``, a web-upload artefact) is skipped.
@@ -26,6 +30,13 @@ import re
 from operator import methodcaller
 
 from kopnet_iac.errors import NotAnExportError, ParseError, SourcePosition
+from kopnet_iac.platforms.routeros.console import (
+    CONSOLE_VERBS,
+    Remove,
+    console_entries,
+    fold,
+    owned_from_here,
+)
 from kopnet_iac.platforms.routeros.lexer import (
     _FAST_FIND,
     _PATH_WORD,
@@ -340,6 +351,16 @@ def parse_export(text: str, source: str = "<string>") -> RouterOSConfig:
             if verb == "":
                 section = cmd.path
                 entries = config.sections.setdefault(section, [])
+                continue
+            if cmd.path and verb in CONSOLE_VERBS:
+                modelled = console_entries(cmd, source)
+                if isinstance(modelled, Remove):
+                    owned_from_here(config.sections, managed, cmd.path)
+                    continue
+                path_entries = config.sections.setdefault(cmd.path, [])
+                for change in modelled:
+                    if not fold(path_entries, change):
+                        path_entries.append(change)
                 continue
             if not cmd.path:
                 raise ParseError(

@@ -192,7 +192,7 @@ def test_script_file_is_not_an_export() -> None:
         ("/ip address\nadd address=1.1.1.1 [ find\n", 2, 21, None),
         ("/ip address\nadd name=a ]\n", 2, 12, "]"),
         ("/ip address\n  add x=1 )\n", 2, 11, ")"),
-        ("/ip pool\nadd name=a\nremove [ find ]\n", 3, 1, "remove"),
+        ("/ip pool\nadd name=a\nremove [ find name=a ]\n", 3, 1, "remove"),
         ("add name=x\n", 1, 1, "add"),
     ],
 )
