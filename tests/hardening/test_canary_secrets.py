@@ -86,6 +86,15 @@ STEPS: list[Step] = [
     Step("validate-bad-vault", ("-vv", "--inventory", "{bad_inventory}", "validate"), None),
 ]
 
+# As root (namespaces): the Linux gateway in the lab, configured with Ansible and verified.
+GATEWAY_STEPS: list[Step] = [
+    Step("lab-up-gateway", ("-vv", "lab", "up", VILLAGE)),
+    Step("gateway-apply", ("-vv", "gateway", "apply", VILLAGE, "--lab")),
+    Step("verify", ("-vv", "verify", VILLAGE, "--lab"), None),
+    Step("verify-json", ("verify", VILLAGE, "--lab", "--json"), None),
+    Step("lab-down-gateway", ("lab", "down")),
+]
+
 
 @dataclass
 class Workspace:
@@ -373,6 +382,17 @@ def test_no_canary_in_any_output_or_file(workspace: Workspace) -> None:
     assert "********" in by_name["routeros-diff"].output  # the secrets differ: a plan, masked
     assert "unterminated string" in by_name["routeros-check-broken"].output
     assert "line" in by_name["bad-vault"].output and "fleet.vault" in by_name["bad-vault"].output
+    leaks = _leaks(workspace, outcomes)
+    assert not leaks, "secret values leaked:\n" + "\n".join(leaks)
+
+
+@pytest.mark.root
+@pytest.mark.lab
+def test_no_canary_from_the_gateway_lab(workspace: Workspace) -> None:
+    outcomes = [_run_step(workspace, step) for step in GATEWAY_STEPS]
+    by_name = {o.name: o for o in outcomes}
+    assert "gateway gw-sukadana up" in by_name["lab-up-gateway"].output
+    assert "PASS" in by_name["verify"].output
     leaks = _leaks(workspace, outcomes)
     assert not leaks, "secret values leaked:\n" + "\n".join(leaks)
 

@@ -240,3 +240,22 @@ def test_default_substitution_is_verbatim_and_unknown_platform_refused(inv: Inve
     assert substitute_secrets(inv, text, _env(gw_admin=HOSTILE)) == f"x={HOSTILE}"
     with pytest.raises(SecretError, match="unknown platform"):
         substitute_secrets(inv, text, _env(gw_admin="x"), platform="junos")
+
+
+def test_kept_ansible_runner_artifacts_lose_the_environment_values(tmp_path: Path) -> None:
+    import json
+
+    from kopnet_iac.platforms.linux.ansible import scrub_runner_env
+
+    run = tmp_path / "artifacts" / "0b1c"
+    run.mkdir(parents=True)
+    env = {"KOPNET_SECRET_GW_ADMIN": CANARY, "KOPNET_VAULT_PASSWORD": CANARY, "PATH": "/bin"}
+    (run / "command").write_text(json.dumps({"command": ["ansible-playbook"], "env": env}))
+    (run / "other").write_text("kept")
+    scrub_runner_env(tmp_path)
+    data = json.loads((run / "command").read_text())
+    assert CANARY not in (run / "command").read_text()
+    assert data["command"] == ["ansible-playbook"] and data["env"]["PATH"] == "/bin"
+    assert set(data["env"]) == set(env)
+    assert oct((run / "command").stat().st_mode & 0o777) == "0o600"
+    assert (run / "other").read_text() == "kept"
