@@ -8,15 +8,8 @@ from pathlib import Path
 import click
 
 from kopnet_iac.cli.context import cli_errors, echo_json
-from kopnet_iac.transport.hostkeys import ENV_STATE, HostKeyStore
-
-state_option = click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar=ENV_STATE,
-    default=None,
-    help="State directory holding known_hosts. Env: KOPNET_STATE. Default: .kopnet/state",
-)
+from kopnet_iac.cli.state_cmds import state_option
+from kopnet_iac.transport.hostkeys import HostKeyStore
 
 
 @click.group("hostkey")

@@ -42,20 +42,13 @@ from typing import Any
 import paramiko
 
 from kopnet_iac.errors import ConnectError, HostKeyError
+from kopnet_iac.state.database import default_state_dir
 
 log = logging.getLogger(__name__)
 
-ENV_STATE = "KOPNET_STATE"
-DEFAULT_STATE = Path(".kopnet") / "state"
 FILE_NAME = "known_hosts"
 MARK = "kopnet"
 _LOCK = threading.Lock()  # threads of one process (Nornir); processes use flock
-
-
-def default_state_dir() -> Path:
-    """``$KOPNET_STATE`` or ``./.kopnet/state``."""
-    value = os.environ.get(ENV_STATE)
-    return Path(value) if value else DEFAULT_STATE
 
 
 def host_id(host: str, port: int = 22) -> str:

@@ -34,7 +34,7 @@ from kopnet_iac.errors import KopnetError
 from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.inventory.secrets import encrypt_vault, env_var_name, substitute_secrets
 from kopnet_iac.render.renderer import Renderer
-from tests.conftest import REPO_ROOT
+from tests.conftest import EXAMPLE_FLEET, REPO_ROOT
 
 REPO = Path(REPO_ROOT)
 VILLAGE = "sukadana"
@@ -167,7 +167,7 @@ def _write_input(ws: Workspace, path: Path, text: str) -> None:
 
 
 def _make_workspace(root: Path) -> Workspace:
-    inv_src = REPO / "inventory"
+    inv_src = EXAMPLE_FLEET
     fleet = load_inventory(inv_src).fleet
     ws = Workspace(
         root,

@@ -21,7 +21,7 @@ from kopnet_iac.platforms.linux.gateway import GatewayConnection
 from kopnet_iac.platforms.linux.sshrun import SshTarget
 from kopnet_iac.platforms.routeros import parse_export, parse_script, plan_many
 from kopnet_iac.platforms.routeros.lexer import shown_token
-from tests.conftest import REPO_ROOT
+from tests.conftest import EXAMPLE_FLEET, REPO_ROOT
 
 CANARY = "CanaryQ7x9Zk"
 VAULT_PW = "fake-vault-pw"
@@ -30,7 +30,7 @@ VAULT_PW = "fake-vault-pw"
 @pytest.fixture
 def inv(tmp_path: Path) -> Inventory:
     dest = tmp_path / "inventory"
-    shutil.copytree(Path(REPO_ROOT) / "inventory", dest)
+    shutil.copytree(EXAMPLE_FLEET, dest)
     return load_inventory(dest)
 
 

@@ -188,7 +188,7 @@ def test_forget_then_the_new_key_is_accepted(server: Server, tmp_path: Path) -> 
     with pytest.raises(HostKeyError):
         _run(_target(server, store))
     runner = CliRunner()
-    listed = runner.invoke(cli, ["hostkey", "list", "--state-dir", str(state)])
+    listed = runner.invoke(cli, ["hostkey", "list", "--state", str(state)])
     assert listed.exit_code == 0 and "gw-test" in listed.output
     forgot = runner.invoke(cli, ["hostkey", "forget", ADDRESS], env={"KOPNET_STATE": str(state)})
     assert forgot.exit_code == 0, forgot.output
@@ -196,7 +196,7 @@ def test_forget_then_the_new_key_is_accepted(server: Server, tmp_path: Path) -> 
     assert store.entries() == []
     assert _run(_target(server, store)) == "pong\n"
     assert [p.fingerprint for p in store.entries()] == [fingerprint(server.public())]
-    again = runner.invoke(cli, ["hostkey", "forget", "no-such-host", "--state-dir", str(state)])
+    again = runner.invoke(cli, ["hostkey", "forget", "no-such-host", "--state", str(state)])
     assert again.exit_code == 1 and "no pinned host key" in again.output
 
 
