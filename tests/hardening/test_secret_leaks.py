@@ -259,3 +259,14 @@ def test_kept_ansible_runner_artifacts_lose_the_environment_values(tmp_path: Pat
     assert set(data["env"]) == set(env)
     assert oct((run / "command").stat().st_mode & 0o777) == "0o600"
     assert (run / "other").read_text() == "kept"
+
+
+def test_airos_config_errors_show_the_position_only() -> None:
+    from kopnet_iac.lab.airos.config import SystemConfig
+
+    # a password with a line break split over two lines: the second has no "="
+    text = f"users.1.name=admin\nusers.1.password=ab\n{CANARY}cd\n"
+    with pytest.raises(ParseError) as info:
+        SystemConfig.parse(text)
+    assert info.value.position is not None and info.value.position.line == 3
+    assert CANARY not in _everything(info.value)
