@@ -35,6 +35,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -382,16 +383,25 @@ def pin_current_keys(
     targets: list[tuple[str, int, str]],
     *,
     timeout: float = 5.0,
+    workers: int = 8,
 ) -> dict[str, str]:
     """Record the key each ``(host, port, device)`` offers now, replacing what was pinned
     for it: for devices whose keys are known to be new and trusted (a lab just started).
-    Returns ``device -> reason`` for those whose key could not be fetched."""
-    problems: dict[str, str] = {}
-    for host, port, device in targets:
+    Keys are fetched ``workers`` at a time. Returns ``device -> reason`` for those whose key
+    could not be fetched."""
+
+    def fetch(target: tuple[str, int, str]) -> paramiko.PKey | str:
         try:
-            key = scan_key(host, port, timeout=timeout)
+            return scan_key(target[0], target[1], timeout=timeout)
         except ConnectError as exc:
-            problems[device] = exc.message
-            continue
-        store.record(host, port, key, device=device, replace=True)
+            return exc.message
+
+    problems: dict[str, str] = {}
+    with ThreadPoolExecutor(max(1, min(workers, len(targets)))) as pool:
+        fetched = list(pool.map(fetch, targets))
+    for (host, port, device), key in zip(targets, fetched, strict=True):
+        if isinstance(key, str):
+            problems[device] = key
+        else:
+            store.record(host, port, key, device=device, replace=True)
     return problems
