@@ -63,6 +63,8 @@ def _spawn_daemon(lab_dir: Path) -> int:
             start_new_session=True,
             close_fds=True,
         )
+    except OSError as exc:  # e.g. the interpreter cannot be run: a message, not a traceback
+        raise LabError(f"cannot start the lab daemon: {exc}") from exc
     finally:
         log.close()
     deadline = time.monotonic() + DAEMON_START_TIMEOUT
