@@ -153,6 +153,8 @@ class HostKeyStore:
             return self.path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return []
+        except (OSError, UnicodeDecodeError) as exc:
+            raise HostKeyError(f"cannot read the known hosts {self.path}: {exc}") from exc
 
     def _write_lines(self, lines: list[str]) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")
@@ -176,15 +178,22 @@ class HostKeyStore:
         """Pin ``key`` for ``host``; ``replace`` drops the host's other keys (a lab restart)."""
         name = host_id(host, port)
         pin = PinnedKey(name, key.get_name(), key.get_base64(), device, _now())
-        with self._locked():
-            kept: list[str] = []
-            for line in self._read_lines():
-                old = PinnedKey.parse(line)
-                if old is not None and old.host == name and (replace or old.matches(key)):
-                    continue
-                kept.append(line)
-            kept.append(pin.line())
-            self._write_lines(kept)
+        try:
+            with self._locked():
+                kept: list[str] = []
+                for line in self._read_lines():
+                    old = PinnedKey.parse(line)
+                    if old is not None and old.host == name and (replace or old.matches(key)):
+                        continue
+                    kept.append(line)
+                kept.append(pin.line())
+                self._write_lines(kept)
+        except OSError as exc:  # not a network problem: never retried as one
+            raise HostKeyError(
+                f"cannot record the host key of {name} in {self.path}: {exc}",
+                host=device or name,
+                step="ssh host key",
+            ) from exc
         log.info("%s: host key %s %s recorded", device or name, pin.key_type, pin.fingerprint)
         return pin
 

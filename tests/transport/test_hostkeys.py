@@ -260,3 +260,14 @@ def test_unparseable_lines_are_kept_and_skipped(store: HostKeyStore) -> None:
     assert PinnedKey.parse("h ssh-ed25519 AAAA kopnet device=x added=y") == PinnedKey(
         "h", "ssh-ed25519", "AAAA", "x", "y"
     )
+
+
+def test_an_unwritable_store_is_a_host_key_error_not_a_retry(
+    server: Server, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    state.write_text("a file where the state directory should be")
+    store = HostKeyStore.open(state)
+    with pytest.raises(HostKeyError, match="cannot (record|read) the"):
+        connect(_target(server, store), attempts=3, backoff=5.0)  # would take 15 s if retried
+    assert server.logins == []
