@@ -15,8 +15,10 @@ from .conftest import Lab
 
 # CCR2004-1G-12S+2XS, the core router the fixtures were exported from
 CCR2004_PORTS = ("ether1", *(f"sfp-sfpplus{i}" for i in range(1, 13)), "sfp28-1", "sfp28-2")
-CASES = sorted(
-    p for p in (Path(REPO_ROOT) / "tests" / "fixtures" / "routeros").glob("*") if p.is_dir()
+CASES = sorted(  # plan cases are the folders with a running.rsc (as in test_fixtures.py)
+    p
+    for p in (Path(REPO_ROOT) / "tests" / "fixtures" / "routeros").glob("*")
+    if (p / "running.rsc").is_file()
 )
 
 
