@@ -78,6 +78,8 @@ STEPS: list[Step] = [
     Step("routeros-diff-broken", ("routeros", "diff", "{running}", "{broken}"), None),
     Step("routeros-lint-broken", ("routeros", "lint", "{broken}"), None),
     Step("hostkey-list", ("hostkey", "list")),
+    Step("history", ("-vv", "history")),
+    Step("lock-list", ("lock", "list", "--json")),
     Step("lab-up", ("-vv", "lab", "up", VILLAGE, "--no-gateways")),
     Step("lab-status", ("lab", "status")),
     Step("lab-status-json", ("lab", "status", "--json")),
@@ -293,12 +295,44 @@ def _call_gateway_files(ws: Workspace) -> object:
     return {name: push_text(inv, text) for name, text in files.items()}
 
 
+def _call_release_store(ws: Workspace) -> object:
+    # what a deploy records: the rendered configs, the running config read from the device
+    # (with show-sensitive: secrets in it), the plan, an error quoting device text
+    from kopnet_iac.platforms.routeros import parse_export, plan
+    from kopnet_iac.state import ReleaseStore
+
+    p = ws.placeholders
+    running, intended = Path(p["running"]).read_text(), Path(p["intended"]).read_text()
+    the_plan = plan(parse_export(running), parse_export(intended))
+    inv = load_inventory(Path(p["inventory"]))
+    rendered = {
+        a.path: a.text
+        for a in Renderer(ws.root / "repo" / "templates").render_villages(inv, [VILLAGE])
+    }
+    with ReleaseStore.open(ws.root / "state") as store:
+        with store.lock(VILLAGE, operator="campaign", purpose="deploy"):
+            rid = store.begin_release(
+                VILLAGE, kind="deploy", operator="campaign", git_revision=None,
+                git_dirty=True, rendered=rendered,
+            )  # fmt: skip
+            store.journal(rid, "apply", host=CORE, detail={"plan": the_plan.script()})
+            store.record_device(
+                rid, CORE, platform="routeros", running_before=running,
+                plan=the_plan.script(), revert_plan=the_plan.revert_script(),
+                outcome="failed", error=f"device said: bad value in {intended[-300:]}",
+            )  # fmt: skip
+            store.finish_release(rid, "failed", error="apply failed")
+        release = store.get_release(rid)
+    return (release.devices, release.journal)
+
+
 CALLS: list[tuple[str, Callable[[Workspace], object]]] = [
     ("plan-many", _call_plan_many),
     ("bad-vault", _call_bad_vault),
     ("nornir-bad-vault", _call_nornir_bad_vault),
     ("nornir", _call_nornir),
     ("gateway-files", _call_gateway_files),
+    ("release-store", _call_release_store),
 ]
 
 

@@ -270,3 +270,21 @@ def test_airos_config_errors_show_the_position_only() -> None:
         SystemConfig.parse(text)
     assert info.value.position is not None and info.value.position.line == 3
     assert CANARY not in _everything(info.value)
+
+
+def test_state_store_masks_values_sensitive_in_their_menu_only() -> None:
+    from kopnet_iac.state.redact import cleartext_secrets, mask_secrets
+
+    text = (
+        "/snmp community\n"
+        f'set [ find default=yes ] addresses=10.255.0.0/24 name="{CANARY}" read-access=yes\n'
+        f"/snmp community set [ find name={CANARY}2 ] name={CANARY}3\n"
+        "/ip pool\nadd name=dhcp ranges=10.0.0.2-10.0.0.9\n"
+        f"/interface wireless security-profiles add name=p management-protection-key={CANARY}\n"
+        '/snmp community\nset [ find default=yes ] name="@@secret:snmp-community@@"\n'
+    )
+    masked = mask_secrets(text)
+    assert CANARY not in masked  # in selectors too
+    assert "add name=dhcp ranges" in masked  # a name elsewhere is no secret
+    assert 'name="@@secret:snmp-community@@"' in masked  # placeholders are kept
+    assert [line for line, _ in cleartext_secrets(text)] == [2, 3, 6]
