@@ -268,6 +268,6 @@ def test_an_unwritable_store_is_a_host_key_error_not_a_retry(
     state = tmp_path / "state"
     state.write_text("a file where the state directory should be")
     store = HostKeyStore.open(state)
-    with pytest.raises(HostKeyError, match="cannot (record|read) the"):
+    with pytest.raises(HostKeyError, match=r"cannot (record|read) the"):
         connect(_target(server, store), attempts=3, backoff=5.0)  # would take 15 s if retried
     assert server.logins == []
