@@ -271,3 +271,22 @@ def test_an_unwritable_store_is_a_host_key_error_not_a_retry(
     with pytest.raises(HostKeyError, match=r"cannot (record|read) the"):
         connect(_target(server, store), attempts=3, backoff=5.0)  # would take 15 s if retried
     assert server.logins == []
+
+
+def test_airos_driver_transport_pins_host_keys(server: Server, store: HostKeyStore) -> None:
+    from kopnet_iac.drivers.airos.transport import Endpoint, SSHSession
+
+    endpoint = Endpoint(
+        "sec-x", ADDRESS, USER, PASSWORD, ssh_port=server.port, timeout=5.0, host_keys=store
+    )
+    assert PASSWORD not in repr(endpoint)
+    session = SSHSession(endpoint)
+    session.open()
+    session.close()
+    assert [p.device for p in store.entries()] == ["sec-x"]
+    server.stop()
+    server.start(asyncssh.generate_private_key("ssh-ed25519"))
+    logins = len(server.logins)
+    with pytest.raises(HostKeyError, match="changed"):
+        SSHSession(endpoint).open()
+    assert len(server.logins) == logins
