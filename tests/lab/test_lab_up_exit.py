@@ -3,6 +3,10 @@ gateways, by default) does not start; the emulated devices it could start keep r
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -63,3 +67,42 @@ def test_devices_only_lab_up_exits_zero_and_pins_the_host_keys(lab: Lab) -> None
     lab.kopnet("lab", "up", "sukadana", "--no-gateways")
     assert len(store.entries()) == len(pins)
     lab.kopnet("lab", "down")
+
+
+def _gateways_up_without_root(explicit: bool, tmp_path: Path) -> str:
+    """What ``lab up``'s gateway step reports in a process that dropped root."""
+    from kopnet_iac.cli import lab_cmds
+    from kopnet_iac.inventory.loader import load_inventory
+    from tests.conftest import EXAMPLE_FLEET
+
+    inv = load_inventory(EXAMPLE_FLEET)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: drop root, run the step, report failures and what it printed
+        try:
+            os.close(read_end)
+            os.setuid(65534)
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                failures = lab_cmds._gateways_up(
+                    ["sukadana"], inv, tmp_path / "lab", explicit=explicit
+                )
+            os.write(write_end, json.dumps([failures, out.getvalue()]).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        answer = pipe.read()
+    os.waitpid(pid, 0)
+    return answer
+
+
+@pytest.mark.root
+def test_without_root_default_gateways_are_a_note_and_asked_ones_a_failure(
+    tmp_path: Path,
+) -> None:
+    failures, printed = json.loads(_gateways_up_without_root(False, tmp_path))
+    assert failures == [] and "gateways not started: needs root" in printed
+    failures, printed = json.loads(_gateways_up_without_root(True, tmp_path))
+    assert failures == ["gateways not available: needs root"]
+    assert not (tmp_path / "lab").exists()
