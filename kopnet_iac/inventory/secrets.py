@@ -165,7 +165,7 @@ _LINUX_UNQUOTED_BAD = re.compile(r"[\s\"'\\#;{}]")
 
 def _refuse(name: str, platform: str, reason: str) -> SecretError:
     # Names the secret and what is wrong with it, never the value.
-    return SecretError(f"secret {name!r} cannot be written into a {platform} config: {reason}")
+    return SecretError(f"secret {name!r} cannot be written into {platform} configuration: {reason}")
 
 
 def _routeros_sub(text: str, value_of: Callable[[str], str]) -> str:
