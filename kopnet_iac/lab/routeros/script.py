@@ -25,6 +25,7 @@ import re
 from typing import TYPE_CHECKING
 
 from kopnet_iac.errors import ParseError
+from kopnet_iac.lab.routeros.printing import same_value
 from kopnet_iac.lab.routeros.render import render_reply
 from kopnet_iac.lab.routeros.store import Entry, Reply, RosError, format_id
 from kopnet_iac.platforms.routeros.model import Command, Selector
@@ -99,9 +100,9 @@ def _matches(row: dict[str, str], cond: tuple[str, str, str]) -> bool:
     key, op, value = cond
     have = row.get(key, "")
     if op == "=":
-        return _norm(have) == _norm(value)
+        return same_value(key, have, value)
     if op == "!=":
-        return _norm(have) != _norm(value)
+        return not same_value(key, have, value)
     if op == "~":
         try:
             return re.search(value, have) is not None
@@ -194,6 +195,13 @@ class Interpreter:
             items = None
         elif path == "file" and cmd.target is not None:
             args["numbers"] = cmd.target
+            items = None
+        elif path == "file" and cmd.selector is not None:
+            rows = [row for _, row in self.router.rows("file")]
+            conds = cmd.selector.conditions
+            args["numbers"] = ",".join(
+                row["name"] for row in rows if all(_matches(row, c) for c in conds)
+            )
             items = None
         else:
             items = self.items_of(cmd, path, lenient=lenient)
