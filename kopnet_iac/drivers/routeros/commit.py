@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,9 +32,10 @@ from kopnet_iac.drivers.routeros.errors import (
     WrongModelError,
 )
 from kopnet_iac.drivers.routeros.session import Reply, Sentence
-from kopnet_iac.drivers.routeros.state import DeviceState
+from kopnet_iac.drivers.routeros.state import DeviceState, device_state, read_sentences
 from kopnet_iac.drivers.routeros.users import UserPlan, plan_users
-from kopnet_iac.errors import KopnetError, PlanError, SecretError
+from kopnet_iac.errors import PlanError, SecretError
+from kopnet_iac.inventory.secrets import PLACEHOLDER_RE
 from kopnet_iac.platforms.routeros import (
     Entry,
     Plan,
@@ -85,6 +86,7 @@ class CommitFlow:
     safety_revert_in: int = 600
     import_timeout: float = 300.0
     batch: Callable[..., list[Reply]] = field(default=lambda *_a, **_k: [])
+    relogin: Callable[[str, str], None] | None = None
     read: Callable[[set[Path], bool, bool], DeviceState] | None = None
     armed_until: float | None = None
     last_revert: str | None = None
@@ -181,8 +183,6 @@ class CommitFlow:
         )
 
     def _password_value(self, written: str) -> str:
-        from kopnet_iac.inventory.secrets import PLACEHOLDER_RE
-
         return PLACEHOLDER_RE.sub(lambda m: self.secret(m.group(1)), written)
 
     def check_model(self, state: DeviceState) -> None:
@@ -234,6 +234,7 @@ class CommitFlow:
         self._check_revert_path(prepared, apply, revert)
         seconds = revert_in if revert_in is not None else self.safety_revert_in
         armed = self._arm(prepared, apply, revert, seconds)
+        self._switch_login(prepared)
         self.last_revert = revert
         started = time.monotonic()
         self.armed_until = started + seconds if armed else None
@@ -243,6 +244,7 @@ class CommitFlow:
             after = self._after(prepared)
             if revert_in is None and armed:
                 self._disarm("commit")
+                self.armed_until = None
         except DeviceConnectError as exc:
             fate = (
                 f"the job {tx.JOB} reverts it within {seconds}s unless confirmed"
@@ -263,6 +265,8 @@ class CommitFlow:
         )
 
     def _arm(self, prepared: Prepared, apply: str, revert: str, seconds: int) -> bool:
+        """Upload the revert script, arm the job, upload the apply script (keys, backup),
+        create new users; on any refusal undo it all and raise: nothing was changed."""
         # Leftovers of an earlier commit go first (a missing file only answers a trap).
         sentences: list[Sentence] = [tx.file_remove(tx.APPLY_FILE)]
         if prepared.state.revert_file:
@@ -272,25 +276,61 @@ class CommitFlow:
         sentences.append(tx.arm_job(seconds))
         sentences.append(tx.file_add(tx.APPLY_FILE, apply))
         sentences.extend(tx.file_add(name, text) for name, text in prepared.users.key_files)
+        backup_at = len(sentences) - first if self.backup else None
         if self.backup:
             sentences.append(("/system/backup/save", {"name": tx.BACKUP, "dont-encrypt": "yes"}))
+        creates_at = len(sentences) - first
+        sentences.extend(prepared.users.create)  # after the job: its revert removes them
         replies = self.batch(sentences, "arm")[first:]
-        revert_r, job_r, apply_r = replies[0], replies[1], replies[2]
+        revert_r, job_r = replies[0], replies[1]
         failed = [r.trap for r in replies if r.trap is not None]
         if not failed:
             return True
         revert_ok = revert_r.ok and job_r.ok
-        others_ok = apply_r.ok and all(r.ok for r in replies[3:])
+        others_ok = all(r.ok for r in replies[2:])
         if self.force_without_revert and others_ok:
             log.warning("%s: committing WITHOUT a revert path (forced)", self.label)
             return revert_ok
+        created = [
+            attrs["name"]
+            for (_, attrs), reply in zip(prepared.users.create, replies[creates_at:], strict=True)
+            if reply.ok
+        ]
+        self._remove_users(created)
         self._cleanup(job=job_r.ok, revert_file=revert_r.ok, step="arm")
         reason = self.mask("; ".join(str(t) for t in failed))
-        if not revert_ok or (self.backup and not replies[-1].ok):
+        backup_failed = backup_at is not None and not replies[backup_at].ok
+        if not revert_ok or backup_failed:
             raise self._refuse(f"arming failed: {reason}")
         raise DeviceCommitError(
             f"upload failed: {reason}; nothing was changed", host=self.label, step="arm"
         )
+
+    def _remove_users(self, names: list[str]) -> None:
+        if names:
+            sentences: list[Sentence] = [("/user/remove", {"numbers": n}) for n in names]
+            try:
+                self.batch(sentences, "arm")
+            except DeviceConnectError:
+                log.warning("%s: could not remove the users just created", self.label)
+
+    def _switch_login(self, prepared: Prepared) -> None:
+        """Log in as the replacement account before the login user gets disabled."""
+        if prepared.users.relogin is None or self.relogin is None:
+            return
+        user, password = prepared.users.relogin
+        try:
+            self.relogin(user, password)
+        except DeviceConnectError as exc:
+            self._remove_users([a["name"] for _, a in prepared.users.create])
+            self._cleanup(job=True, revert_file=True, step="login-check")
+            raise DeviceCommitError(
+                f"cannot log in as {user!r}, the account that replaces {self.login_user!r} "
+                f"({exc.message}); {self.login_user!r} was not disabled, nothing was changed",
+                host=self.label,
+                step="login-check",
+            ) from exc
+        self.login_user, self.login_password = user, password
 
     def _cleanup(self, *, job: bool, revert_file: bool, step: str) -> None:
         sentences: list[Sentence] = []
@@ -369,8 +409,6 @@ class CommitFlow:
         if not self.verify and not secrets:
             return -1
         sentences: list[Sentence] = list(secrets)
-        from kopnet_iac.drivers.routeros.state import read_sentences
-
         if self.verify:
             sentences.extend(read_sentences(prepared.paths, users=False, keys=False))
         replies = self.batch(sentences, "verify")
@@ -384,8 +422,6 @@ class CommitFlow:
                 )
         if not self.verify:
             return -1
-        from kopnet_iac.drivers.routeros.state import device_state
-
         state = device_state(
             replies[len(secrets) :], prepared.paths, users=False, keys=False, host=self.label
         )
@@ -436,14 +472,15 @@ class CommitFlow:
             )
 
     def rollback(self) -> None:
-        """Import the revert script (no reboot); disarm a pending job first."""
+        """Import the revert script (no reboot) after disarming a pending job: one round
+        trip when the script is on the device (it removes itself and the commit's files)."""
         sentences: list[Sentence] = [
             ("/system/scheduler/remove", {"numbers": tx.JOB}),
             ("/file/print", {"?name": tx.REVERT_FILE, ".proplist": "name"}),
+            ("/import", {"file-name": tx.REVERT_FILE}),
         ]
-        _, files = self.batch(sentences, "rollback")
+        _, files, reply = self.batch(sentences, "rollback", self.import_timeout)
         self.armed_until = None
-        steps: list[Sentence] = []
         if not files.rows:
             if self.last_revert is None:
                 raise DeviceRollbackError(
@@ -451,22 +488,13 @@ class CommitFlow:
                     host=self.label,
                     step="rollback",
                 )
-            steps.append(tx.file_add(tx.REVERT_FILE, self.last_revert))
-        steps.append(("/import", {"file-name": tx.REVERT_FILE}))
-        replies = self.batch(steps, "rollback", self.import_timeout)
-        if replies[-1].trap is not None:
+            steps = [tx.file_add(tx.REVERT_FILE, self.last_revert), sentences[-1]]
+            reply = self.batch(steps, "rollback", self.import_timeout)[-1]
+        if reply.trap is not None:
             raise DeviceRollbackError(
-                f"importing the revert script failed: {self.mask(replies[-1].trap)}; the "
+                f"importing the revert script failed: {self.mask(reply.trap)}; the "
                 f"binary backup {tx.BACKUP_FILE} may still be on the device",
                 host=self.label,
                 step="rollback",
             )
-        self.batch([tx.file_remove(tx.REVERT_FILE), tx.file_remove(tx.APPLY_FILE)], "rollback")
         self.last_revert = None
-
-
-def as_mapping(value: object) -> Mapping[str, str] | None:
-    return value if isinstance(value, Mapping) else None
-
-
-__all__ = ["CommitFlow", "KopnetError", "Prepared"]
