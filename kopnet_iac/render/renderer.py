@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 
+from kopnet_iac import resources
 from kopnet_iac.errors import RenderError
 from kopnet_iac.inventory.loader import Inventory
 from kopnet_iac.render.context import village_contexts
@@ -44,11 +45,15 @@ class Artifact:
 
 
 def default_templates_dir(inventory_dir: Path) -> Path:
-    """``templates/`` beside the inventory folder, else the project's own templates."""
+    """``templates/`` beside the inventory folder, else the project's own templates.
+
+    The project's own are the checkout's ``templates/`` when running from one, else the copy
+    shipped in the installed package (:func:`kopnet_iac.resources.templates_dir`).
+    """
     beside = inventory_dir.resolve().parent / "templates"
     if (beside / "manifest.yaml").is_file():
         return beside
-    return Path(__file__).resolve().parents[2] / "templates"
+    return resources.templates_dir()
 
 
 def _template_line(exc: BaseException, templates_dir: Path) -> str | None:

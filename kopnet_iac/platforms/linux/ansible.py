@@ -23,14 +23,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from kopnet_iac import resources
 from kopnet_iac.errors import ApplyError
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-PLAYBOOKS_DIR = REPO_ROOT / "playbooks"
-ROLES_DIR = REPO_ROOT / "roles"
-PLUGINS_DIR = Path(__file__).resolve().parent / "ansible_plugins"
+# The checkout's folders when running from one, else the copies shipped in the package.
+PLAYBOOKS_DIR = resources.playbooks_dir()
+ROLES_DIR = resources.roles_dir()
+PLUGINS_DIR = resources.ansible_plugins_dir()
 
 _STATUS_OF_EVENT = {
     "runner_on_ok": "ok",
