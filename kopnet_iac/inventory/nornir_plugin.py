@@ -12,7 +12,10 @@ Groups: ``village:<id>``, ``role:<role>``, ``platform:<platform>``; platform gro
 ``napalm`` and ``netmiko`` connection options, and each RouterOS/airOS host its own ``napalm``
 options: the expected model (the driver refuses another), the host name for errors and the
 secret resolver (secrets are filled in at push time). Timeouts are sized for a GEO satellite
-hop (~600 ms per round trip, loss bursts). ``lab=True`` points every host at the running lab.
+hop (~600 ms per round trip, loss bursts). ``targets`` (a
+:class:`~kopnet_iac.inventory.targets.TargetSource`, e.g. the lab's) points every host at where
+that source says it answers; from a configuration file, ``lab=True`` (and ``lab_dir``) names the
+registered ``lab`` source.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from kopnet_iac.inventory.addressing import village_addressing
 from kopnet_iac.inventory.loader import Inventory as KopnetInv
 from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.inventory.secrets import SecretResolver
+from kopnet_iac.inventory.targets import ConnectionTarget, TargetSource, named_source
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +99,9 @@ def platform_connection_options(platform: str) -> dict[str, ConnectionOptions]:
 
 
 class LabSecrets:
-    """Secrets for an emulated device: its login secret is the lab's password for it (so a
-    deploy does not change it), every other secret comes from the real resolver."""
+    """Secrets for a device reached through a target source: its login secret is the
+    source's password for it (so a deploy does not change it), every other secret comes from
+    the real resolver."""
 
     def __init__(self, resolver: SecretResolver, login_secret: str, password: str) -> None:
         self.resolver = resolver
@@ -118,11 +123,13 @@ class KopnetInventory:
         villages: Iterable[str] | str | None = None,
         lab: bool = False,
         lab_dir: str | Path | None = None,
+        targets: TargetSource | None = None,
     ) -> None:
         self.inventory_dir = Path(inventory_dir)
         self.villages = [villages] if isinstance(villages, str) else villages
         self.lab = lab
         self.lab_dir = Path(lab_dir) if lab_dir is not None else None
+        self.source = targets
         self.defaults = Defaults()
         self._passwords: dict[str, str | None] = {}
         self._secret_errors: dict[str, str] = {}
@@ -136,7 +143,7 @@ class KopnetInventory:
         self.defaults = Defaults()
         groups = Groups()
         hosts = Hosts()
-        targets = self._lab_targets() if self.lab else None
+        targets = self._targets()
         resolver = SecretResolver(inv)
         self._passwords = {}
         self._secret_errors = {}
@@ -144,10 +151,12 @@ class KopnetInventory:
             self._add_village(inv, vid, groups, hosts, targets, resolver)
         return Inventory(hosts=hosts, groups=groups, defaults=self.defaults)
 
-    def _lab_targets(self) -> dict[str, Any]:
-        from kopnet_iac.lab.targets import lab_targets
-
-        return dict(lab_targets(self.lab_dir))
+    def _targets(self) -> dict[str, ConnectionTarget] | None:
+        """hostname -> target from the given source (or the named ``lab`` one), else None."""
+        source = self.source
+        if source is None and self.lab:
+            source = named_source("lab", self.lab_dir)
+        return dict(source.targets()) if source is not None else None
 
     def _group(self, groups: Groups, name: str, **kwargs: Any) -> Group:
         if name not in groups:
@@ -171,7 +180,7 @@ class KopnetInventory:
         vid: str,
         groups: Groups,
         hosts: Hosts,
-        targets: dict[str, Any] | None,
+        targets: dict[str, ConnectionTarget] | None,
         resolver: SecretResolver,
     ) -> None:
         village = inv.village(vid)
@@ -227,7 +236,7 @@ class KopnetInventory:
             if targets is not None:
                 target = targets.get(device.hostname)
                 if target is None:
-                    log.info("%s is not running in the lab; left out", device.hostname)
+                    log.info("%s is not in the target source; left out", device.hostname)
                     continue
                 host_kwargs.update(
                     hostname=target.host,
@@ -269,7 +278,9 @@ class KopnetInventory:
             )
 
     @staticmethod
-    def _lab_options(platform: str, target: Any, **optional: Any) -> dict[str, ConnectionOptions]:
+    def _lab_options(
+        platform: str, target: ConnectionTarget, **optional: Any
+    ) -> dict[str, ConnectionOptions]:
         """Connection options pointing at an emulated device (its own ports)."""
         options = platform_connection_options(platform)
         out: dict[str, ConnectionOptions] = {}
@@ -280,7 +291,7 @@ class KopnetInventory:
             ports = {  # the airOS driver's names: port is SSH
                 "port": target.ssh_port,
                 "http_port": target.http_port,
-                "https_port": getattr(target, "https_port", None),
+                "https_port": target.https_port,
             }
             extras = napalm_extras(platform, **optional, **ports)
             out["napalm"] = ConnectionOptions(platform=platform, extras=extras)

@@ -1,33 +1,24 @@
 """Connection details of the running lab, for commands run with ``--lab``.
 
+:class:`LabTargets` is the lab as a :class:`kopnet_iac.inventory.targets.TargetSource`
+(registered as the ``lab`` entry point of ``kopnet_iac.target_sources``): product code
+receives it as a parameter and never imports the lab.
+
 >>> # lab_targets()["core-sukadana"].api_port  -> 8728 on its own 127.77.x.y address
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from kopnet_iac.errors import LabError
+from kopnet_iac.inventory.targets import ConnectionTarget
 from kopnet_iac.lab import control
 
-
-@dataclass(frozen=True)
-class DeviceTarget:
-    """Where and how to reach one lab device (lab-only credentials)."""
-
-    hostname: str
-    platform: str
-    host: str
-    api_port: int | None
-    ssh_port: int | None
-    http_port: int | None
-    username: str
-    password: str = field(repr=False)  # lab-only, still never in a repr
-    state: str
-    village: str = ""
-    https_port: int | None = None
+DeviceTarget = ConnectionTarget
+"""Where and how to reach one lab device (the product's :class:`ConnectionTarget`)."""
 
 
 def _target(row: dict[str, Any]) -> DeviceTarget:
@@ -43,6 +34,7 @@ def _target(row: dict[str, Any]) -> DeviceTarget:
         state=str(row.get("state", "")),
         village=str(row.get("village", "")),
         https_port=row.get("https_port"),
+        key_file=str(row.get("key_file") or "") or None,
     )
 
 
@@ -74,3 +66,27 @@ def lab_targets(lab_dir: Path | None = None) -> dict[str, DeviceTarget]:
     if not rows:
         raise LabError("the lab is running but has no devices (kopnet lab up VILLAGE)")
     return {str(row["hostname"]): _target(row) for row in rows}
+
+
+class LabTargets:
+    """The running lab in ``lab_dir`` (default ``$KOPNET_LAB_DIR`` or ``.kopnet/lab``) as a
+    target source: emulated devices from the daemon, gateways from the namespace records."""
+
+    def __init__(self, lab_dir: Path | str | None = None) -> None:
+        self.lab_dir = control.resolve_lab_dir(lab_dir)
+
+    @property
+    def location(self) -> str:
+        return str(self.lab_dir)
+
+    def targets(self) -> Mapping[str, ConnectionTarget]:
+        return lab_targets(self.lab_dir)
+
+    def gateways(self) -> list[ConnectionTarget]:
+        return [_target(row) for row in gateway_rows(self.lab_dir)]
+
+    def missing(self, village: str, hostname: str) -> str:
+        return f"no lab gateway recorded in {self.lab_dir} (run `kopnet lab up {village}` as root)"
+
+    def __repr__(self) -> str:
+        return f"LabTargets({self.location!r})"

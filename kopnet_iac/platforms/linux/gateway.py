@@ -2,7 +2,8 @@
 
 Connection data is derived, never stored twice: the production address is the gateway's
 loopback from the address plan, the password is the device's ``credentials`` secret; in the
-lab, host/port/user/password come from the lab's record of the gateway namespaces.
+lab (or any other :class:`~kopnet_iac.inventory.targets.TargetSource`), host/port/user/password
+come from the source's record of the gateway.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from kopnet_iac.errors import ConnectError, KopnetError
 from kopnet_iac.inventory.addressing import village_addressing
 from kopnet_iac.inventory.loader import Inventory
 from kopnet_iac.inventory.models import Device
+from kopnet_iac.inventory.targets import TargetSource, named_source
 
 log = logging.getLogger(__name__)
 
@@ -77,40 +78,44 @@ def production_connection(inv: Inventory, village_id: str) -> GatewayConnection:
     )
 
 
-def _lab_rows(lab_dir: Path) -> list[dict[str, Any]]:
-    """Lab gateway records (``kopnet_iac.lab.targets``: the namespace lab's own records)."""
-    from kopnet_iac.lab.targets import gateway_rows
-
-    return gateway_rows(lab_dir)
-
-
-def lab_connection(inv: Inventory, village_id: str, lab_dir: Path) -> GatewayConnection:
-    """The lab gateway of a village as recorded by ``kopnet lab up`` in ``lab_dir``."""
+def target_connection(inv: Inventory, village_id: str, source: TargetSource) -> GatewayConnection:
+    """The village's gateway as a target source (e.g. the running lab) records it."""
     device = gateway_device(inv, village_id)
-    for row in _lab_rows(lab_dir):
-        if row.get("village") == village_id or row.get("hostname") == device.hostname:
-            if not row.get("host") or row.get("state") not in (None, "running"):
+    for target in source.gateways():
+        if target.village == village_id or target.hostname == device.hostname:
+            if not target.running:
                 continue
             return GatewayConnection(
                 village=village_id,
                 hostname=device.hostname,
-                host=str(row["host"]),
-                port=int(row.get("ssh_port") or 22),
-                username=str(row.get("username") or "root"),
+                host=target.host,
+                port=int(target.ssh_port or 22),
+                username=target.username or "root",
                 credentials=device.credentials,
                 lab=True,
-                password=str(row.get("password") or "") or None,
-                key_file=str(row.get("key_file") or "") or None,
+                password=target.password or None,
+                key_file=target.key_file,
             )
     raise ConnectError(
-        f"no lab gateway recorded in {lab_dir} (run `kopnet lab up {village_id}` as root)",
-        village=village_id,
-        host=device.hostname,
+        source.missing(village_id, device.hostname), village=village_id, host=device.hostname
     )
 
 
-def connection(inv: Inventory, village_id: str, lab_dir: Path | None) -> GatewayConnection:
-    """Lab connection when ``lab_dir`` is given, else the production one."""
+def lab_connection(inv: Inventory, village_id: str, lab_dir: Path | str) -> GatewayConnection:
+    """The lab gateway of a village as recorded by ``kopnet lab up`` in ``lab_dir`` (the
+    registered ``lab`` target source at that folder)."""
+    return target_connection(inv, village_id, named_source("lab", lab_dir))
+
+
+def connection(
+    inv: Inventory,
+    village_id: str,
+    lab_dir: Path | None,
+    targets: TargetSource | None = None,
+) -> GatewayConnection:
+    """From ``targets`` when given, else the lab in ``lab_dir`` when given, else production."""
+    if targets is not None:
+        return target_connection(inv, village_id, targets)
     if lab_dir is not None:
         return lab_connection(inv, village_id, lab_dir)
     return production_connection(inv, village_id)

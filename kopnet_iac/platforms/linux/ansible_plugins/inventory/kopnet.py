@@ -10,7 +10,6 @@ Config file (``*.kopnet.yml``/``kopnet.yml``)::
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -57,17 +56,16 @@ class InventoryModule(BaseInventoryPlugin):  # type: ignore[misc]
         self._read_config_data(path)
         from kopnet_iac.errors import KopnetError
         from kopnet_iac.inventory.loader import load_inventory
-        from kopnet_iac.lab.control import resolve_lab_dir
+        from kopnet_iac.inventory.targets import named_source
         from kopnet_iac.platforms.linux.inventory import gateway_hosts
 
         base = Path(path).resolve().parent
         root = (base / str(self.get_option("inventory_dir"))).resolve()
         lab_dir = None
-        if self.get_option("lab"):
-            lab_dir = resolve_lab_dir(
-                self.get_option("lab_dir") or os.environ.get("KOPNET_LAB_DIR")
-            )
         try:
+            if self.get_option("lab"):  # the registered ``lab`` target source
+                source = named_source("lab", self.get_option("lab_dir") or None)
+                lab_dir = Path(source.location)
             inv = load_inventory(root)
             hosts = gateway_hosts(inv, None, lab_dir)
         except KopnetError as exc:
