@@ -197,17 +197,21 @@ def confirm(task: Task) -> Result:
     )
 
 
-def revert(task: Task) -> Result:
+def revert(task: Task, force: bool = False) -> Result:
     """Put the pre-deploy configuration back now (``rollback()``, no reboot with our drivers).
 
-    Payload: ``{"hostname", "pending_before", "reverted"}``.
+    Only a device with a pending (armed, unconfirmed) commit is rolled back, unless ``force``:
+    a device whose own revert already ran, or whose commit failed and was undone by the driver,
+    must not be rolled back a second time (that would undo the release before). ``force`` rolls
+    back a confirmed commit too. Payload: ``{"hostname", "pending_before", "reverted"}``.
     """
     step = "revert"
     driver = device(task, step)
     pending = bool(_call(task, step, RollbackError, driver.has_pending_commit))
-    _call(task, step, RollbackError, driver.rollback)
-    payload = {"hostname": task.host.name, "pending_before": pending, "reverted": True}
-    return Result(host=task.host, result=payload, changed=True)
+    if pending or force:
+        _call(task, step, RollbackError, driver.rollback)
+    payload = {"hostname": task.host.name, "pending_before": pending, "reverted": pending or force}
+    return Result(host=task.host, result=payload, changed=pending or force)
 
 
 def pending_commit(task: Task) -> Result:

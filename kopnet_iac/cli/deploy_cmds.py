@@ -1,0 +1,200 @@
+"""``kopnet deploy``: a village rolled out as one transaction (see kopnet_iac.deploy.transaction).
+
+Only rendering lives here: progress lines (rich on a terminal, plain otherwise, on stderr so
+``--json`` keeps stdout to one document), the plan with diffs, the confirmation prompt, the
+summary table and the exit code.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kopnet_iac.cli.context import AppContext, echo_json, pass_app
+
+#: outcome -> exit code (0 only for confirmed / no-change; 1 checks failed or differences
+#: planned but not applied; >= 3 errors)
+EXIT_CODES = {"confirmed": 0, "no-change": 0, "reverted": 1, "planned": 1, "failed": 3}
+
+
+def register(group: click.Group) -> None:
+    """Add ``kopnet deploy`` to the top-level group."""
+    group.add_command(deploy)
+
+
+class ProgressPrinter:
+    """Renders deploy progress events: rich markup on a terminal, plain lines otherwise."""
+
+    STYLES = {
+        "ok": "green",
+        "failed": "bold red",
+        "start": "dim",
+        "confirmed": "bold green",
+        "reverted": "bold yellow",
+        "no-change": "green",
+        "planned": "cyan",
+    }
+
+    def __init__(self, rich: bool) -> None:
+        self.rich = rich
+        self.console: Any = None
+        if rich:
+            from rich.console import Console
+
+            self.console = Console(stderr=True, highlight=False)
+
+    def __call__(self, event: Any) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        where = event.host or "village"
+        detail = f"  {event.detail}" if event.detail else ""
+        if self.console is None:
+            click.echo(f"{stamp} {event.step:<13} {where:<22} {event.status}{detail}", err=True)
+            return
+        from rich.markup import escape
+
+        style = self.STYLES.get(event.status, "")
+        status = f"[{style}]{event.status}[/]" if style else event.status
+        self.console.print(
+            f"[dim]{stamp}[/] {event.step:<13} {escape(where):<22} {status}{escape(detail)}"
+        )
+
+
+def _show_plan(report: Any) -> None:
+    click.echo(f"plan for {report.village}:", err=True)
+    for device in report.devices:
+        if device.outcome == "skipped":
+            click.echo(f"  {device.hostname}: skipped ({device.error})", err=True)
+        elif not device.changed:
+            click.echo(f"  {device.hostname}: no change", err=True)
+        else:
+            click.echo(f"  {device.hostname}: {device.planned_operations} operation(s)", err=True)
+            for line in device.diff.rstrip("\n").splitlines():
+                click.echo(f"      {line}", err=True)
+
+
+def _summary(report: Any) -> None:
+    title = f"{report.kind} {report.village}: {report.outcome}"
+    if report.release:
+        title += f" (release {report.release})"
+    click.echo(title)
+    width = max((len(d.hostname) for d in report.devices), default=8)
+    for device in report.devices:
+        extra = f"  {device.error}" if device.error else ""
+        restored = "" if device.restored is None else f"  restored={device.restored}"
+        click.echo(
+            f"  {device.hostname:<{width}}  {device.platform:<8} {device.outcome:<10} "
+            f"{device.operations:>4} op(s){restored}{extra}"
+        )
+    failed = report.failed_checks
+    if report.checks:
+        click.echo(f"  checks: {len(report.checks)}, failed: {len(failed)}")
+        for check in failed:
+            click.echo(f"    FAIL {check.host}/{check.check}: {check.detail}")
+    if report.error:
+        click.echo(f"  {report.error}")
+
+
+@click.command("deploy")
+@click.argument("village")
+@click.option("--dry-run", is_flag=True, help="Plan and show the diffs only; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--lab", is_flag=True, help="Deploy to the running lab's devices of the village.")
+@click.option(
+    "--lab-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Lab directory (with --lab). Env: KOPNET_LAB_DIR. Default: .kopnet/lab",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option(
+    "--revert-in",
+    type=click.IntRange(min=30),
+    default=300,
+    show_default=True,
+    metavar="S",
+    help="Devices revert by themselves after S seconds unless the deploy confirms them.",
+)
+@click.option("--only", multiple=True, metavar="HOST", help="Only these devices (repeatable).")
+@click.option(
+    "--state",
+    "state_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    envvar="KOPNET_STATE",
+    help="Release store folder. Env: KOPNET_STATE. Default: .kopnet/state",
+)
+@click.option(
+    "--settle",
+    type=float,
+    default=90.0,
+    show_default=True,
+    help="Seconds the verification may take to pass (links and BGP need a moment).",
+)
+@pass_app
+def deploy(
+    app: AppContext,
+    village: str,
+    dry_run: bool,
+    yes: bool,
+    lab: bool,
+    lab_dir: Path | None,
+    as_json: bool,
+    revert_in: int,
+    only: tuple[str, ...],
+    state_dir: Path | None,
+    settle: float,
+) -> None:
+    """Deploy VILLAGE's rendered configs to all its devices as one transaction.
+
+    \b
+    Reads every device, plans every change and shows it (secrets masked), asks (unless --yes),
+    arms every device's own revert, applies farthest-from-the-NOC first, verifies the whole
+    village, then confirms every device, or reverts every device when a check fails.
+    Exit: 0 confirmed or no change, 1 checks failed (reverted) or changes only planned,
+    2 usage, 3 errors (nothing half-applied).
+    """
+    from kopnet_iac.deploy.transaction import DeployOptions, deploy_village
+    from kopnet_iac.errors import KopnetError
+    from kopnet_iac.lab.control import resolve_lab_dir
+
+    if app.verbose < 2:
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+    terminal = sys.stdin.isatty() and sys.stderr.isatty()
+    if not (yes or dry_run or terminal):
+        raise click.UsageError("not a terminal: pass --yes to deploy without a confirmation")
+
+    def approve(report: Any) -> bool:
+        _show_plan(report)
+        if yes:
+            return True
+        return click.confirm(f"apply these changes to {report.village}?", err=True)
+
+    options = DeployOptions(
+        village=village,
+        inventory_dir=app.inventory_dir,
+        lab_dir=resolve_lab_dir(lab_dir) if lab else None,
+        revert_in=revert_in,
+        only=only,
+        dry_run=dry_run,
+        settle_s=settle,
+        state_dir=state_dir,
+        approve=None if as_json and yes else approve,
+        progress=ProgressPrinter(rich=sys.stderr.isatty() and not as_json),
+    )
+    try:
+        report = deploy_village(options)
+    except KopnetError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(3)
+    if dry_run and not as_json:
+        _show_plan(report)
+    if as_json:
+        echo_json(report.to_json())
+    else:
+        _summary(report)
+    sys.exit(EXIT_CODES.get(report.outcome, 3))

@@ -1,0 +1,138 @@
+"""Nornir for one village: the threaded runner over the KopNet inventory plugin, and running a
+task with per-host arguments, collecting each host's payload or error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nornir import InitNornir
+from nornir.core import Nornir
+from nornir.core.task import Result, Task
+
+from kopnet_iac.deploy.report import NornirProgress, Progress
+from kopnet_iac.errors import KopnetError
+
+log = logging.getLogger(__name__)
+
+
+def village_nornir(
+    inventory_dir: Path,
+    village: str,
+    *,
+    lab_dir: Path | None,
+    progress: Progress | None = None,
+    workers: int = 20,
+) -> Nornir:
+    """Nornir over one village's devices (the running lab's when ``lab_dir`` is given)."""
+    nr = InitNornir(
+        runner={"plugin": "threaded", "options": {"num_workers": workers}},
+        inventory={
+            "plugin": "KopnetInventory",
+            "options": {
+                "inventory_dir": str(inventory_dir),
+                "villages": [village],
+                "lab": lab_dir is not None,
+                "lab_dir": str(lab_dir) if lab_dir is not None else None,
+            },
+        },
+        logging={"enabled": False},
+    )
+    if progress is not None:
+        nr = nr.with_processors([NornirProgress(progress)])
+    return nr
+
+
+def set_driver_options(nr: Nornir, hostname: str, **options: Any) -> None:
+    """Add NAPALM ``optional_args`` for one host (kept: what the inventory plugin set)."""
+    host = nr.inventory.hosts[hostname]
+    params = host.connection_options.get("napalm")
+    if params is None:
+        from nornir.core.inventory import ConnectionOptions
+
+        base = host.get_connection_parameters("napalm")
+        params = ConnectionOptions(
+            hostname=base.hostname,
+            port=base.port,
+            username=base.username,
+            password=base.password,
+            platform=base.platform,
+            extras=dict(base.extras or {}),
+        )
+        host.connection_options["napalm"] = params
+    extras = dict(params.extras or {})
+    optional = dict(extras.get("optional_args") or {})
+    optional.update(options)
+    extras["optional_args"] = optional
+    params.extras = extras
+
+
+@dataclass
+class HostOutcome:
+    """A host's payload (``Result.result``) or the error that stopped the task."""
+
+    payload: Any = None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def message(self) -> str:
+        if self.error is None:
+            return ""
+        return str(self.error) or type(self.error).__name__
+
+
+def _dispatch(task: Task, func: Callable[..., Result], per_host: Mapping[str, Any]) -> Result:
+    return func(task, **per_host.get(task.host.name, {}))
+
+
+def run_step(
+    nr: Nornir,
+    step: str,
+    func: Callable[..., Result],
+    hosts: Iterable[str],
+    per_host: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    village: str,
+) -> dict[str, HostOutcome]:
+    """Run ``func`` on ``hosts`` in parallel; per-host keyword arguments from ``per_host``."""
+    names = set(hosts)
+    if not names:
+        return {}
+    nr.data.reset_failed_hosts()
+    selected = nr.filter(filter_func=lambda h: h.name in names)
+    results = selected.run(
+        task=_dispatch, name=step, func=func, per_host=per_host or {}, on_failed=True
+    )
+    out: dict[str, HostOutcome] = {}
+    for hostname in names:
+        multi = results.get(hostname)
+        if multi is None or not len(multi):
+            out[hostname] = HostOutcome(
+                error=KopnetError("not run", village=village, host=hostname, step=step)
+            )
+            continue
+        first = multi[0]
+        if first.failed:
+            exc = first.exception
+            if not isinstance(exc, KopnetError):
+                exc = KopnetError(
+                    f"{type(exc).__name__}: {exc}" if exc else str(first.result),
+                    village=village,
+                    host=hostname,
+                    step=step,
+                )
+            out[hostname] = HostOutcome(error=exc)
+        else:
+            out[hostname] = HostOutcome(payload=first.result)
+    nr.data.reset_failed_hosts()
+    return out
+
+
+__all__ = ["HostOutcome", "run_step", "set_driver_options", "village_nornir"]

@@ -1,0 +1,584 @@
+"""A village deployed as one transaction: all devices confirmed, or all devices back as before.
+
+::
+
+    lock village -> render -> preflight secrets -> read running (parallel) -> plan every device
+      -> show + approve (--dry-run stops here) -> begin release
+      -> ARM + APPLY, farthest from the NOC first -> VERIFY the village (role checks + gateway)
+      -> all pass: CONFIRM every device | any fails: REVERT every device -> finish release -> unlock
+
+**Arming.** Every change is made with its device-side revert armed first: the gateway's timer
+(``arm_revert``) before anything is applied anywhere; RouterOS/airOS through
+``commit_config(revert_in=...)``, whose driver arms the revert (scheduler job + revert script,
+airOS test mode) *before* it changes the device. All timers share one deadline (each device gets
+the seconds left), so a controller that dies leaves every device going back at the same moment.
+
+**Apply order.** By :func:`~kopnet_iac.deploy.expect.management_rank`: devices farthest from the
+NOC first (sector radios, then the PtP hops toward the core, the core router), the gateway after
+them, and uplink radios on the gateway's ISP side last, the one nearest the ISP at the very end.
+A change that cuts management therefore only ever cuts the path to devices already changed, and
+the controller never loses a device it still has to change. Devices at the same distance are
+applied in parallel. **Revert** runs in the opposite order (nearest first), restoring the path
+to the far devices before they are asked to go back (their own timers cover a lost path).
+
+**Journal.** Every step is journaled in the release store before it is taken; reading and
+planning change nothing, so the release begins when the first change is about to be made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import logging
+import subprocess
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kopnet_iac.deploy import tasks
+from kopnet_iac.deploy.expect import DeviceExpectation, village_expectations
+from kopnet_iac.deploy.gateway import GatewayDeploy
+from kopnet_iac.deploy.intent import (
+    NAPALM_PLATFORMS,
+    Masker,
+    VillageIntent,
+    preflight_secrets,
+    village_intent,
+)
+from kopnet_iac.deploy.report import DeployReport, DeviceReport, Progress, ProgressEvent
+from kopnet_iac.deploy.runner import HostOutcome, run_step, set_driver_options, village_nornir
+from kopnet_iac.deploy.verify import CheckOutcome, VerifySpec, evaluate, load_verify_spec
+from kopnet_iac.errors import ConnectError, KopnetError
+from kopnet_iac.inventory.loader import Inventory, load_inventory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DeployOptions:
+    """Everything ``kopnet deploy`` / ``rollback`` decide; see the module docstring."""
+
+    village: str
+    inventory_dir: Path
+    lab_dir: Path | None = None
+    revert_in: int = 300
+    only: tuple[str, ...] = ()
+    dry_run: bool = False
+    settle_s: float = 90.0
+    verify_interval_s: float = 3.0
+    state_dir: Path | None = None
+    workdir: Path | None = None
+    operator: str = ""
+    kind: str = "deploy"
+    rendered: dict[str, str] | None = None  # a stored release's intent (rollback)
+    source_release: str | None = None
+    approve: Callable[[DeployReport], bool] | None = None
+    progress: Progress | None = None
+    verify_spec: VerifySpec | None = None
+
+
+def deploy_village(options: DeployOptions) -> DeployReport:
+    """Run the transaction for ``options.village`` under its lock; see the module docstring.
+
+    Raises LockError (another run holds the village: nothing read or changed), SecretError and
+    other KopnetErrors found before any change; errors after the first change end in a report
+    with outcome ``failed`` after every changed device was reverted.
+    """
+    from kopnet_iac.state import ReleaseStore
+
+    inv = load_inventory(options.inventory_dir)
+    if options.village not in inv.villages:
+        known = ", ".join(sorted(inv.villages))
+        raise KopnetError(f"unknown village {options.village!r} (known: {known})")
+    store = ReleaseStore.open(options.state_dir)
+    operator = options.operator or getpass.getuser()
+    purpose = "dry-run" if options.dry_run else options.kind
+    with store.lock(options.village, operator, purpose):
+        return _Transaction(inv, store, options, operator).run()
+
+
+def git_state(path: Path) -> tuple[str | None, bool]:
+    """(commit, dirty) of the git work tree holding ``path``; (None, False) outside git."""
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(path), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None, False
+    return rev or None, bool(status.strip())
+
+
+@dataclass
+class _Device:
+    report: DeviceReport
+    expect: DeviceExpectation
+    config: str = ""
+    running: str | None = None  # raw, in memory only
+    diff: str = ""  # as the driver returned it (masked by the driver)
+    applied: bool = False  # a change was attempted: must be reverted on failure
+
+
+@dataclass
+class _Transaction:
+    inv: Inventory
+    store: Any
+    opts: DeployOptions
+    operator: str
+    report: DeployReport = field(init=False)
+    devices: dict[str, _Device] = field(default_factory=dict)
+    gateway: GatewayDeploy | None = None
+    mask: Masker = field(default_factory=Masker)
+    rid: str | None = None
+    deadline: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.report = DeployReport(
+            village=self.opts.village,
+            kind=self.opts.kind,
+            dry_run=self.opts.dry_run,
+            revert_in=self.opts.revert_in,
+        )
+        self.spec = self.opts.verify_spec or load_verify_spec()
+        self.nr: Any = None
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def emit(self, step: str, status: str, host: str | None = None, detail: str = "") -> None:
+        if self.opts.progress is not None:
+            self.opts.progress(ProgressEvent(step, status, host, self.mask(detail)))
+
+    def journal(self, step: str, host: str | None = None, **detail: Any) -> None:
+        if self.rid is not None:
+            self.store.journal(self.rid, step, host, detail or None)
+
+    def napalm(self, hosts: list[str] | None = None) -> list[str]:
+        names = hosts if hosts is not None else list(self.devices)
+        return [h for h in names if self.devices[h].report.platform in NAPALM_PLATFORMS]
+
+    def remaining(self) -> int:
+        return max(30, int(self.deadline - time.monotonic()))
+
+    def step(
+        self, name: str, func: Any, hosts: list[str], per_host: dict[str, dict[str, Any]] | None
+    ) -> dict[str, HostOutcome]:
+        return run_step(self.nr, name, func, hosts, per_host, village=self.opts.village)
+
+    # -- the transaction -----------------------------------------------------------------------
+
+    def run(self) -> DeployReport:
+        try:
+            self._prepare()
+            self._plan()
+            if self.opts.dry_run or not self._approved():
+                return self.report
+            self._begin()
+            if not any(d.report.changed for d in self.devices.values()):
+                self._finish("no-change")
+                return self.report
+            self._change()
+            return self.report
+        except KopnetError as exc:
+            self._fail(exc)
+            if self.rid is None:
+                raise
+            return self.report
+        except Exception as exc:
+            self._fail(exc)
+            raise
+        finally:
+            if self.nr is not None:
+                with contextlib.suppress(Exception):
+                    self.nr.close_connections()
+
+    def _prepare(self) -> None:
+        opts = self.opts
+        self.emit("render", "start")
+        intent = village_intent(self.inv, opts.village, rendered=opts.rendered)
+        expectations = village_expectations(self.inv, opts.village)
+        self.intent: VillageIntent = intent
+        unknown = sorted(set(opts.only) - set(intent.devices))
+        if unknown:
+            raise KopnetError(
+                f"--only names devices not in the village: {', '.join(unknown)}",
+                village=opts.village,
+                step="select",
+            )
+        self.nr = village_nornir(
+            opts.inventory_dir, opts.village, lab_dir=opts.lab_dir, progress=opts.progress
+        )
+        selected = [h for h in intent.devices if not opts.only or h in opts.only]
+        for hostname in selected:
+            device = intent.devices[hostname]
+            expect = expectations[hostname]
+            report = DeviceReport(hostname, device.platform, device.role, rank=expect.rank)
+            self.report.devices.append(report)
+            if device.platform in NAPALM_PLATFORMS and hostname not in self.nr.inventory.hosts:
+                report.outcome, report.error = "skipped", "not running in the lab"
+                continue
+            if device.platform == "linux" and not self._gateway(hostname, device.gateway_files()):
+                report.outcome, report.error = "skipped", "not running in the lab"
+                continue
+            self.devices[hostname] = _Device(report, expect, config=device.config)
+        self.emit("render", "ok", detail=f"{len(self.devices)} device(s)")
+        values, self.mask = preflight_secrets(
+            self.inv, intent, list(self.devices), credentials=opts.lab_dir is None
+        )
+        for hostname in self.napalm():
+            set_driver_options(
+                self.nr,
+                hostname,
+                secrets=values,
+                expected_model=self.devices[hostname].expect.model,
+                host_label=f"{opts.village}/{hostname}",
+            )
+
+    def _gateway(self, hostname: str, files: dict[str, str]) -> bool:
+        workdir = self.opts.workdir or Path(".kopnet") / "deploy" / self.opts.village
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        gateway = GatewayDeploy(
+            self.inv,
+            self.opts.village,
+            hostname,
+            files,
+            (workdir / stamp).absolute(),
+            lab_dir=self.opts.lab_dir,
+        )
+        try:
+            gateway.connection()
+        except ConnectError:
+            if self.opts.lab_dir is None:
+                raise
+            return False
+        self.gateway = gateway
+        return True
+
+    def _plan(self) -> None:
+        napalm = self.napalm()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            future = pool.submit(self._plan_napalm, napalm)
+            if self.gateway is not None:
+                self._plan_gateway()
+            future.result()
+        errors = [d.report for d in self.devices.values() if d.report.outcome == "failed"]
+        if errors:
+            raise KopnetError(
+                "; ".join(f"{r.hostname}: {r.error}" for r in errors) + "; nothing was applied",
+                village=self.opts.village,
+                step="plan",
+            )
+        changed = [d.report for d in self.devices.values() if d.report.changed]
+        self.report.outcome = "planned" if changed else "no-change"
+
+    def _plan_napalm(self, hosts: list[str]) -> None:
+        for hostname, out in self.step("read running", tasks.fetch_running, hosts, None).items():
+            if out.ok:
+                self.devices[hostname].running = str(out.payload["running"])
+            else:
+                self._device_failed(hostname, out.message())
+        readable = [h for h in hosts if self.devices[h].running is not None]
+        per_host = {h: {"intended": self.devices[h].config} for h in readable}
+        for hostname, out in self.step("plan", tasks.plan_config, readable, per_host).items():
+            device = self.devices[hostname]
+            if not out.ok:
+                self._device_failed(hostname, out.message())
+                continue
+            device.diff = str(out.payload["diff"])
+            self._planned(device, device.diff, int(out.payload["operations"]))
+
+    def _plan_gateway(self) -> None:
+        assert self.gateway is not None
+        device = self.devices[self.gateway.hostname]
+        self.emit("plan", "start", device.report.hostname)
+        try:
+            step = self.gateway.plan()
+        except KopnetError as exc:
+            self._device_failed(device.report.hostname, str(exc))
+            return
+        self._planned(device, step.diff, len(step.changed))
+        self.emit("plan", "ok", device.report.hostname)
+
+    def _planned(self, device: _Device, diff: str, operations: int) -> None:
+        report = device.report
+        report.diff = self.mask(diff)
+        report.changed = operations > 0 and bool(diff.strip())
+        report.planned_operations = operations if report.changed else 0
+        report.outcome = "planned" if report.changed else "unchanged"
+
+    def _device_failed(self, hostname: str, message: str) -> None:
+        report = self.devices[hostname].report
+        report.outcome, report.error = "failed", self.mask(message)
+        self.emit("error", "failed", hostname, message)
+
+    def _approved(self) -> bool:
+        if self.report.outcome == "no-change" or self.opts.approve is None:
+            return True
+        if self.opts.approve(self.report):
+            return True
+        self.report.error = "not approved; nothing was applied"
+        return False
+
+    def _begin(self) -> None:
+        rev, dirty = git_state(self.opts.inventory_dir)
+        self.rid = self.store.begin_release(
+            self.opts.village,
+            kind=self.opts.kind,
+            operator=self.operator,
+            git_revision=rev,
+            git_dirty=dirty,
+            rendered=self.intent.rendered,
+            source_release=self.opts.source_release,
+        )
+        self.report.release = self.rid
+        for hostname, device in self.devices.items():
+            self.store.record_device(
+                self.rid,
+                hostname,
+                platform=device.report.platform,
+                running_before=self.mask(device.running) if device.running is not None else None,
+                plan=device.report.diff,
+                outcome="planned" if device.report.changed else "unchanged",
+                operations=0,
+            )
+
+    def _finish(self, outcome: str, error: str = "") -> None:
+        self.report.outcome = outcome
+        if error:
+            self.report.error = self.mask(error)
+        if self.rid is not None:
+            for hostname, device in self.devices.items():
+                r = device.report
+                self.store.record_device(
+                    self.rid,
+                    hostname,
+                    platform=r.platform,
+                    outcome=r.outcome,
+                    operations=r.operations,
+                    error=r.error or None,
+                )
+            self.journal("finish", outcome=outcome)
+            self.store.finish_release(self.rid, outcome, error=self.report.error or None)
+        self.emit("finish", outcome, detail=self.report.error)
+
+    def _fail(self, exc: BaseException) -> None:
+        message = str(exc) or type(exc).__name__
+        log.info("%s: deploy failed: %s", self.opts.village, self.mask(message))
+        if self.rid is None:
+            self.report.outcome, self.report.error = "failed", self.mask(message)
+            return
+        if self.report.outcome in ("confirmed", "reverted", "no-change", "failed"):
+            return  # already finished
+        with contextlib.suppress(Exception):
+            self._revert([h for h, d in self.devices.items() if d.applied], force=False)
+        with contextlib.suppress(Exception):
+            self._finish("failed", message)
+
+    # -- change --------------------------------------------------------------------------------
+
+    def _tiers(self, hosts: list[str]) -> list[list[str]]:
+        ranks = sorted({self.devices[h].expect.rank for h in hosts})
+        return [[h for h in hosts if self.devices[h].expect.rank == r] for r in ranks]
+
+    def _change(self) -> None:
+        changed = [h for h, d in self.devices.items() if d.report.changed]
+        self.deadline = time.monotonic() + self.opts.revert_in
+        gw = self.gateway.hostname if self.gateway is not None else None
+        if gw in changed:
+            assert self.gateway is not None
+            self.journal("arm", gw, revert_in=self.remaining())
+            self.emit("arm", "start", gw)
+            self.gateway.arm(self.remaining())
+            self.emit("arm", "ok", gw, f"revert in {self.remaining()} s")
+        for tier in self._tiers(changed):
+            error = self._apply_tier(tier)
+            if error:
+                self._revert([h for h, d in self.devices.items() if d.applied], force=False)
+                self._finish("failed", error)
+                return
+        checks = self._verify()
+        self.report.checks = checks
+        self.journal("record verification", passed=all(c.ok for c in checks))
+        self.store.record_verification(self.rid, [c.to_json() for c in checks])
+        if all(c.ok for c in checks):
+            error = self._confirm(changed)
+            if not error:
+                self._finish("confirmed")
+                return
+            self._revert(changed, force=True)
+            self._finish("failed", error)
+            return
+        failing = ", ".join(f"{c.host}/{c.check}" for c in checks if not c.ok)
+        self._revert(changed, force=False)
+        bad = [d.report.hostname for d in self.devices.values() if d.report.outcome == "failed"]
+        if bad:
+            self._finish("failed", f"checks failed ({failing}); revert incomplete on {bad}")
+        else:
+            self._finish("reverted", f"checks failed: {failing}")
+
+    def _apply_tier(self, tier: list[str]) -> str:
+        napalm = self.napalm(tier)
+        per_host = {}
+        for hostname in napalm:
+            device = self.devices[hostname]
+            revert_in = self.remaining()
+            self.journal("apply", hostname, revert_in=revert_in)
+            device.applied = True
+            per_host[hostname] = {
+                "intended": device.config,
+                "revert_in": revert_in,
+                "expected_diff": device.diff,
+            }
+        errors = []
+        for hostname, out in self.step("apply", tasks.arm_and_apply, napalm, per_host).items():
+            report = self.devices[hostname].report
+            if out.ok:
+                report.operations = int(out.payload["operations"])
+                report.outcome = "applied"
+            else:
+                self._device_failed(hostname, out.message())
+                errors.append(report.error)
+        if self.gateway is not None and self.gateway.hostname in tier and not errors:
+            hostname = self.gateway.hostname
+            self.journal("apply", hostname)
+            self.devices[hostname].applied = True
+            self.emit("apply", "start", hostname)
+            try:
+                step = self.gateway.apply()
+                report = self.devices[hostname].report
+                report.operations, report.outcome = len(step.changed), "applied"
+                self.emit("apply", "ok", hostname)
+            except KopnetError as exc:
+                self._device_failed(hostname, str(exc))
+                errors.append(self.mask(str(exc)))
+        return "; ".join(errors)
+
+    def _observe(self) -> list[CheckOutcome]:
+        lab = self.opts.lab_dir is not None
+        napalm = self.napalm()
+        per_host = {}
+        for hostname in napalm:
+            device = self.devices[hostname]
+            from kopnet_iac.deploy.verify import ping_targets
+
+            per_host[hostname] = {
+                "intended": device.config,
+                "ping_targets": ping_targets(self.spec, device.expect, lab=lab),
+                "ping_count": self.spec.ping_count,
+            }
+        results: list[CheckOutcome] = []
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            future = pool.submit(self.step, "verify", tasks.collect_observation, napalm, per_host)
+            gateway_checks = self.gateway.checks() if self.gateway is not None else []
+            observed = future.result()
+        for hostname in napalm:
+            out = observed[hostname]
+            expect = self.devices[hostname].expect
+            if out.ok:
+                results += evaluate(self.spec, expect, out.payload, lab=lab)
+            else:
+                results.append(CheckOutcome(hostname, "management", False, out.message()))
+        if self.gateway is not None:
+            results += [
+                CheckOutcome(self.gateway.hostname, c.name, c.ok, c.detail) for c in gateway_checks
+            ]
+        return [
+            CheckOutcome(c.host, c.check, c.ok, self.mask(c.detail), c.skipped) for c in results
+        ]
+
+    def _verify(self) -> list[CheckOutcome]:
+        guard = min(30.0, self.opts.revert_in / 4)
+        until = min(time.monotonic() + self.opts.settle_s, self.deadline - guard)
+        attempt = 0
+        while True:
+            attempt += 1
+            self.journal("verify", attempt=attempt)
+            self.emit("verify", "start", detail=f"attempt {attempt}")
+            checks = self._observe()
+            failed = [c for c in checks if not c.ok]
+            for check in failed:
+                self.emit("verify", "failed", check.host, f"{check.check}: {check.detail}")
+            if not failed or time.monotonic() + self.opts.verify_interval_s >= until:
+                self.emit(
+                    "verify", "ok" if not failed else "failed", detail=f"{len(checks)} checks"
+                )
+                return checks
+            time.sleep(self.opts.verify_interval_s)
+
+    def _confirm(self, changed: list[str]) -> str:
+        errors = []
+        napalm = self.napalm(changed)
+        for hostname in napalm:
+            self.journal("confirm", hostname)
+        for hostname, out in self.step("confirm", tasks.confirm, napalm, None).items():
+            report = self.devices[hostname].report
+            if not out.ok:
+                errors.append(f"{hostname}: {self.mask(out.message())}")
+            elif not out.payload["confirmed"]:
+                errors.append(f"{hostname}: its revert had already run before the confirm")
+            else:
+                report.outcome = "confirmed"
+        if self.gateway is not None and self.gateway.hostname in changed:
+            hostname = self.gateway.hostname
+            self.journal("confirm", hostname)
+            try:
+                self.gateway.confirm()
+                self.devices[hostname].report.outcome = "confirmed"
+            except KopnetError as exc:
+                errors.append(f"{hostname}: {self.mask(str(exc))}")
+        return "; ".join(errors)
+
+    def _revert(self, hosts: list[str], *, force: bool) -> None:
+        """Put ``hosts`` back, nearest to the NOC first; ``force`` also rolls back devices
+        whose change was already confirmed."""
+        for tier in reversed(self._tiers(hosts)):
+            if self.gateway is not None and self.gateway.hostname in tier:
+                hostname = self.gateway.hostname
+                self.journal("revert", hostname)
+                self.emit("revert", "start", hostname)
+                report = self.devices[hostname].report
+                try:
+                    self.gateway.revert()
+                    report.outcome = "reverted"
+                    self.emit("revert", "ok", hostname)
+                except KopnetError as exc:
+                    report.outcome, report.error = "failed", self.mask(str(exc))
+                    self.emit("revert", "failed", hostname, str(exc))
+            napalm = self.napalm(tier)
+            for hostname in napalm:
+                self.journal("revert", hostname)
+            per_host = {h: {"force": force} for h in napalm}
+            for hostname, out in self.step("revert", tasks.revert, napalm, per_host).items():
+                report = self.devices[hostname].report
+                if out.ok:
+                    report.outcome = "reverted"
+                else:
+                    report.outcome, report.error = "failed", self.mask(out.message())
+        self._check_restored(self.napalm(hosts))
+
+    def _check_restored(self, hosts: list[str]) -> None:
+        """Read the reverted devices back: running must equal the pre-deploy running config."""
+        for hostname, out in self.step("read running", tasks.fetch_running, hosts, None).items():
+            device = self.devices[hostname]
+            if not out.ok:
+                device.report.restored = None
+                continue
+            device.report.restored = str(out.payload["running"]) == device.running
+            if not device.report.restored and device.report.outcome == "reverted":
+                device.report.outcome = "failed"
+                device.report.error = "after the revert the running configuration differs"
+
+
+__all__ = ["DeployOptions", "deploy_village", "git_state"]
