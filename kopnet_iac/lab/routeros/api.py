@@ -78,7 +78,7 @@ class ApiSession:
             elif word.startswith("?"):
                 queries.append(word)
             elif word.startswith(".tag="):
-                tag = [f"={word}"]
+                tag = [word]  # RouterOS echoes the tag word itself: .tag=N
             elif word.startswith(".") and "=" in word:
                 key, _, value = word.partition("=")
                 attrs[key] = value
