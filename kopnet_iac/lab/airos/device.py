@@ -2,11 +2,15 @@
 
 Configuration model (as on the device):
 
-* ``flash`` — the persisted configuration (``cfgmtd -w`` writes it); saved in
-  ``state_dir/<hostname>/flash.cfg`` so a lab survives stop/start.
+* ``flash`` — the persisted configuration (``cfgmtd -w`` writes it, with the files of
+  ``/etc/persistent``); saved in ``state_dir/<hostname>/flash.cfg`` so a lab survives stop/start.
 * ``/tmp/system.cfg`` — the editable copy, loaded from flash at boot (``cfgmtd -r`` reloads it).
 * ``active`` — what the radio runs (hostname, SSID, frequency in ``status.cgi``); set at boot and by
-  ``rc.softrestart``.
+  ``rc.softrestart``, which applies ``/tmp/system.cfg`` without saving it (``save`` saves first).
+
+Background jobs of the shell (``nohup sh -c 'sleep 60; ...' &``) run on the device's event loop,
+independent of the SSH session that started them, until they end, are killed or the device
+reboots.
 
 ``POST /writecfg.cgi`` writes, persists and applies in one step (what the web UI's save + apply
 does). In factory-default mode the status and config endpoints answer 403 until the password
@@ -22,6 +26,7 @@ import logging
 import os
 import ssl
 import time
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +92,9 @@ class AirOSDevice:
         self._connections: set[asyncssh.SSHServerConnection] = set()
         self._reboot_task: asyncio.Task[None] | None = None
         self.sessions: dict[str, tuple[str, str]] = {}  # session id -> (csrf, user)
+        self.persistent_flash: dict[str, str] = {}  # /etc/persistent as saved by cfgmtd -w
+        self.jobs: dict[int, asyncio.Task[None]] = {}
+        self._last_pid = 1000
 
     # ---- lifecycle -------------------------------------------------------------------------
     @property
@@ -109,6 +117,7 @@ class AirOSDevice:
     async def stop(self) -> None:
         if self._reboot_task is not None and self._reboot_task is not asyncio.current_task():
             self._reboot_task.cancel()
+        self._end_jobs()
         await self._close_listeners()
         self._save_state()
         self._state = "stopped"
@@ -118,6 +127,7 @@ class AirOSDevice:
         if self._state == "stopped":
             return
         self._state = "booting"
+        self._end_jobs()
         await self._close_listeners()
         delay = boot_seconds
         if delay is None:
@@ -201,6 +211,42 @@ class AirOSDevice:
     def connection_lost(self, conn: asyncssh.SSHServerConnection) -> None:
         self._connections.discard(conn)
 
+    # ---- processes ---------------------------------------------------------------------------
+    def new_pid(self) -> int:
+        self._last_pid += 1
+        return self._last_pid
+
+    def spawn_job(self, coro: Coroutine[Any, Any, None], pid: int) -> int:
+        """Run a background job of the shell; it outlives the session that started it."""
+        task = asyncio.get_running_loop().create_task(self._job(coro, pid))
+        self.jobs[pid] = task
+        task.add_done_callback(lambda _task: self.jobs.pop(pid, None))
+        return pid
+
+    async def _job(self, coro: Coroutine[Any, Any, None], pid: int) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug in the emulator must not kill the lab
+            logger.exception("%s: background job %d failed", self.spec.hostname, pid)
+
+    def job_alive(self, pid: int) -> bool:
+        task = self.jobs.get(pid)
+        return task is not None and not task.done()
+
+    def kill_job(self, pid: int) -> bool:
+        """SIGTERM: False when there is no such process."""
+        task = self.jobs.pop(pid, None)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    def _end_jobs(self) -> None:
+        for pid in list(self.jobs):
+            self.kill_job(pid)
+
     # ---- state on disk ---------------------------------------------------------------------
     def _host_key(self) -> asyncssh.SSHKey:
         path = self.dir / "ssh_host_ed25519_key"
@@ -219,6 +265,9 @@ class AirOSDevice:
                 saved = json.loads(state_path.read_text())
                 self.password = str(saved.get("password", self.password))
                 self.must_change_password = bool(saved.get("must_change_password", False))
+                self.persistent_flash = {
+                    str(k): str(v) for k, v in dict(saved.get("persistent", {})).items()
+                }
             return
         if self.spec.factory_default:
             self.flash = factory_config(self.spec.model)
@@ -261,11 +310,20 @@ class AirOSDevice:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.dir / "flash.cfg", self.flash)
-        state = {"password": self.password, "must_change_password": self.must_change_password}
+        state = {
+            "password": self.password,
+            "must_change_password": self.must_change_password,
+            "persistent": self.persistent_flash,
+        }
         _atomic_write(self.dir / "state.json", json.dumps(state))
 
     def _boot_from_flash(self) -> None:
-        self.files = {SYSTEM_CFG: self.flash, "/etc/version": f"{self.prompt[:2]}.{FIRMWARE}\n"}
+        self.files = {
+            SYSTEM_CFG: self.flash,
+            "/etc/version": f"{self.prompt[:2]}.{FIRMWARE}\n",
+            "/etc/board.info": self._board_info(),
+            **self.persistent_flash,
+        }
         try:
             self.active = SystemConfig.parse(self.flash)
         except ParseError:
@@ -294,6 +352,13 @@ class AirOSDevice:
             return verdict
         return False
 
+    def _board_info(self) -> str:
+        return (
+            f"board.sysid=0xe7fa\nboard.name={self.spec.model}\n"
+            f"board.shortname={board_prefix(self.spec.model)}\n"
+            f"board.hwaddr={self.status_mac().replace(':', '')}\n"
+        )
+
     def write_file(self, path: str, text: str) -> None:
         """Write a file of the RAM disk; ``/tmp/system.cfg`` must stay a valid configuration."""
         if not (path.startswith("/tmp/") or path.startswith("/etc/persistent/")):
@@ -302,8 +367,13 @@ class AirOSDevice:
             SystemConfig.parse(text)
         self.files[path] = text
 
+    def delete_file(self, path: str) -> None:
+        if not (path.startswith("/tmp/") or path.startswith("/etc/persistent/")):
+            raise LabError(f"can't remove '{path}': Read-only file system")
+        self.files.pop(path, None)
+
     def persist(self, source: str = SYSTEM_CFG) -> None:
-        """``cfgmtd -w``: validate and write the configuration to flash."""
+        """``cfgmtd -w -p /etc/``: validate and write the configuration and /etc/persistent."""
         text = self.files.get(source)
         if text is None:
             raise LabError(f"{source}: No such file or directory")
@@ -311,11 +381,14 @@ class AirOSDevice:
         if self.faults.disk_full:
             raise LabError("cfgmtd: write failed: No space left on device")
         self.flash = text
+        self.persistent_flash = {
+            path: body for path, body in self.files.items() if path.startswith("/etc/persistent/")
+        }
         self._save_state()
 
-    def reload_from_flash(self) -> None:
-        """``cfgmtd -r``: replace /tmp/system.cfg with the flash copy."""
-        self.files[SYSTEM_CFG] = self.flash
+    def reload_from_flash(self, target: str = SYSTEM_CFG) -> None:
+        """``cfgmtd -r [-f FILE]``: copy the flash configuration to /tmp/system.cfg (or FILE)."""
+        self.write_file(target, self.flash)
 
     def apply(self) -> None:
         """Soft restart: run what /tmp/system.cfg says."""
@@ -373,12 +446,23 @@ class AirOSDevice:
             if state is None or not state.running:
                 continue
             signal = state.signal_dbm if state.signal_dbm is not None else link.signal_dbm
+            signal = signal if signal is not None else -60
+            # airMAX link quality (%) falls with the signal; a stand-in for the radio's own figure
+            quality = max(0, min(100, 100 + 2 * (signal + 50)))
+            tx_rate, rx_rate = link.tx_rate_mbps or 0, link.rx_rate_mbps or 0
             found.append(
                 {
                     "mac": mac_for(link.peer_hostname),
-                    "signal": signal if signal is not None else -60,
-                    "tx_rate": link.tx_rate_mbps or 0,
-                    "rx_rate": link.rx_rate_mbps or 0,
+                    "signal": signal,
+                    "tx_rate": tx_rate,
+                    "rx_rate": rx_rate,
+                    "ccq": quality,
+                    "airmax": {
+                        "quality": quality,
+                        "capacity": quality,
+                        "dl_capacity": tx_rate * 1000,
+                        "ul_capacity": rx_rate * 1000,
+                    },
                     "remote": {"hostname": link.peer_hostname},
                 }
             )
