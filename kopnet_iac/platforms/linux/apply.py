@@ -9,6 +9,10 @@ Steps (``apply_gateway``):
 4. run the gateway checks until they pass or ``settle_s`` runs out;
 5. when the playbook or a check failed: re-apply the snapshot with the same playbook and check
    again, reporting the rollback outcome.
+
+Inside a deploy transaction the caller owns the revert (``transaction.arm_revert`` armed a
+timer on the gateway before): ``rollback=False`` skips steps 2 and 5, ``verify=False`` step 4,
+so the apply only moves the files and activates them.
 """
 
 from __future__ import annotations
@@ -137,11 +141,15 @@ def apply_gateway(
     settle_s: float = 45.0,
     checker: Checker | None = None,
     extravars: dict[str, Any] | None = None,
+    rollback: bool = True,
+    verify: bool = True,
 ) -> ApplyReport:
     """Apply (or with ``check`` plan) the gateway of ``village_id``; see the module docstring.
 
     ``checker`` replaces the standard gateway checks (the deploy pipeline passes its own);
-    ``extravars`` go to every playbook run (e.g. extra packages).
+    ``extravars`` go to every playbook run (e.g. extra packages). ``rollback=False``: no
+    snapshot and no re-apply on failure (a transaction's device-side revert does that);
+    ``verify=False``: no checks after the apply.
     """
     conn = connection(inv, village_id, lab_dir)
     report = ApplyReport(village_id, conn.hostname, f"{conn.host}:{conn.port}", check)
@@ -158,7 +166,7 @@ def apply_gateway(
             return run_gateway_checks(target, ctx)
 
     snapshot = workdir / "snapshot"
-    if not check:
+    if not check and rollback:
         snap = run_playbook(
             "gateway-snapshot.yml",
             inventory,
@@ -188,12 +196,17 @@ def apply_gateway(
         if not run.changes:
             report.rollback_detail = "nothing was changed; the previous configuration stays active"
             return report
+    elif not verify:
+        return report
     else:
         report.checks = settle_checks(checker, settle_s)
         if report.ok:
             return report
         failed = ", ".join(c.name for c in report.checks if not c.ok)
         report.error = f"{village_id}/{conn.hostname}: checks failed after apply: {failed}"
+    if not rollback:
+        report.rollback_detail = "rollback left to the caller (transaction revert armed)"
+        return report
     _rollback(report, inventory, snapshot, base_vars, workdir, checker, settle_s)
     return report
 
