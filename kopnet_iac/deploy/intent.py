@@ -138,11 +138,30 @@ def preflight_secrets(
     return values, Masker(values)
 
 
+def same_configuration(platform: str, before: str, after: str) -> bool:
+    """Whether two running configurations of a device are the same configuration.
+
+    RouterOS: the engine's semantic equivalence (a revert may spell a default value that the
+    export before omitted, ``/ip service set telnet disabled=no``); airOS: the same ``system.cfg``
+    keys and values in any order; otherwise the same text.
+    """
+    if platform == "routeros":
+        from kopnet_iac.platforms.routeros import equivalent, parse_export
+
+        return bool(equivalent(parse_export(before, "before"), parse_export(after, "after")))
+    if platform == "airos":
+        from kopnet_iac.platforms.airos.syscfg import parse_system_cfg
+
+        return parse_system_cfg(before) == parse_system_cfg(after)
+    return before == after
+
+
 __all__ = [
     "NAPALM_PLATFORMS",
     "DeviceIntent",
     "Masker",
     "VillageIntent",
     "preflight_secrets",
+    "same_configuration",
     "village_intent",
 ]

@@ -50,9 +50,13 @@ class NornirProgress:
         return None
 
     def task_instance_started(self, task: Task, host: Host) -> None:
+        if task.name.startswith("close_connections"):
+            return
         self.progress(ProgressEvent(task.name, "start", host.name))
 
     def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
+        if task.name.startswith("close_connections"):
+            return
         if result.failed:
             exc = result[0].exception
             self.progress(ProgressEvent(task.name, "failed", host.name, str(exc or "")))

@@ -47,8 +47,11 @@ def village_nornir(
     return nr
 
 
-def set_driver_options(nr: Nornir, hostname: str, **options: Any) -> None:
-    """Add NAPALM ``optional_args`` for one host (kept: what the inventory plugin set)."""
+def set_driver_options(
+    nr: Nornir, hostname: str, *, platform: str | None = None, **options: Any
+) -> None:
+    """Add NAPALM ``optional_args`` for one host (kept: what the inventory plugin set); with
+    ``platform``, open the host with that NAPALM driver."""
     host = nr.inventory.hosts[hostname]
     params = host.connection_options.get("napalm")
     if params is None:
@@ -69,6 +72,8 @@ def set_driver_options(nr: Nornir, hostname: str, **options: Any) -> None:
     optional.update(options)
     extras["optional_args"] = optional
     params.extras = extras
+    if platform is not None:
+        params.platform = platform
 
 
 @dataclass

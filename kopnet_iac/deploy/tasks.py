@@ -16,8 +16,8 @@ subclasses naming village, host and step; Nornir records them as the host's fail
 
 from __future__ import annotations
 
-import functools
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +56,10 @@ def device(task: Task, step: str) -> Any:
         ) from exc
 
 
+def _driver_name(task: Task) -> str:
+    return str(task.host.get_connection_parameters(CONNECTION).platform or task.host.platform)
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0][:300]
@@ -75,13 +79,25 @@ def _call(task: Task, step: str, error: type[KopnetError], func: Callable[[], An
         raise error(_reason(exc), step=step, **_where(task)) from exc
 
 
+_OPERATIONS = re.compile(r"\b(\d+) operations?\b|\b(\d+) operation\(s\)")
+
+
 def count_operations(diff: str) -> int:
-    """Configuration operations a diff stands for: its ``+``/``-`` lines (unified or key-level
-    diffs), else its non-blank, non-comment lines (a RouterOS plan script)."""
+    """Configuration operations a diff stands for.
+
+    A RouterOS plan report states its count (``core-x: 73 operation(s): ...``); a key-level or
+    unified diff counts each key (or line) added, changed or removed once; otherwise the
+    non-blank, non-comment lines of a script.
+    """
     lines = [line for line in diff.splitlines() if line.strip()]
+    if not lines:
+        return 0
+    stated = _OPERATIONS.search(lines[0])
+    if stated:
+        return int(stated.group(1) or stated.group(2))
     marked = [line for line in lines if line[:1] in "+-" and not line.startswith(("+++", "---"))]
     if marked:
-        return len(marked)
+        return len({line[1:].split("=", 1)[0].strip() for line in marked})
     return sum(1 for line in lines if not line.lstrip().startswith(("#", "@@", "/")))
 
 
@@ -251,7 +267,7 @@ def collect_observation(
         try:
             return func()
         except NotImplementedError:
-            obs.getter_errors[name] = f"the {task.host.platform} driver has no {name}"
+            obs.getter_errors[name] = f"the {_driver_name(task)} driver has no {name}"
         except Exception as exc:
             obs.getter_errors[name] = f"{name} failed: {_reason(exc)}"
         return None
@@ -266,11 +282,12 @@ def collect_observation(
         obs.diff = attempt("compare", compare)
     obs.interfaces = attempt("interfaces", driver.get_interfaces)
     for address in (ping_targets or {}).values():
-        answer = attempt(
-            f"ping {address}", functools.partial(driver.ping, address, count=ping_count)
-        )
-        if answer is not None:
-            obs.pings[address] = dict(answer)
+        try:
+            obs.pings[address] = dict(driver.ping(address, count=ping_count))
+        except NotImplementedError:
+            obs.pings[address] = {"unsupported": f"the {_driver_name(task)} driver has no ping"}
+        except Exception as exc:
+            obs.pings[address] = {"error": _reason(exc)}
     for getter, attr in OPTIONAL_GETTERS.items():
         func = getattr(driver, getter, None)
         if func is None or getattr(obs, attr) is not None:

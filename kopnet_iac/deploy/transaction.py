@@ -46,6 +46,7 @@ from kopnet_iac.deploy.intent import (
     Masker,
     VillageIntent,
     preflight_secrets,
+    same_configuration,
     village_intent,
 )
 from kopnet_iac.deploy.report import DeployReport, DeviceReport, Progress, ProgressEvent
@@ -55,6 +56,9 @@ from kopnet_iac.errors import ConnectError, KopnetError
 from kopnet_iac.inventory.loader import Inventory, load_inventory
 
 log = logging.getLogger(__name__)
+
+#: inventory platform -> NAPALM driver the deploy opens it with
+DRIVERS = {"routeros": "kopnet_routeros", "airos": "kopnet_airos"}
 
 
 @dataclass
@@ -127,6 +131,7 @@ class _Device:
     report: DeviceReport
     expect: DeviceExpectation
     config: str = ""
+    expect_credentials: str = ""  # name of the device's login secret
     running: str | None = None  # raw, in memory only
     diff: str = ""  # as the driver returned it (masked by the driver)
     applied: bool = False  # a change was attempted: must be reverted on failure
@@ -232,19 +237,48 @@ class _Transaction:
             if device.platform == "linux" and not self._gateway(hostname, device.gateway_files()):
                 report.outcome, report.error = "skipped", "not running in the lab"
                 continue
-            self.devices[hostname] = _Device(report, expect, config=device.config)
+            self.devices[hostname] = _Device(
+                report, expect, config=device.config, expect_credentials=device.credentials
+            )
         self.emit("render", "ok", detail=f"{len(self.devices)} device(s)")
         values, self.mask = preflight_secrets(
             self.inv, intent, list(self.devices), credentials=opts.lab_dir is None
         )
         for hostname in self.napalm():
+            self._driver_options(hostname, values)
+
+    def _driver_options(self, hostname: str, secrets: dict[str, str]) -> None:
+        """Our NAPALM drivers with what they need: secrets for push time, the expected model,
+        names for their errors (and the airOS web API port of a lab radio)."""
+        device = self.devices[hostname]
+        host = self.nr.inventory.hosts[hostname]
+        if host.data.get("lab") and host.password:
+            # the lab logs in with a per-device lab password: the device's own credentials
+            # secret is that password, so a deploy never locks the controller out of the lab
+            secrets = {**secrets, device.expect_credentials: host.password}
+        if device.report.platform == "routeros":
             set_driver_options(
                 self.nr,
                 hostname,
-                secrets=values,
-                expected_model=self.devices[hostname].expect.model,
-                host_label=f"{opts.village}/{hostname}",
+                platform=DRIVERS["routeros"],
+                secrets=secrets,
+                expected_model=device.expect.model,
+                host_label=hostname,
             )
+            return
+        extra: dict[str, Any] = {}
+        if host.data.get("lab"):
+            extra = {"http_port": host.data.get("http_port"), "https_port": None}
+        set_driver_options(
+            self.nr,
+            hostname,
+            platform=DRIVERS["airos"],
+            secrets=secrets,
+            model=device.expect.model,
+            name=hostname,
+            village=self.opts.village,
+            **extra,
+        )
 
     def _gateway(self, hostname: str, files: dict[str, str]) -> bool:
         workdir = self.opts.workdir or Path(".kopnet") / "deploy" / self.opts.village
@@ -275,11 +309,7 @@ class _Transaction:
             future.result()
         errors = [d.report for d in self.devices.values() if d.report.outcome == "failed"]
         if errors:
-            raise KopnetError(
-                "; ".join(f"{r.hostname}: {r.error}" for r in errors) + "; nothing was applied",
-                village=self.opts.village,
-                step="plan",
-            )
+            raise KopnetError("; ".join(r.error for r in errors) + "; nothing was applied")
         changed = [d.report for d in self.devices.values() if d.report.changed]
         self.report.outcome = "planned" if changed else "no-change"
 
@@ -575,7 +605,13 @@ class _Transaction:
             if not out.ok:
                 device.report.restored = None
                 continue
-            device.report.restored = str(out.payload["running"]) == device.running
+            try:
+                device.report.restored = device.running is not None and same_configuration(
+                    device.report.platform, device.running, str(out.payload["running"])
+                )
+            except KopnetError as exc:
+                log.info("%s: cannot compare the configurations: %s", hostname, exc)
+                device.report.restored = False
             if not device.report.restored and device.report.outcome == "reverted":
                 device.report.outcome = "failed"
                 device.report.error = "after the revert the running configuration differs"

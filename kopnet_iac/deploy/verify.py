@@ -219,6 +219,8 @@ def _ping(
     answer = obs.pings.get(address)
     if answer is None:
         return out(False, f"ping {address} not run")
+    if "unsupported" in answer:
+        return out(True, f"ping {address} skipped: {answer['unsupported']}", skipped=True)
     if "error" in answer:
         return out(False, f"ping {address}: {answer['error']}")
     success = answer.get("success", answer)

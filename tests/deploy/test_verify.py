@@ -309,7 +309,9 @@ def test_count_operations() -> None:
     from kopnet_iac.deploy.tasks import count_operations
 
     assert count_operations("") == 0
-    assert count_operations("--- a\n+++ b\n-radio.1.freq=5745\n+radio.1.freq=5765\n") == 2
+    assert count_operations("--- a\n+++ b\n-radio.1.freq=5745\n+radio.1.freq=5765\n") == 1
+    assert count_operations("+a.b=1\n-c=2\n+c=3\n") == 2
+    assert count_operations("core-x: 73 operation(s): 52 add, 21 change\n  /system\n") == 73
     script = "/system identity\nset name=x\n# comment\n/ip address\nadd address=1.2.3.4/32\n"
     assert count_operations(script) == 2
 
@@ -321,3 +323,31 @@ def test_getter_rows() -> None:
     assert _rows({"stations": [{"signal": -60}], "mode": "ap"}) == [{"signal": -60}]
     assert _rows({"vlan101": {"disabled": False}}) == [{"name": "vlan101", "disabled": False}]
     assert _rows({}) == [] and _rows(None) == []
+
+
+def test_a_driver_without_ping_is_reported_as_skipped(spec: VerifySpec) -> None:
+    obs = _radio_obs([{"remote_hostname": "bh-b", "signal_dbm": -57}])
+    obs.pings["10.90.0.1"] = {"unsupported": "the kopnet_airos driver has no ping"}
+    result = by_check(evaluate(spec, backhaul(), obs))["upstream-ping"]
+    assert result.ok and result.skipped and "has no ping" in result.detail
+
+
+def test_same_configuration_is_semantic() -> None:
+    from kopnet_iac.deploy.intent import same_configuration
+
+    before = "/system identity\nset name=x\n"
+    after = "/system identity\nset name=x\n/ip service\nset telnet disabled=no\n"
+    assert same_configuration("routeros", before, after)  # a default spelled out
+    assert not same_configuration("routeros", before, "/system identity\nset name=y\n")
+    assert same_configuration("airos", "a.b=1\nc=2\n", "c=2\na.b=1\n")
+    assert not same_configuration("airos", "a.b=1\n", "a.b=2\n")
+    assert same_configuration("linux", "x", "x") and not same_configuration("linux", "x", "y")
+
+
+def test_masker_replaces_values_longest_first() -> None:
+    from kopnet_iac.deploy.intent import Masker
+
+    mask = Masker({"a": "canary-secret", "b": "canary-secret-long", "tiny": "ab"})
+    assert mask("x canary-secret-long y canary-secret") == ("x @@secret:b@@ y @@secret:a@@")
+    assert mask("ab") == "ab"  # too short to mask without mangling text
+    assert "canary" not in repr(mask)
