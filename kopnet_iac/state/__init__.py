@@ -1,1 +1,36 @@
-"""state stage of the pipeline."""
+"""Release store: every deploy, rollback and replace of a village, recorded in SQLite, and the
+village locks that keep them one at a time (see :mod:`kopnet_iac.state.schema`)."""
+
+from __future__ import annotations
+
+from kopnet_iac.state.locks import VillageLockedError
+from kopnet_iac.state.models import KINDS, OUTCOMES, LockInfo, Release, ReleaseSummary
+from kopnet_iac.state.redact import SecretGuard, cleartext_secrets, mask_secrets
+from kopnet_iac.state.store import (
+    DB_FILE,
+    ReleaseStore,
+    SecretLeakError,
+    StateCorruptError,
+    StateMissingError,
+    UnknownReleaseError,
+    default_state_dir,
+)
+
+__all__ = [
+    "DB_FILE",
+    "KINDS",
+    "OUTCOMES",
+    "LockInfo",
+    "Release",
+    "ReleaseStore",
+    "ReleaseSummary",
+    "SecretGuard",
+    "SecretLeakError",
+    "StateCorruptError",
+    "StateMissingError",
+    "UnknownReleaseError",
+    "VillageLockedError",
+    "cleartext_secrets",
+    "default_state_dir",
+    "mask_secrets",
+]
