@@ -16,6 +16,7 @@ import click
 from kopnet_iac.cli.context import AppContext, cli_errors, echo_json, pass_app
 from kopnet_iac.errors import LabError
 from kopnet_iac.lab import control
+from kopnet_iac.lab.control import lab_stats
 from kopnet_iac.lab.faultspec import parse_fault_spec, validate_changes
 from kopnet_iac.lab.spec import DeviceSpec, spec_to_dict
 from kopnet_iac.lab.targets import lab_status
@@ -218,9 +219,10 @@ def up(
 
     \b
     --fault HOST:SPEC, SPEC a comma list of:
-      latency=MS jitter=MS geo stall=S drop-after=N drop-at=GLOB trap=GLOB
-      trap-message=TEXT refuse-login disk-full scheduler-disabled slow-boot=S
-      link-down=PORT
+      rtt=MS link-jitter=MS loss-burst=MS loss-every=S kbps=N geo (the link)
+      latency=MS jitter=MS (per command: a slow device) stall=S drop-after=N
+      drop-at=GLOB trap=GLOB trap-message=TEXT refuse-login disk-full
+      scheduler-disabled slow-boot=S link-down=PORT
     """
     with cli_errors():
         directory = control.resolve_lab_dir(lab_dir)
@@ -260,6 +262,9 @@ def up(
         for host, reason in sorted(answer.get("failed", {}).items()):
             click.echo(f"  {host}: failed to start: {reason}", err=True)
         rows = _wait_ready(directory, {s.hostname for s in specs})
+        started = [r["hostname"] for r in rows if r["state"] == "running"]
+        if started:  # the readiness probes are not the user's traffic
+            lab_stats(directory, started, reset=True)
         if gateways:
             _gateways_up(chosen, inventory, directory)
         running = sum(1 for r in rows if r["state"] == "running")
@@ -307,9 +312,14 @@ def status(as_json: bool, lab_dir: Path | None) -> None:
 
 @lab.command("fault")
 @click.argument("host")
-@click.option("--latency", type=float, help="Added delay per command, ms.")
-@click.option("--jitter", type=float, help="Random extra delay up to this, ms.")
-@click.option("--geo", is_flag=True, default=None, help="GEO satellite: 600 ms RTT + jitter.")
+@click.option("--rtt", type=float, help="Link round-trip time, ms (delay on the traffic itself).")
+@click.option("--link-jitter", type=float, help="Extra one-way link delay up to this, ms.")
+@click.option("--loss-burst", type=float, help="Link outage of this many ms, periodically.")
+@click.option("--loss-every", type=float, help="Seconds between link outages (default 10).")
+@click.option("--kbps", type=float, help="Link bandwidth each way, kbit/s (0: unlimited).")
+@click.option("--geo", is_flag=True, default=None, help="GEO satellite link: 600 ms RTT.")
+@click.option("--latency", type=float, help="Added delay per command (slow device), ms.")
+@click.option("--jitter", type=float, help="Random extra delay per command up to this, ms.")
 @click.option("--stall", type=float, help="Stall the next command this many seconds.")
 @click.option("--drop-after", type=int, help="Drop the session after N more commands.")
 @click.option("--drop-at", help="Drop the session at the first command matching (glob).")
@@ -327,6 +337,11 @@ def status(as_json: bool, lab_dir: Path | None) -> None:
 def fault(host: str, lab_dir: Path | None, **options: Any) -> None:
     """Change the fault injection of one device at runtime."""
     names = {
+        "rtt": "link_rtt_ms",
+        "link_jitter": "link_jitter_ms",
+        "loss_burst": "link_loss_burst_ms",
+        "loss_every": "link_loss_every_s",
+        "kbps": "link_kbps",
         "latency": "latency_ms",
         "jitter": "jitter_ms",
         "stall": "stall_seconds",
@@ -348,6 +363,50 @@ def fault(host: str, lab_dir: Path | None, **options: Any) -> None:
         )
         active = answer.get("faults", {})
         click.echo(f"{host}: " + (json.dumps(active, sort_keys=True) if active else "no faults"))
+
+
+def _print_stats(stats: dict[str, dict[str, Any]]) -> None:
+    header = ("HOSTNAME", "CONN", "OPEN", "ROUND-TRIPS", "BYTES-TO", "BYTES-FROM", "CONFIG", "READ")
+    lines = [header]
+    for host, row in sorted(stats.items()):
+        lines.append(
+            (
+                host,
+                row.get("connections", 0),
+                row.get("open_connections", 0),
+                row.get("round_trips", 0),
+                row.get("bytes_to_device", 0),
+                row.get("bytes_from_device", 0),
+                row.get("config_commands", 0),
+                row.get("read_commands", 0),
+            )
+        )
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
+    for line in lines:
+        click.echo("  ".join(str(v).ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+
+
+@lab.command("stats")
+@click.argument("hosts", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable, with every connection.")
+@click.option("--reset", is_flag=True, help="Start the counters again from zero (after showing).")
+@lab_dir_option
+def stats(hosts: tuple[str, ...], as_json: bool, reset: bool, lab_dir: Path | None) -> None:
+    """What crossed the wire per device: TCP connections, round trips, bytes each way and
+    configuration/read commands received, since the lab started or the last --reset.
+
+    A round trip is one request/response exchange: client bytes followed by the device's answer
+    reaching the client; requests sent back to back without waiting (pipelined) count once.
+    Bytes include TLS and SSH framing (BYTES-TO: client to device).
+    """
+    with cli_errors():
+        answer = lab_stats(lab_dir, hosts, reset=reset)
+        if as_json:
+            echo_json(answer)
+        else:
+            _print_stats(answer)
+            if reset:
+                click.echo("counters reset")
 
 
 @lab.command("log")

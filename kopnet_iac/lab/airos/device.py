@@ -44,6 +44,7 @@ from kopnet_iac.lab.airos.config import (
 )
 from kopnet_iac.lab.faults import Faults
 from kopnet_iac.lab.spec import DeviceSpec, LabNetwork
+from kopnet_iac.lab.wire import Wire
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class AirOSDevice:
         self.network = network
         self.faults = faults if faults is not None else Faults()
         self.commands_log: list[str] = []
+        self.wire = Wire(spec.hostname, self.faults)  # relays, link model, wire stats
         self.files: dict[str, str] = {}
         self.flash = ""
         self.active = SystemConfig(text="", values={})
@@ -155,29 +157,26 @@ class AirOSDevice:
         try:
             self._ssh_server = await asyncssh.create_server(
                 lambda: make_ssh_server(self),
-                self.spec.host,
-                self.spec.ssh_port,
+                sock=await self.wire.listen("ssh", self.spec.host, self.spec.ssh_port),
                 server_host_keys=[key],
                 process_factory=lambda process: handle_process(self, process),
                 line_editor=True,
                 keepalive_interval=0,
-                reuse_address=True,
             )
             self._runner = web.AppRunner(make_app(self), access_log=None, handle_signals=False)
             await self._runner.setup()
             if self.spec.http_port:
-                site = web.TCPSite(
-                    self._runner, self.spec.host, self.spec.http_port, reuse_address=True
+                site = web.SockSite(
+                    self._runner,
+                    await self.wire.listen("http", self.spec.host, self.spec.http_port),
                 )
                 await site.start()
             if self.spec.https_port:
                 context = self._ssl_context or self._own_ssl_context()
-                tls_site = web.TCPSite(
+                tls_site = web.SockSite(
                     self._runner,
-                    self.spec.host,
-                    self.spec.https_port,
+                    await self.wire.listen("https", self.spec.host, self.spec.https_port),
                     ssl_context=context,
-                    reuse_address=True,
                 )
                 await tls_site.start()
         except OSError as exc:
@@ -193,6 +192,7 @@ class AirOSDevice:
         return self._ssl_context
 
     async def _close_listeners(self) -> None:
+        await self.wire.close()
         for conn in list(self._connections):
             conn.abort()
         self._connections.clear()
@@ -204,6 +204,7 @@ class AirOSDevice:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self.wire.wait_closed()
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._connections.add(conn)
