@@ -18,6 +18,7 @@ operation (see :mod:`kopnet_iac.drivers.airos.scripts`); getters read the web AP
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -40,6 +41,7 @@ from kopnet_iac.drivers.airos.transport import Endpoint, ExecResult, HTTPSession
 from kopnet_iac.errors import KopnetError, ParseError, SecretError
 from kopnet_iac.inventory.secrets import PLACEHOLDER_RE
 from kopnet_iac.platforms.airos import syscfg
+from kopnet_iac.platforms.airos.crypt import is_crypt_hash
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,7 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
             http_port=int(http_port) if http_port else None,
             https_port=int(https_port) if https_port else None,
             timeout=float(timeout),
+            village=self.village,
         )
         self._ssh = SSHSession(self.endpoint)
         self._http = HTTPSession(self.endpoint, ca_file=opts.get("tls_ca_file"))
@@ -88,6 +91,7 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
         self._plan: syscfg.Plan | None = None
         self._candidate_secret_keys: set[str] = set()
         self._pending_until: float | None = None
+        self._next_login: tuple[str, str] | None = None
 
     # ---- connection -------------------------------------------------------------------------
     def open(self) -> None:
@@ -221,6 +225,7 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
         planner = syscfg.plan_replace if replace else syscfg.plan_merge
         self._plan = planner(running, candidate, extra_secret=secret_keys)
         self._candidate_secret_keys = secret_keys
+        self._next_login = self._login_after(running, candidate, self._plan)
         log.info("%s: candidate loaded, %d key(s) differ", self.name, len(self._plan.changes))
 
     def _substitute(
@@ -263,6 +268,29 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
         if not isinstance(value, str):
             raise self._error(error, f"secret {name!r} is not known to the resolver", step)
         return value
+
+    def _login_after(
+        self, running: dict[str, str], candidate: dict[str, str], plan: syscfg.Plan
+    ) -> tuple[str, str] | None:
+        """The login (user, clear-text password) the candidate gives our own user, if it
+        changes it; later logins of this session (the web API) use it after the commit."""
+        index = next(
+            (
+                key.split(".")[1]
+                for key, value in running.items()
+                if re.fullmatch(r"users\.\d+\.name", key) and value == self.endpoint.username
+            ),
+            None,
+        )
+        if index is None:
+            return None
+        name = plan.target.get(f"users.{index}.name", self.endpoint.username)
+        password = candidate.get(f"users.{index}.password")
+        if password is None or is_crypt_hash(password):
+            password = self.endpoint.password
+        if (name, password) == (self.endpoint.username, self.endpoint.password):
+            return None
+        return name, password
 
     def _check_model(self, state: scripts.DeviceState, step: str) -> None:
         if not self.expected_model:
@@ -331,6 +359,12 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
 
     def _after_commit(self, plan: syscfg.Plan, revert_in: int | None) -> None:
         self._plan = None
+        if self._next_login is not None:
+            username, password = self._next_login
+            self.endpoint = dataclasses.replace(self.endpoint, username=username, password=password)
+            self._http.close()
+            self._http.endpoint = self._ssh.endpoint = self.endpoint
+            self._next_login = None
         if self._state is not None:
             self._state = scripts.DeviceState(
                 board=self._state.board,
@@ -343,6 +377,10 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
     def _commit_failed(self, result: ExecResult, revert_in: int | None, step: str) -> None:
         reason = _first_line(result.stderr) or f"exit status {result.status}"
         out = result.stdout
+        if scripts.NOT_PENDING not in out and result.stderr.strip():
+            raise self._error(
+                AirOSCommitError, f"the radio refused the commit ({reason}): nothing changed", step
+            )
         if scripts.NOT_PENDING not in out:
             raise self._error(
                 AirOSCommitError,

@@ -36,6 +36,7 @@ class Endpoint:
     http_port: int | None = None
     https_port: int | None = 443
     timeout: float = 60.0
+    village: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class SSHSession:
             client.close()
             raise AirOSAuthError(
                 f"SSH login as {ep.username!r} refused by {ep.address}:{ep.ssh_port}",
+                village=ep.village,
                 host=ep.name,
                 step="login",
             ) from exc
@@ -80,6 +82,7 @@ class SSHSession:
             client.close()
             raise AirOSConnectError(
                 f"cannot open SSH to {ep.address}:{ep.ssh_port}: {_reason(exc)}",
+                village=ep.village,
                 host=ep.name,
                 step="connect",
             ) from exc
@@ -98,14 +101,19 @@ class SSHSession:
         """Run ``script`` in one exec channel, feeding ``stdin``; raises on a broken session."""
         ep = self.endpoint
         if self._client is None:
-            raise AirOSConnectError("not connected", host=ep.name, step=step)
+            raise AirOSConnectError("not connected", village=ep.village, host=ep.name, step=step)
         try:
             channel = self._client.get_transport().open_session(timeout=ep.timeout)  # type: ignore[union-attr]
             channel.settimeout(ep.timeout)
             channel.exec_command(script)
-            if stdin is not None:
-                channel.sendall(stdin.encode())
-            channel.shutdown_write()
+            try:
+                if stdin is not None:
+                    channel.sendall(stdin.encode())
+                channel.shutdown_write()
+            except OSError:
+                # the radio may answer (e.g. refuse) before reading its input; a broken
+                # session shows as a missing exit status below
+                log.debug("%s: %s: input not fully sent", ep.name, step)
             stdout = channel.makefile("rb").read().decode(errors="replace")
             stderr = channel.makefile_stderr("rb").read().decode(errors="replace")
             status = channel.recv_exit_status()
@@ -113,9 +121,17 @@ class SSHSession:
         except (OSError, paramiko.SSHException, EOFError, AttributeError) as exc:
             raise AirOSConnectError(
                 f"SSH session to {ep.address}:{ep.ssh_port} broke: {_reason(exc)}",
+                village=ep.village,
                 host=ep.name,
                 step=step,
             ) from exc
+        if status == -1:  # the channel closed without an exit status: the session broke
+            raise AirOSConnectError(
+                f"SSH session to {ep.address}:{ep.ssh_port} closed before the command finished",
+                village=ep.village,
+                host=ep.name,
+                step=step,
+            )
         return ExecResult(stdout, stderr, status)
 
     def close(self) -> None:
@@ -162,6 +178,7 @@ class HTTPSession:
             self.close()
             raise AirOSConnectError(
                 f"HTTP {method} {path} to {ep.address} failed: {_reason(exc)}",
+                village=ep.village,
                 host=ep.name,
                 step=step,
             ) from exc
@@ -179,11 +196,17 @@ class HTTPSession:
         )
         if status in (401, 403):
             raise AirOSAuthError(
-                f"HTTP login as {ep.username!r} refused by {ep.address}", host=ep.name, step="login"
+                f"HTTP login as {ep.username!r} refused by {ep.address}",
+                village=ep.village,
+                host=ep.name,
+                step="login",
             )
         if status != 200:
             raise AirOSConnectError(
-                f"HTTP login to {ep.address} answered {status}", host=ep.name, step="login"
+                f"HTTP login to {ep.address} answered {status}",
+                village=ep.village,
+                host=ep.name,
+                step="login",
             )
         cookie = headers.get("set-cookie", "")
         self._cookie = cookie.split(";", 1)[0]
@@ -199,13 +222,19 @@ class HTTPSession:
             status, _, data = self._request("GET", path, None, {"Cookie": self._cookie}, step)
         if status != 200:
             raise AirOSConnectError(
-                f"HTTP GET {path} answered {status}", host=self.endpoint.name, step=step
+                f"HTTP GET {path} answered {status}",
+                village=self.endpoint.village,
+                host=self.endpoint.name,
+                step=step,
             )
         try:
             return json.loads(data)
         except ValueError as exc:
             raise AirOSConnectError(
-                f"HTTP GET {path} did not answer JSON", host=self.endpoint.name, step=step
+                f"HTTP GET {path} did not answer JSON",
+                village=self.endpoint.village,
+                host=self.endpoint.name,
+                step=step,
             ) from exc
 
     def close(self) -> None:

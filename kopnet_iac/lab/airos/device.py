@@ -26,7 +26,7 @@ import logging
 import os
 import ssl
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -217,16 +217,16 @@ class AirOSDevice:
         self._last_pid += 1
         return self._last_pid
 
-    def spawn_job(self, coro: Coroutine[Any, Any, None], pid: int) -> int:
+    def spawn_job(self, job: Callable[[], Coroutine[Any, Any, None]], pid: int) -> int:
         """Run a background job of the shell; it outlives the session that started it."""
-        task = asyncio.get_running_loop().create_task(self._job(coro, pid))
+        task = asyncio.get_running_loop().create_task(self._job(job, pid))
         self.jobs[pid] = task
         task.add_done_callback(lambda _task: self.jobs.pop(pid, None))
         return pid
 
-    async def _job(self, coro: Coroutine[Any, Any, None], pid: int) -> None:
+    async def _job(self, job: Callable[[], Coroutine[Any, Any, None]], pid: int) -> None:
         try:
-            await coro
+            await job()
         except asyncio.CancelledError:
             raise
         except Exception:  # a bug in the emulator must not kill the lab

@@ -190,7 +190,7 @@ class Shell:
         async def job() -> None:
             await self._run_group(group, None, child, ShellResult())
 
-        pid = self.device.spawn_job(job(), child.pid)
+        pid = self.device.spawn_job(job, child.pid)
         if not detached:
             self.attached_jobs.add(pid)
         return pid

@@ -75,10 +75,11 @@ def make_radio(tmp_path: Path, loop_thread: LoopThread) -> Iterator[Callable[...
             wireless=True,
             role=role,
         )
-        device = AirOSDevice(spec, tmp_path / "devices", AllUpNetwork(links), faults)
+        network = AllUpNetwork(links)
+        device = AirOSDevice(spec, tmp_path / "devices", network, faults)
         loop_thread.run(device.start())
         started.append(device)
-        return RadioHarness(device, AllUpNetwork(links), loop_thread)
+        return RadioHarness(device, network, loop_thread)
 
     yield make
     for device in started:
