@@ -189,6 +189,8 @@ def deploy(
     try:
         report = deploy_village(options)
     except KopnetError as exc:
+        if exc.step == "select":
+            raise click.UsageError(exc.message) from exc
         click.echo(f"error: {exc}", err=True)
         sys.exit(3)
     if dry_run and not as_json:

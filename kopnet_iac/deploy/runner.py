@@ -76,6 +76,90 @@ def set_driver_options(
         params.platform = platform
 
 
+#: inventory platform -> NAPALM driver the deploy opens it with
+DRIVERS = {"routeros": "kopnet_routeros", "airos": "kopnet_airos"}
+
+
+def configure_driver(
+    nr: Nornir,
+    hostname: str,
+    *,
+    platform: str,
+    model: str,
+    credentials: str,
+    secrets: Mapping[str, str],
+    village: str,
+) -> None:
+    """Open ``hostname`` with our NAPALM driver for its inventory ``platform``, given what the
+    driver needs: secrets for push time, the expected model, names for its errors (and the web
+    API port of a lab radio).
+
+    In the lab every device logs in with its own lab password: the device's ``credentials``
+    secret is that password there, so a deploy never locks the controller out of the lab.
+    """
+    host = nr.inventory.hosts[hostname]
+    values = dict(secrets)
+    if host.data.get("lab") and host.password:
+        values[credentials] = host.password
+    if platform == "routeros":
+        set_driver_options(
+            nr,
+            hostname,
+            platform=DRIVERS["routeros"],
+            secrets=values,
+            expected_model=model,
+            host_label=hostname,
+        )
+        return
+    extra: dict[str, Any] = {}
+    if host.data.get("lab"):
+        extra = {"http_port": host.data.get("http_port"), "https_port": None}
+    set_driver_options(
+        nr,
+        hostname,
+        platform=DRIVERS[platform],
+        secrets=values,
+        model=model,
+        name=hostname,
+        village=village,
+        **extra,
+    )
+
+
+def read_running(
+    inventory_dir: Path, village: str, *, lab_dir: Path | None, hosts: Iterable[str] | None = None
+) -> dict[str, HostOutcome]:
+    """The running configuration of a village's RouterOS/airOS devices (or ``hosts``), read in
+    parallel through our drivers: hostname -> payload ``{"running", "facts"}`` or error."""
+    from kopnet_iac.deploy import tasks
+    from kopnet_iac.inventory.loader import load_inventory
+
+    inv = load_inventory(inventory_dir)
+    nr = village_nornir(inventory_dir, village, lab_dir=lab_dir)
+    wanted = set(hosts) if hosts is not None else None
+    names = []
+    for device in inv.village(village).devices:
+        platform = inv.hardware_of(device).platform
+        if platform not in DRIVERS or device.hostname not in nr.inventory.hosts:
+            continue
+        if wanted is not None and device.hostname not in wanted:
+            continue
+        configure_driver(
+            nr,
+            device.hostname,
+            platform=platform,
+            model=device.model,
+            credentials=device.credentials,
+            secrets={},
+            village=village,
+        )
+        names.append(device.hostname)
+    try:
+        return run_step(nr, "read running", tasks.fetch_running, names, None, village=village)
+    finally:
+        nr.close_connections()
+
+
 @dataclass
 class HostOutcome:
     """A host's payload (``Result.result``) or the error that stopped the task."""
@@ -140,4 +224,12 @@ def run_step(
     return out
 
 
-__all__ = ["HostOutcome", "run_step", "set_driver_options", "village_nornir"]
+__all__ = [
+    "DRIVERS",
+    "HostOutcome",
+    "configure_driver",
+    "read_running",
+    "run_step",
+    "set_driver_options",
+    "village_nornir",
+]

@@ -50,15 +50,12 @@ from kopnet_iac.deploy.intent import (
     village_intent,
 )
 from kopnet_iac.deploy.report import DeployReport, DeviceReport, Progress, ProgressEvent
-from kopnet_iac.deploy.runner import HostOutcome, run_step, set_driver_options, village_nornir
+from kopnet_iac.deploy.runner import HostOutcome, configure_driver, run_step, village_nornir
 from kopnet_iac.deploy.verify import CheckOutcome, VerifySpec, evaluate, load_verify_spec
 from kopnet_iac.errors import ConnectError, KopnetError
 from kopnet_iac.inventory.loader import Inventory, load_inventory
 
 log = logging.getLogger(__name__)
-
-#: inventory platform -> NAPALM driver the deploy opens it with
-DRIVERS = {"routeros": "kopnet_routeros", "airos": "kopnet_airos"}
 
 
 @dataclass
@@ -244,41 +241,18 @@ class _Transaction:
         values, self.mask = preflight_secrets(
             self.inv, intent, list(self.devices), credentials=opts.lab_dir is None
         )
+        self.store.forbid(values.values())  # the store refuses and redacts them too
         for hostname in self.napalm():
-            self._driver_options(hostname, values)
-
-    def _driver_options(self, hostname: str, secrets: dict[str, str]) -> None:
-        """Our NAPALM drivers with what they need: secrets for push time, the expected model,
-        names for their errors (and the airOS web API port of a lab radio)."""
-        device = self.devices[hostname]
-        host = self.nr.inventory.hosts[hostname]
-        if host.data.get("lab") and host.password:
-            # the lab logs in with a per-device lab password: the device's own credentials
-            # secret is that password, so a deploy never locks the controller out of the lab
-            secrets = {**secrets, device.expect_credentials: host.password}
-        if device.report.platform == "routeros":
-            set_driver_options(
+            chosen = self.devices[hostname]
+            configure_driver(
                 self.nr,
                 hostname,
-                platform=DRIVERS["routeros"],
-                secrets=secrets,
-                expected_model=device.expect.model,
-                host_label=hostname,
+                platform=chosen.report.platform,
+                model=chosen.expect.model,
+                credentials=chosen.expect_credentials,
+                secrets=values,
+                village=opts.village,
             )
-            return
-        extra: dict[str, Any] = {}
-        if host.data.get("lab"):
-            extra = {"http_port": host.data.get("http_port"), "https_port": None}
-        set_driver_options(
-            self.nr,
-            hostname,
-            platform=DRIVERS["airos"],
-            secrets=secrets,
-            model=device.expect.model,
-            name=hostname,
-            village=self.opts.village,
-            **extra,
-        )
 
     def _gateway(self, hostname: str, files: dict[str, str]) -> bool:
         workdir = self.opts.workdir or Path(".kopnet") / "deploy" / self.opts.village

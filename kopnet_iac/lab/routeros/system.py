@@ -235,6 +235,26 @@ async def device_mode_update(
     return Reply()
 
 
+async def ssh_key_import(router: Router, args: dict[str, str], items: list[Entry] | None) -> Reply:
+    """``/user ssh-keys import public-key-file=F user=U``: the key's comment becomes its
+    ``key-owner``; RouterOS removes the imported file."""
+    name = args.get("public-key-file") or args.get("file-name") or ""
+    user = args.get("user", "")
+    rosfile = router.store.files.get(name)
+    if rosfile is None:
+        raise RosError("failure: no such file", 1)
+    if not any(entry.get("name") == user for entry in router.store.entries("user")):
+        raise RosError("input does not match any value of user", 1)
+    words = rosfile.contents.split()
+    if len(words) < 2 or not words[0].startswith(("ssh-", "ecdsa-")):
+        raise RosError("failure: unable to load key file (wrong format or bad passphrase)!", 1)
+    props = {"user": user, "key-owner": words[2] if len(words) > 2 else "", "key-type": words[0]}
+    router.store.add("user ssh-keys", props)
+    del router.store.files[name]
+    router.store.dirty = True
+    return Reply()
+
+
 async def quit_session(router: Router, args: dict[str, str], items: list[Entry] | None) -> Reply:
     raise RosError("interrupted", -1)
 
@@ -250,4 +270,5 @@ SPECIAL: dict[tuple[str, str], Handler] = {
     ("tool", "ping"): ping,
     ("", "execute"): execute,
     ("system device-mode", "update"): device_mode_update,
+    ("user ssh-keys", "import"): ssh_key_import,
 }

@@ -1,0 +1,207 @@
+"""``kopnet deploy`` end to end against the lab's emulated devices of Lebung Itam (RouterOS core
+and sector, airOS PtP backhaul pair and sector), through our drivers and the real protocols.
+
+The tests share one lab and run in file order: dry run on the fresh lab, a rollout that fails
+verification and reverts, the rollout that converges, the free redeploy, then refusals.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kopnet_iac.deploy.intent import same_configuration
+from kopnet_iac.deploy.runner import read_running
+from kopnet_iac.state import ReleaseStore
+from tests.deploy.conftest import DeployLab, leaked, start_lab
+
+pytestmark = [pytest.mark.lab]
+
+VILLAGE = "lebung-itam"
+DEVICES = {
+    "core-lebung-itam": "routeros",
+    "sec-lebung-itam-1": "routeros",
+    "bh-lebung-itam-a": "airos",
+    "bh-lebung-itam-b": "airos",
+    "sec-lebung-itam-2": "airos",
+}
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, canary_env: None) -> Iterator[DeployLab]:
+    running = start_lab(tmp_path_factory.mktemp("deploy"), VILLAGE)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def running_configs(lab: DeployLab) -> dict[str, str]:
+    outcomes = read_running(lab.inventory, VILLAGE, lab_dir=lab.lab_dir)
+    assert all(o.ok for o in outcomes.values()), {h: o.message() for h, o in outcomes.items()}
+    assert set(outcomes) == set(DEVICES)
+    return {host: str(o.payload["running"]) for host, o in outcomes.items()}
+
+
+def deploy(lab: DeployLab, *args: str, env: dict[str, str | None] | None = None) -> tuple[int, Any]:
+    result = lab.kopnet("deploy", VILLAGE, "--lab", "--yes", "--json", *args, env=env)
+    assert not leaked(result.stdout + result.stderr), "a secret value was printed"
+    try:
+        return result.exit_code, json.loads(result.stdout)
+    except ValueError:
+        return result.exit_code, {"stdout": result.stdout, "stderr": result.stderr}
+
+
+def config_commands(stats: dict[str, dict[str, Any]]) -> dict[str, int]:
+    return {host: int(row["config_commands"]) for host, row in stats.items()}
+
+
+def test_dry_run_shows_the_plan_and_changes_nothing(lab: DeployLab) -> None:
+    before = running_configs(lab)
+    lab.stats(reset=True)
+    code, report = deploy(lab, "--dry-run")
+    assert code == 1, report  # differences planned, nothing applied
+    assert report["outcome"] == "planned" and report["release"] is None
+    planned = {d["hostname"]: d for d in report["devices"]}
+    assert planned["gw-lebung-itam"]["outcome"] == "skipped"  # no gateway namespace here
+    for host in DEVICES:
+        assert planned[host]["changed"] and planned[host]["planned_operations"] > 0, host
+        assert planned[host]["operations"] == 0
+    assert set(config_commands(lab.stats()).values()) == {0}
+    assert running_configs(lab) == before
+    assert not ReleaseStore.open(lab.state).releases(VILLAGE)
+
+
+def test_a_failing_check_reverts_every_device_to_its_exact_config(lab: DeployLab) -> None:
+    before = running_configs(lab)
+    assert lab.lab_cli("fault", "bh-lebung-itam-a", "--link-down", "ath0").returncode == 0
+    try:
+        code, report = deploy(lab, "--revert-in", "120", "--settle", "10")
+    finally:
+        assert lab.lab_cli("fault", "bh-lebung-itam-a", "--link-up", "ath0").returncode == 0
+    assert code == 1, report
+    assert report["outcome"] == "reverted", report
+    assert "bh-lebung-itam-a/radio-link" in report["failed_checks"]
+    assert "bh-lebung-itam-b/radio-link" in report["failed_checks"]  # both ends checked
+    devices = {d["hostname"]: d for d in report["devices"]}
+    for host in DEVICES:
+        assert devices[host]["outcome"] == "reverted", devices[host]
+        assert devices[host]["operations"] > 0 and devices[host]["restored"] is True
+    after = running_configs(lab)
+    for host, platform in DEVICES.items():
+        if platform == "airos":
+            assert after[host] == before[host], host  # system.cfg byte for byte
+        else:
+            assert same_configuration(platform, before[host], after[host]), host
+    store = ReleaseStore.open(lab.state)
+    release = store.get_release(report["release"])
+    assert release.outcome == "reverted" and "radio-link" in (release.error or "")
+    failing = [v for v in release.verification if not v["ok"]]
+    assert any(v["check"] == "radio-link" and v["host"] == "bh-lebung-itam-a" for v in failing)
+    steps = [(j["step"], j.get("host")) for j in release.journal]
+    applied = [h for s, h in steps if s == "apply"]
+    # farthest from the NOC first; the uplink radio nearest the ISP last
+    assert applied.index("sec-lebung-itam-1") < applied.index("core-lebung-itam")
+    assert applied[-1] == "bh-lebung-itam-a"
+    assert {h for s, h in steps if s == "revert"} == set(DEVICES)
+    assert not leaked(json.dumps([release.devices, release.verification, release.journal]))
+
+
+def test_fresh_rollout_converges_and_verifies(lab: DeployLab) -> None:
+    code, report = deploy(lab, "--revert-in", "120")
+    assert code == 0, report
+    assert report["outcome"] == "confirmed"
+    devices = {d["hostname"]: d for d in report["devices"]}
+    assert all(devices[h]["outcome"] == "confirmed" for h in DEVICES), devices
+    checks = {(c["host"], c["check"]): c for c in report["checks"]}
+    assert all(c["ok"] for c in checks.values())
+    for host in DEVICES:
+        assert checks[(host, "converged")]["detail"] == "no difference left against the intent"
+    assert checks[("bh-lebung-itam-b", "radio-link")]["skipped"] is False
+    # nothing left to do on any device, and nothing pending
+    code, again = deploy(lab, "--dry-run")
+    assert code == 0 and again["outcome"] == "no-change", again
+    release = ReleaseStore.open(lab.state).get_release(report["release"])
+    assert release.outcome == "confirmed" and release.rendered
+    assert not leaked(json.dumps(release.rendered))
+
+
+def test_an_immediate_second_deploy_sends_no_configuration_command(lab: DeployLab) -> None:
+    lab.stats(reset=True)
+    code, report = deploy(lab)
+    assert code == 0 and report["outcome"] == "no-change", report
+    assert all(d["operations"] == 0 for d in report["devices"])
+    stats = lab.stats()
+    assert config_commands(stats) == dict.fromkeys(DEVICES, 0)
+    assert all(stats[h]["round_trips"] > 0 for h in DEVICES)  # it did read every device
+
+
+def test_an_inventory_change_is_one_small_confirmed_release(lab: DeployLab) -> None:
+    lab.edit("villages/lebung-itam.yaml", "ssid: KopNet-Lebung-2", "ssid: KopNet-Lebung-2b")
+    lab.stats(reset=True)
+    code, report = deploy(lab)
+    assert code == 0 and report["outcome"] == "confirmed", report
+    changed = {d["hostname"] for d in report["devices"] if d["changed"]}
+    assert changed == {"sec-lebung-itam-2"}
+    stats = config_commands(lab.stats())
+    assert stats["sec-lebung-itam-2"] > 0
+    assert {h: n for h, n in stats.items() if h != "sec-lebung-itam-2"} == dict.fromkeys(
+        set(DEVICES) - {"sec-lebung-itam-2"}, 0
+    )
+
+
+def test_a_deploy_of_a_locked_village_is_refused_naming_the_holder(lab: DeployLab) -> None:
+    store = ReleaseStore.open(lab.state)
+    lab.edit("villages/lebung-itam.yaml", "ssid: KopNet-Lebung-2b", "ssid: KopNet-Lebung-2c")
+    lab.stats(reset=True)
+    with store.lock(VILLAGE, "siti", "deploy"):
+        result = lab.kopnet("deploy", VILLAGE, "--lab", "--yes")
+    assert result.exit_code == 3
+    assert "siti" in result.stderr and "locked" in result.stderr
+    assert set(config_commands(lab.stats()).values()) == {0}
+
+
+def test_a_missing_secret_is_named_and_nothing_is_applied(lab: DeployLab) -> None:
+    env: dict[str, str | None] = {**lab.env(), "KOPNET_SECRET_WIFI_LEBUNG_ITAM": None}
+    lab.stats(reset=True)
+    result = lab.kopnet("deploy", VILLAGE, "--lab", "--yes", env=env)
+    assert result.exit_code == 3, result.stdout + result.stderr
+    assert "wifi-lebung-itam" in result.stderr and "preflight" in result.stderr
+    assert "nothing was applied" in result.stderr
+    assert set(config_commands(lab.stats()).values()) == {0}
+    assert not ReleaseStore.open(lab.state).unfinished(VILLAGE)
+
+
+def test_plain_progress_and_summary_without_json(lab: DeployLab) -> None:
+    result = lab.kopnet("deploy", VILLAGE, "--lab", "--yes")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "deploy lebung-itam: confirmed" in result.stdout
+    assert "sec-lebung-itam-2" in result.stdout
+    # progress goes to stderr, one plain line per event (not a terminal)
+    assert any(
+        " apply " in line and "sec-lebung-itam-2" in line for line in result.stderr.splitlines()
+    )
+    assert not leaked(result.stdout + result.stderr)
+
+
+def test_unknown_only_host_is_a_usage_error(lab: DeployLab) -> None:
+    result = lab.kopnet("deploy", VILLAGE, "--lab", "--yes", "--only", "nope-1")
+    assert result.exit_code == 2 and "nope-1" in result.stderr
+
+
+def test_no_secret_value_anywhere_in_the_release_store(lab: DeployLab) -> None:
+    store = ReleaseStore.open(lab.state)
+    releases = store.releases(VILLAGE)
+    assert len(releases) >= 4
+    for release in releases:
+        text = json.dumps(
+            [release.rendered, release.devices, release.verification, release.journal],
+            default=str,
+        )
+        assert not leaked(text), release.id
+    store.close()
+    for path in lab.state.iterdir():  # the database, its WAL and anything else there
+        assert not leaked(path.read_bytes().decode("latin-1")), path.name
