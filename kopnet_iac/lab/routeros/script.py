@@ -25,6 +25,7 @@ import re
 from typing import TYPE_CHECKING
 
 from kopnet_iac.errors import ParseError
+from kopnet_iac.lab.routeros.printing import same_value
 from kopnet_iac.lab.routeros.render import render_reply
 from kopnet_iac.lab.routeros.store import Entry, Reply, RosError, format_id
 from kopnet_iac.platforms.routeros.model import Command, Selector
@@ -99,9 +100,9 @@ def _matches(row: dict[str, str], cond: tuple[str, str, str]) -> bool:
     key, op, value = cond
     have = row.get(key, "")
     if op == "=":
-        return _norm(have) == _norm(value)
+        return same_value(key, have, value)
     if op == "!=":
-        return _norm(have) != _norm(value)
+        return not same_value(key, have, value)
     if op == "~":
         try:
             return re.search(value, have) is not None

@@ -236,22 +236,28 @@ async def device_mode_update(
 
 
 async def ssh_key_import(router: Router, args: dict[str, str], items: list[Entry] | None) -> Reply:
-    """``/user ssh-keys import public-key-file=F user=U``: the key's comment becomes its
-    ``key-owner``; RouterOS removes the imported file."""
-    name = args.get("public-key-file") or args.get("file-name") or ""
+    """``/user ssh-keys import public-key-file=F user=U``: add the key, remove the file."""
+    name = args.get("public-key-file", "")
     user = args.get("user", "")
     rosfile = router.store.files.get(name)
     if rosfile is None:
         raise RosError("failure: no such file", 1)
-    if not any(entry.get("name") == user for entry in router.store.entries("user")):
+    if not any(e.get("name") == user for e in router.store.entries("user")):
         raise RosError("input does not match any value of user", 1)
-    words = rosfile.contents.split()
-    if len(words) < 2 or not words[0].startswith(("ssh-", "ecdsa-")):
-        raise RosError("failure: unable to load key file (wrong format or bad passphrase)!", 1)
-    props = {"user": user, "key-owner": words[2] if len(words) > 2 else "", "key-type": words[0]}
-    router.store.add("user ssh-keys", props)
+    parts = rosfile.contents.strip().split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith(("ssh-", "ecdsa-")):
+        raise RosError("failure: unable to load key file (wrong format or bad passphrase)", 1)
+    bits = {"ssh-ed25519": "256", "ssh-rsa": "2048"}.get(parts[0], "256")
+    router.store.add(
+        "user ssh-keys",
+        {
+            "user": user,
+            "key-type": parts[0].removeprefix("ssh-"),
+            "bits": bits,
+            "key-owner": parts[2].strip() if len(parts) > 2 else "",
+        },
+    )
     del router.store.files[name]
-    router.store.dirty = True
     return Reply()
 
 
