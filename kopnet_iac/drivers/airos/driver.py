@@ -319,7 +319,9 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
         """Push the candidate. With ``revert_in``: airOS "Test" mode, i.e. arm a detached job
         that restores the flash configuration after ``revert_in`` seconds, then apply without
         saving; :meth:`confirm_commit` saves and disarms. A reboot before the confirm also
-        brings the old configuration back (flash still holds it). No candidate change: no-op.
+        brings the old configuration back (flash still holds it). Without ``revert_in`` the
+        change is saved at once, still under an armed job until the save is done. No candidate
+        change: no-op, nothing is sent.
         """
         step = "commit"
         plan = self._plan
@@ -345,7 +347,8 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
             where = (
                 f"the armed job restores the old configuration within {revert_in} s"
                 if revert_in is not None
-                else "the radio may run the new configuration unsaved; a reboot restores the old"
+                else "unless the save completed, the armed job restores the old configuration "
+                f"within {scripts.SAFETY_REVERT} s"
             )
             raise self._error(
                 AirOSCommitError, f"session lost during commit: {where}", step
@@ -394,7 +397,7 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
                 "nothing changed",
                 step,
             )
-        if revert_in is not None and scripts.ARMED not in out:
+        if scripts.ARMED not in out:
             raise self._error(
                 AirOSCommitError, f"cannot arm the revert job ({reason}): nothing changed", step
             )

@@ -31,6 +31,8 @@ SOFTRESTART = "/usr/etc/rc.d/rc.softrestart"
 SAVE = "cfgmtd -w -p /etc/"
 LOAD_FLASH = "cfgmtd -r -p /etc/"
 MARK = "@@kopnet:"
+#: seconds the revert job of a plain commit (no revert_in) waits for the save to finish
+SAFETY_REVERT = 300
 
 NOT_PENDING = "KOPNET-NOT-PENDING"
 STARTED = "KOPNET-STARTED"
@@ -114,10 +116,15 @@ def revert_job(revert_in: int) -> str:
 
 
 def commit_script(revert_in: int | None) -> str:
-    """Apply the configuration read from stdin; with ``revert_in``, arm the revert job first.
+    """Apply the configuration read from stdin; the revert job is armed before any change.
 
-    Refuses (before any change) while another commit waits for its confirm. Prints
-    :data:`ARMED` once the job runs, then :data:`APPLIED` (test mode) or :data:`SAVED`.
+    With ``revert_in`` the new configuration runs unsaved until :func:`confirm_script`.
+    Without it, it is saved at once and the job (armed for :data:`SAFETY_REVERT` s) is killed
+    at the end: a session that dies half-way still leaves the old or the new configuration.
+    Refuses, before any change, while another commit waits for its confirm and when
+    /tmp/system.cfg has unsaved edits (the revert restores flash: they would be lost).
+    Prints :data:`NOT_PENDING`, :data:`STARTED`, :data:`ARMED`, then :data:`APPLIED` (test
+    mode) or :data:`SAVED`.
     """
     lines = [
         "set -e",
@@ -125,16 +132,20 @@ def commit_script(revert_in: int | None) -> str:
         f"kill -0 $(cat {PENDING} 2>/dev/null) 2>/dev/null || rm -f {PENDING}",
         f"test ! -e {PENDING}",
         f"echo {NOT_PENDING}",
+        f"{LOAD_FLASH} -f {FLASH_COPY}",
+        f"cmp -s {FLASH_COPY} {RUNNING}",
+        f"rm -f {FLASH_COPY}",
+        f"echo {STARTED}",
+        f"cat > {NEW}",
+        revert_job(revert_in if revert_in is not None else SAFETY_REVERT),
+        f"echo $! > {PENDING}",
+        f"echo {ARMED}",
+        f"cp {RUNNING} {PREVIOUS}",
+        f"cp {NEW} {RUNNING}",
+        SOFTRESTART,
     ]
-    if revert_in is not None:
-        # the revert restores flash: unsaved edits in /tmp/system.cfg would be lost by it
-        lines += [f"{LOAD_FLASH} -f {FLASH_COPY}", f"cmp -s {FLASH_COPY} {RUNNING}"]
-    lines += [f"rm -f {FLASH_COPY}", f"echo {STARTED}", f"cat > {NEW}"]
-    if revert_in is not None:
-        lines += [revert_job(revert_in), f"echo $! > {PENDING}", f"echo {ARMED}"]
-    lines += [f"cp {RUNNING} {PREVIOUS}", f"cp {NEW} {RUNNING}", SOFTRESTART]
     if revert_in is None:
-        lines += [SAVE, f"rm -f {NEW}", f"echo {SAVED}"]
+        lines += [SAVE, f"kill $(cat {PENDING})", f"rm -f {PENDING} {NEW}", f"echo {SAVED}"]
     else:
         lines.append(f"echo {APPLIED}")
     return "\n".join(lines) + "\n"

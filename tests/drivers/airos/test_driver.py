@@ -367,3 +367,18 @@ def test_sessions_are_plain_paramiko(make_radio: Callable[..., RadioHarness]) ->
         driver.commit_config(revert_in=60)
         driver.confirm_commit()
         assert len(radio.device.commands_log) - mark == 3  # read, commit, confirm
+
+
+def test_plain_commit_saves_at_once_and_leaves_no_job(
+    make_radio: Callable[..., RadioHarness],
+) -> None:
+    radio = make_radio()
+    with opened(radio) as driver:
+        driver.load_merge_candidate(config="wireless.1.ssid=SAVED\n")
+        driver.commit_config()
+        assert not driver.has_pending_commit()
+        startup = driver.get_config(retrieve="startup")["startup"]
+        assert "wireless.1.ssid=SAVED" in startup and "users.1.password=********" in startup
+    assert not radio.device.jobs  # the safety job was killed once the save was done
+    assert "wireless.1.ssid=SAVED" in radio.device.flash
+    assert "/tmp/kopnet.flash.cfg" not in radio.device.files
