@@ -252,9 +252,9 @@ class Wire:
                     elif writer.can_write_eof():
                         writer.write_eof()
                 return
-            writer.write(data)
-            if to_client:
+            if to_client:  # counted before the client can see it
                 self.stats.device_bytes(conn, len(data))
+            writer.write(data)
             direction.queued -= len(data)
             direction.room.set()
             await writer.drain()
