@@ -19,6 +19,7 @@ from kopnet_iac.cli import (
     lab_cmds,
     render_cmds,
     routeros_cmds,
+    state_cmds,
 )
 from kopnet_iac.cli.context import AppContext
 
@@ -57,6 +58,7 @@ routeros_cmds.register(cli)
 lab_cmds.register(cli)
 gateway_cmds.register(cli)
 deploy_cmds.register(cli)
+state_cmds.register(cli)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -124,7 +124,7 @@ class ReleaseStore:
             raise StateMissingError(f"{path}: no state database (nothing recorded yet)")
         else:
             try:
-                directory.mkdir(parents=True, exist_ok=True)
+                directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # operators only
             except OSError as exc:
                 raise StateError(f"{directory}: cannot create the state directory: {exc}") from exc
         try:
@@ -230,9 +230,13 @@ class ReleaseStore:
         with self._db() as conn:
             return _locks.read_lock(conn, village)
 
-    def break_lock(self, village: str) -> LockInfo | None:
-        """Remove ``village``'s lock whoever holds it; returns the removed holder or None."""
+    def break_lock(self, village: str, *, only: LockInfo | None = None) -> LockInfo | None:
+        """Remove ``village``'s lock whoever holds it; returns the removed holder or None.
+        With ``only``, remove it only if it is still that lock (the one shown to a human)."""
         with self._write() as conn:
+            current = _locks.read_lock(conn, village)
+            if only is not None and (current is None or current.token != only.token):
+                return None
             holder = _locks.remove(conn, village)
         if holder is not None:
             log.warning(
@@ -350,7 +354,8 @@ class ReleaseStore:
         error: str | None = None,
     ) -> None:
         """Create or update a device of a release; ``None`` leaves a field unchanged.
-        Texts are stored with sensitive values masked; a flagged secret value is refused."""
+        Texts are stored with sensitive values masked; a flagged secret value that masking does
+        not remove (e.g. in a comment) is refused with nothing written."""
         texts: dict[str, str | None] = {
             "running_before": running_before,
             "plan": plan,
@@ -360,11 +365,11 @@ class ReleaseStore:
         with self._write() as conn:
             village = self._village_of(conn, rid)
             for name, text in texts.items():
-                if text is not None:
-                    self._check_config(
-                        text, f"{name} of {hostname}", village=village, host=hostname
-                    )
                 masked[name] = None if text is None else mask_secrets(text)
+                if masked[name] is not None:  # a flagged value masking did not catch
+                    self._check_config(
+                        str(masked[name]), f"{name} of {hostname}", village=village, host=hostname
+                    )
             conn.execute(
                 """INSERT INTO devices (release_id, hostname, platform, running_before, plan,
                        revert_plan, outcome, operations, error, updated)

@@ -264,6 +264,10 @@ def test_default_state_dir_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert (tmp_path / "elsewhere" / DB_FILE).is_file()
 
 
+def test_a_new_state_directory_is_private(store: ReleaseStore, state_dir: Path) -> None:
+    assert state_dir.stat().st_mode & 0o077 == 0
+
+
 def test_open_without_create_does_not_create(tmp_path: Path) -> None:
     with pytest.raises(StateMissingError, match="no state database"):
         ReleaseStore.open(tmp_path / "none", create=False)
