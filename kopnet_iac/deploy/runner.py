@@ -76,6 +76,25 @@ def set_driver_options(
         params.platform = platform
 
 
+class SecretOverlay:
+    """Secrets for the drivers (anything with ``get(name)``): one name answered here, the rest
+    by ``base`` (a mapping or a resolver). Never shows a value in its repr."""
+
+    def __init__(self, base: Mapping[str, str] | Any, name: str, value: str) -> None:
+        self.base = base
+        self.name = name
+        self._value = value
+
+    def get(self, name: str) -> str | None:
+        if name == self.name:
+            return self._value
+        value = self.base.get(name)
+        return None if value is None else str(value)
+
+    def __repr__(self) -> str:
+        return f"SecretOverlay({self.name!r}, ...)"
+
+
 #: inventory platform -> NAPALM driver the deploy opens it with
 DRIVERS = {"routeros": "kopnet_routeros", "airos": "kopnet_airos"}
 
@@ -87,7 +106,7 @@ def configure_driver(
     platform: str,
     model: str,
     credentials: str,
-    secrets: Mapping[str, str],
+    secrets: Mapping[str, str] | Any,
     village: str,
 ) -> None:
     """Open ``hostname`` with our NAPALM driver for its inventory ``platform``, given what the
@@ -98,9 +117,9 @@ def configure_driver(
     secret is that password there, so a deploy never locks the controller out of the lab.
     """
     host = nr.inventory.hosts[hostname]
-    values = dict(secrets)
+    values: Any = secrets
     if host.data.get("lab") and host.password:
-        values[credentials] = host.password
+        values = SecretOverlay(secrets, credentials, host.password)
     if platform == "routeros":
         set_driver_options(
             nr,
@@ -227,6 +246,7 @@ def run_step(
 __all__ = [
     "DRIVERS",
     "HostOutcome",
+    "SecretOverlay",
     "configure_driver",
     "read_running",
     "run_step",

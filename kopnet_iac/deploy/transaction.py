@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from kopnet_iac.deploy import tasks
+from kopnet_iac.deploy.checking import CheckTarget, run_checks
 from kopnet_iac.deploy.expect import DeviceExpectation, village_expectations
 from kopnet_iac.deploy.gateway import GatewayDeploy
 from kopnet_iac.deploy.intent import (
@@ -51,7 +52,7 @@ from kopnet_iac.deploy.intent import (
 )
 from kopnet_iac.deploy.report import DeployReport, DeviceReport, Progress, ProgressEvent
 from kopnet_iac.deploy.runner import HostOutcome, configure_driver, run_step, village_nornir
-from kopnet_iac.deploy.verify import CheckOutcome, VerifySpec, evaluate, load_verify_spec
+from kopnet_iac.deploy.verify import CheckOutcome, VerifySpec, load_verify_spec
 from kopnet_iac.errors import ConnectError, KopnetError
 from kopnet_iac.inventory.loader import Inventory, load_inventory
 
@@ -470,34 +471,17 @@ class _Transaction:
         return "; ".join(errors)
 
     def _observe(self) -> list[CheckOutcome]:
-        lab = self.opts.lab_dir is not None
-        napalm = self.napalm()
-        per_host = {}
-        for hostname in napalm:
-            device = self.devices[hostname]
-            from kopnet_iac.deploy.verify import ping_targets
-
-            per_host[hostname] = {
-                "intended": device.config,
-                "ping_targets": ping_targets(self.spec, device.expect, lab=lab),
-                "ping_count": self.spec.ping_count,
-            }
-        results: list[CheckOutcome] = []
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            future = pool.submit(self.step, "verify", tasks.collect_observation, napalm, per_host)
-            gateway_checks = self.gateway.checks() if self.gateway is not None else []
-            observed = future.result()
-        for hostname in napalm:
-            out = observed[hostname]
-            expect = self.devices[hostname].expect
-            if out.ok:
-                results += evaluate(self.spec, expect, out.payload, lab=lab)
-            else:
-                results.append(CheckOutcome(hostname, "management", False, out.message()))
-        if self.gateway is not None:
-            results += [
-                CheckOutcome(self.gateway.hostname, c.name, c.ok, c.detail) for c in gateway_checks
-            ]
+        targets = {
+            h: CheckTarget(self.devices[h].expect, self.devices[h].config) for h in self.napalm()
+        }
+        results = run_checks(
+            self.nr,
+            self.opts.village,
+            targets,
+            spec=self.spec,
+            lab=self.opts.lab_dir is not None,
+            gateway=self.gateway,
+        )
         return [
             CheckOutcome(c.host, c.check, c.ok, self.mask(c.detail), c.skipped) for c in results
         ]

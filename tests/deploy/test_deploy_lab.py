@@ -139,6 +139,34 @@ def test_an_immediate_second_deploy_sends_no_configuration_command(lab: DeployLa
     assert all(stats[h]["round_trips"] > 0 for h in DEVICES)  # it did read every device
 
 
+def test_verify_covers_the_routeros_and_airos_devices(lab: DeployLab) -> None:
+    result = lab.kopnet("verify", VILLAGE, "--lab", "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    devices = {d["hostname"]: d for d in report["devices"]}
+    for host in DEVICES:
+        assert devices[host]["covered"], host
+        names = {c["name"] for c in devices[host]["checks"]}
+        assert {"converged", "management", "upstream-ping", "interfaces-up"} <= names, host
+    assert {c["name"] for c in devices["bh-lebung-itam-b"]["checks"]} >= {"radio-link"}
+    assert (
+        devices["gw-lebung-itam"]["reason"] == "not running in the lab"
+        or not devices["gw-lebung-itam"]["covered"]
+    )
+    lab.stats(reset=True)
+    assert lab.lab_cli("fault", "bh-lebung-itam-b", "--link-down", "ath0").returncode == 0
+    try:
+        failed = lab.kopnet("verify", VILLAGE, "--lab")
+    finally:
+        assert lab.lab_cli("fault", "bh-lebung-itam-b", "--link-up", "ath0").returncode == 0
+    assert failed.exit_code == 1
+    lines = failed.stdout.splitlines()
+    assert any("FAIL  radio-link" in line for line in lines)
+    assert sum("FAIL  radio-link" in line for line in lines) == 2  # both ends of the pair
+    assert "SKIP" in failed.stdout  # what the lab cannot check is said, not passed silently
+    assert set(config_commands(lab.stats()).values()) == {0}  # verify is read-only
+
+
 def test_an_inventory_change_is_one_small_confirmed_release(lab: DeployLab) -> None:
     lab.edit("villages/lebung-itam.yaml", "ssid: KopNet-Lebung-2", "ssid: KopNet-Lebung-2b")
     lab.stats(reset=True)
