@@ -239,9 +239,21 @@ class CommitFlow:
         self.armed_until = started + seconds if armed else None
         self._apply(prepared, armed, seconds)
         self.last_report = {"operations": len(prepared.plan.operations), "armed": armed}
-        after = self._after(prepared)
-        if revert_in is None and armed:
-            self._disarm("commit")
+        try:
+            after = self._after(prepared)
+            if revert_in is None and armed:
+                self._disarm("commit")
+        except DeviceConnectError as exc:
+            fate = (
+                f"the job {tx.JOB} reverts it within {seconds}s unless confirmed"
+                if armed
+                else "no revert job is armed"
+            )
+            raise DeviceCommitError(
+                f"the configuration was applied, then the session was lost ({exc.message}); {fate}",
+                host=self.label,
+                step=exc.step or "verify",
+            ) from exc
         self.last_report["residual"] = after
         log.info(
             "%s: committed %d operation(s)%s",
@@ -251,7 +263,8 @@ class CommitFlow:
         )
 
     def _arm(self, prepared: Prepared, apply: str, revert: str, seconds: int) -> bool:
-        sentences: list[Sentence] = []
+        # Leftovers of an earlier commit go first (a missing file only answers a trap).
+        sentences: list[Sentence] = [tx.file_remove(tx.APPLY_FILE)]
         if prepared.state.revert_file:
             sentences.append(tx.file_remove(tx.REVERT_FILE))
         first = len(sentences)

@@ -21,11 +21,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import librouteros
 from librouteros.api import Api
 from librouteros.connections import SocketTransport
-from librouteros.exceptions import LibRouterosError, TrapError
-from librouteros.protocol import ApiProtocol
+from librouteros.exceptions import FatalError, LibRouterosError, ProtocolError
+from librouteros.protocol import ApiProtocol, encode_sentence
 
 from kopnet_iac.drivers.routeros.errors import DeviceConnectError
 
@@ -123,26 +122,50 @@ class Session:
         ) from last
 
     def open(self, username: str, password: str) -> Api:
-        """Connect and log in (one round trip after the TCP handshake)."""
+        """Connect and log in (one round trip after the TCP handshake).
+
+        Sentences are written and read here without librouteros' protocol logging, which
+        logs every word at DEBUG level (passwords, uploaded scripts, exports with secrets).
+        """
         sock = self._socket()
         protocol = ApiProtocol(transport=SocketTransport(sock=sock), encoding="utf-8")
         api = Api(protocol=protocol)
+        self.api = api
         try:
-            librouteros.login.plain(api, username, password)
-        except TrapError as exc:
-            sock.close()
-            raise DeviceConnectError(
-                f"login as {username!r} refused: {exc.message}", host=self.label, step="login"
-            ) from None
+            self._write(["/login", f"=name={username}", f"=password={password}"])
+            trap = None
+            while True:
+                reply_word, words = self._read()
+                if reply_word == "!trap" and trap is None:
+                    trap = dict(_attr(w) for w in words if w.startswith("=")).get("message", "")
+                if reply_word == "!done":
+                    break
         except (LibRouterosError, OSError) as exc:
-            sock.close()
+            self.close()
             raise DeviceConnectError(
                 f"session lost during login: {exc}", host=self.label, step="login"
             ) from exc
+        if trap is not None:
+            self.close()
+            raise DeviceConnectError(
+                f"login as {username!r} refused: {trap}", host=self.label, step="login"
+            )
         self.round_trips += 1
-        self.api = api
         log.debug("%s: logged in over the API", self.label)
         return api
+
+    def _write(self, words: list[str]) -> None:
+        assert self.api is not None
+        self.api.protocol.transport.write(encode_sentence(*words, encoding="utf-8"))
+
+    def _read(self) -> tuple[str, list[str]]:
+        assert self.api is not None
+        words = list(iter(self.api.protocol.readWord, ""))
+        if not words:
+            raise ProtocolError("empty sentence")
+        if words[0] == "!fatal":
+            raise FatalError(words[1] if len(words) > 1 else "fatal")
+        return words[0], words[1:]
 
     def close(self) -> None:
         if self.api is not None:
@@ -173,10 +196,13 @@ class Session:
         replies = [Reply() for _ in sentences]
         pending = set(range(len(sentences)))
         try:
-            for index, (command, attrs) in enumerate(sentences):
-                protocol.writeSentence(command, *_words(attrs), f".tag={index}")
+            data = b"".join(
+                encode_sentence(command, *_words(attrs), f".tag={index}", encoding="utf-8")
+                for index, (command, attrs) in enumerate(sentences)
+            )
+            protocol.transport.write(data)
             while pending:
-                reply_word, words = protocol.readSentence()
+                reply_word, words = self._read()
                 tag = -1
                 attrs_read: dict[str, str] = {}
                 for word in words:

@@ -41,7 +41,7 @@ def apply_script(plan: Plan, users: UserPlan, *, stamp: str = "") -> str:
     lines = [f"# kopnet apply {stamp}".rstrip()]
     lines.extend(op.text() for op in plan.operations)
     lines.extend(users.script)
-    lines.append(f"/file remove {APPLY_FILE}")
+    lines.append(f"/file remove [ find where name={APPLY_FILE} ]")
     return "\n".join(lines) + "\n"
 
 
@@ -53,10 +53,12 @@ def revert_script(plan: Plan, users: UserPlan, *, stamp: str = "") -> str:
 
 
 def job_on_event() -> str:
-    return (
-        f"/system scheduler remove [ find where name={JOB} ]; "
-        f"/import file-name={REVERT_FILE}; /file remove {REVERT_FILE}"
+    """Remove itself first (never fires twice), revert, then clean up every commit file."""
+    files = "; ".join(
+        f"/file remove [ find where name={name} ]"
+        for name in (REVERT_FILE, APPLY_FILE, BACKUP_FILE)
     )
+    return f"/system scheduler remove [ find where name={JOB} ]; /import file-name={REVERT_FILE}; {files}"
 
 
 def arm_job(seconds: int) -> Sentence:

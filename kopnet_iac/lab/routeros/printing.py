@@ -68,10 +68,14 @@ EXPORT_DEFAULTS: dict[str, dict[str, str]] = {
     "radius": {"accounting-port": "1813", "authentication-port": "1812", "timeout": "300ms"},
     "ppp aaa": {"accounting": "yes", "interim-update": "0s", "use-radius": "no"},
     "snmp community": {"read-access": "yes", "write-access": "no"},
-    "ip service": {"disabled": "no"},
+    "ip service": {"disabled": "no", "address": ""},
     "ip dhcp-server": {"lease-time": "30m"},
     "system ntp client": {"enabled": "no"},
     "ip dns": {"allow-remote-requests": "no"},
+    "system identity": {"name": "MikroTik"},
+    "system clock": {"time-zone-autodetect": "yes"},
+    "snmp": {"enabled": "no"},
+    "ip cloud": {"ddns-enabled": "no"},
 }
 
 _BOOLS = {"true": "yes", "false": "no"}
@@ -157,6 +161,8 @@ def export_props(path: str, props: dict[str, str]) -> dict[str, str]:
             out["address"] = parsed[0]
             if path == "ip address":
                 out.setdefault("network", parsed[1])
+    if out.get("comment") == "":
+        del out["comment"]  # an empty comment is no comment
     defaults = EXPORT_DEFAULTS.get(path, {})
     for key, default in defaults.items():
         if key in out and out[key] == print_value(key, default):

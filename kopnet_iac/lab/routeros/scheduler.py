@@ -113,7 +113,6 @@ class Scheduler:
             "policy": entry.get("policy")
             or "ftp,reboot,read,write,policy,test,password,sniff,sensitive,romon",
         }
-        row.setdefault("interval", "0s")
         if state and state.next_run is not None:
             wall = time.time() + (state.next_run - time.monotonic())
             row["next-run"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(wall))

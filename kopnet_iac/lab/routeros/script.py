@@ -196,6 +196,13 @@ class Interpreter:
         elif path == "file" and cmd.target is not None:
             args["numbers"] = cmd.target
             items = None
+        elif path == "file" and cmd.selector is not None:
+            rows = [row for _, row in self.router.rows("file")]
+            conds = cmd.selector.conditions
+            args["numbers"] = ",".join(
+                row["name"] for row in rows if all(_matches(row, c) for c in conds)
+            )
+            items = None
         else:
             items = self.items_of(cmd, path, lenient=lenient)
         if cmd.verb == "set" and items is not None and not items:

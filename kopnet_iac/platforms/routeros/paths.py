@@ -159,9 +159,7 @@ def _build(data: dict[str, Any]) -> Schema:
                 rank=rank,
             )
         )
-    return Schema(
-        paths, g_sensitive, g_defaults, g_ignore, g_rates, g_durations, g_hosts, g_macs
-    )
+    return Schema(paths, g_sensitive, g_defaults, g_ignore, g_rates, g_durations, g_hosts, g_macs)
 
 
 @functools.lru_cache(maxsize=1)

@@ -21,7 +21,15 @@ import functools
 import re
 
 _UNIT = re.compile(r"(\d+(?:\.\d+)?)(ms|us|w|d|h|m|s)")
-_UNITS = {"us": 0.000001, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_UNITS = {
+    "us": 0.000001,
+    "ms": 0.001,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+    "w": 604800.0,
+}
 _CLOCK = re.compile(r"(?:(\d+)d ?)?(\d+):(\d{1,2})(?::(\d{1,2}(?:\.\d+)?))?\Z")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?\Z")
 _MAC = re.compile(r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}\Z")

@@ -85,3 +85,62 @@ def driver(router: RouterOSDevice) -> Iterator[Any]:
     drv.open()
     yield drv
     drv.close()
+
+
+def nornir_for(device: RouterOSDevice, **optional: Any) -> Any:
+    """A Nornir with one host (the device) on the ``kopnet_routeros`` platform."""
+    from nornir import InitNornir
+    from nornir.core.inventory import ConnectionOptions, Host
+
+    nr = InitNornir(
+        runner={"plugin": "serial"},
+        inventory={"plugin": "SimpleInventory", "options": {"host_file": _empty_hosts()}},
+        logging={"enabled": False},
+    )
+    args: dict[str, Any] = {
+        "port": device.spec.api_port,
+        "expected_model": MODEL,
+        "host_label": device.spec.hostname,
+        "connect_retries": 0,
+        "connect_timeout": 5,
+    }
+    args.update(optional)
+    nr.inventory.hosts[device.spec.hostname] = Host(
+        name=device.spec.hostname,
+        hostname=device.spec.host,
+        username="admin",
+        password=TEST_PASSWORD,
+        platform="kopnet_routeros",
+        connection_options={
+            "napalm": ConnectionOptions(extras={"timeout": 30, "optional_args": args})
+        },
+        defaults=nr.inventory.defaults,
+    )
+    return nr
+
+
+def _empty_hosts() -> str:
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / f"kopnet-empty-hosts-{os.getpid()}.yaml"
+    if not path.exists():
+        path.write_text("{}\n", encoding="utf-8")
+    return str(path)
+
+
+def export_body(device: RouterOSDevice) -> str:
+    """The device's export without the volatile date line."""
+    return device.export(show_sensitive=True).split("\n", 1)[1]
+
+
+CONFIG_VERBS = ("/add", "/set", "/remove", "/import", "/unset", "/move", "/save", "/load")
+
+
+def config_commands(device: RouterOSDevice) -> list[str]:
+    """Commands in the emulator's log that change something (not login, print, export)."""
+    out = []
+    for line in device.commands_log:
+        command = line.split(" ", 1)[0]
+        if command.endswith(CONFIG_VERBS) or command in ("/system/reboot",):
+            out.append(command)
+    return out
