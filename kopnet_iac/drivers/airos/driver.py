@@ -186,7 +186,10 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
         if retrieve in ("all", "startup"):
             out["startup"] = shown(self._run(scripts.startup_script(), step="get_config").stdout)
         if retrieve in ("all", "candidate") and self._plan is not None:
-            out["candidate"] = shown(self._plan.text())
+            text = self._plan.text()
+            out["candidate"] = (
+                text if show_secrets else syscfg.mask_text(text, self._candidate_secret_keys)
+            )
         return out
 
     # ---- candidates -------------------------------------------------------------------------

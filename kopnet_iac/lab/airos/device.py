@@ -5,8 +5,9 @@ Configuration model (as on the device):
 * ``flash`` — the persisted configuration (``cfgmtd -w`` writes it, with the files of
   ``/etc/persistent``); saved in ``state_dir/<hostname>/flash.cfg`` so a lab survives stop/start.
 * ``/tmp/system.cfg`` — the editable copy, loaded from flash at boot (``cfgmtd -r`` reloads it).
-* ``active`` — what the radio runs (hostname, SSID, frequency in ``status.cgi``); set at boot and by
-  ``rc.softrestart``, which applies ``/tmp/system.cfg`` without saving it (``save`` saves first).
+* ``active`` — what the radio runs (hostname, SSID, frequency in ``status.cgi``, the text in
+  ``/tmp/running.cfg``); set at boot and by ``rc.softrestart``, which applies
+  ``/tmp/system.cfg`` without saving it (``save`` saves first).
 
 Background jobs of the shell (``nohup sh -c 'sleep 60; ...' &``) run on the device's event loop,
 independent of the SSH session that started them, until they end, are killed or the device
@@ -20,7 +21,6 @@ was changed (``POST /api/auth/change-password`` or ``passwd`` in the shell).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import os
@@ -34,6 +34,7 @@ import asyncssh
 from aiohttp import web
 
 from kopnet_iac.errors import LabError, ParseError
+from kopnet_iac.lab.airos import status as status_doc
 from kopnet_iac.lab.airos.config import (
     FIRMWARE,
     SystemConfig,
@@ -42,6 +43,7 @@ from kopnet_iac.lab.airos.config import (
     hash_password,
     lab_config,
 )
+from kopnet_iac.lab.airos.status import mac_for
 from kopnet_iac.lab.faults import Faults
 from kopnet_iac.lab.spec import DeviceSpec, LabNetwork
 from kopnet_iac.lab.wire import Wire
@@ -50,12 +52,7 @@ logger = logging.getLogger(__name__)
 
 MAX_LOG = 2000
 SYSTEM_CFG = "/tmp/system.cfg"
-
-
-def mac_for(hostname: str) -> str:
-    """A stable, locally administered MAC address for a lab device."""
-    digest = hashlib.sha256(hostname.encode()).digest()
-    return "02:" + ":".join(f"{byte:02X}" for byte in digest[:5])
+RUNNING_CFG = "/tmp/running.cfg"  # what the radio runs, as the firmware keeps it
 
 
 def board_prefix(model: str) -> str:
@@ -330,6 +327,7 @@ class AirOSDevice:
         except ParseError:
             logger.warning("%s: flash configuration invalid, booting empty", self.spec.hostname)
             self.active = SystemConfig(text=self.flash, values={})
+        self.files[RUNNING_CFG] = self.active.text
         self._boot_time = time.monotonic()
 
     # ---- operations used by the shell and the HTTP API -------------------------------------
@@ -392,8 +390,9 @@ class AirOSDevice:
         self.write_file(target, self.flash)
 
     def apply(self) -> None:
-        """Soft restart: run what /tmp/system.cfg says."""
+        """Soft restart: run what /tmp/system.cfg says (``/tmp/running.cfg`` shows it)."""
         self.active = SystemConfig.parse(self.files.get(SYSTEM_CFG, ""))
+        self.files[RUNNING_CFG] = self.active.text
 
     def write_config(self, text: str) -> None:
         """Write, persist and apply a whole configuration (``/writecfg.cgi``)."""
@@ -413,6 +412,7 @@ class AirOSDevice:
         hashed = hash_password(new_password)
         for config in (self.active,):
             config.set(key, hashed)
+        self.files[RUNNING_CFG] = self.active.text
         tmp = SystemConfig.parse(self.files.get(SYSTEM_CFG, self.flash))
         tmp.set(key, hashed)
         self.files[SYSTEM_CFG] = tmp.text
@@ -439,78 +439,11 @@ class AirOSDevice:
 
     def stations(self) -> list[dict[str, Any]]:
         """Registered peers over running wireless links of the topology."""
-        found: list[dict[str, Any]] = []
-        for link in self.spec.links:
-            if link.kind != "wireless":
-                continue
-            state = self.network.link_state(self.spec.hostname, link.local_port)
-            if state is None or not state.running:
-                continue
-            signal = state.signal_dbm if state.signal_dbm is not None else link.signal_dbm
-            signal = signal if signal is not None else -60
-            # airMAX link quality (%) falls with the signal; a stand-in for the radio's own figure
-            quality = max(0, min(100, 100 + 2 * (signal + 50)))
-            tx_rate, rx_rate = link.tx_rate_mbps or 0, link.rx_rate_mbps or 0
-            found.append(
-                {
-                    "mac": mac_for(link.peer_hostname),
-                    "signal": signal,
-                    "tx_rate": tx_rate,
-                    "rx_rate": rx_rate,
-                    "ccq": quality,
-                    "airmax": {
-                        "quality": quality,
-                        "capacity": quality,
-                        "dl_capacity": tx_rate * 1000,
-                        "ul_capacity": rx_rate * 1000,
-                    },
-                    "remote": {"hostname": link.peer_hostname},
-                }
-            )
-        return found
+        return status_doc.stations(self)
 
     def status(self) -> dict[str, Any]:
         """The ``status.cgi`` document."""
-        values = self.active.values
-        access_point = values.get("radio.1.mode", "managed").lower() == "master"
-        ptp = values.get("radio.1.ptpmode", "enabled") != "disabled"
-        mode = ("ap" if access_point else "sta") + ("-ptp" if ptp else "-ptmp")
-        freq = int(values.get("radio.1.freq", "0") or 0) or (self._link_frequency() or 0)
-        chanbw = int(values.get("radio.1.chanbw", "20") or 20)
-        stations = self.stations()
-        capacity = sum(s["tx_rate"] for s in stations)
-        interfaces = []
-        for port in self.spec.ports or ("eth0", "ath0"):
-            state = self.network.link_state(self.spec.hostname, port)
-            interfaces.append(
-                {
-                    "ifname": port,
-                    "hwaddr": mac_for(f"{self.spec.hostname}/{port}"),
-                    "enabled": True,
-                    "status": {"plugged": bool(state and state.running), "speed": 1000},
-                }
-            )
-        return {
-            "host": {
-                "hostname": values.get("resolv.host.1.name", self.spec.hostname),
-                "fwversion": FIRMWARE,
-                "devmodel": self.spec.model,
-                "uptime": self.uptime,
-                "netrole": values.get("netmode", "bridge"),
-            },
-            "wireless": {
-                "mode": mode,
-                "essid": values.get("wireless.1.ssid", ""),
-                "frequency": freq,
-                "center1_freq": freq,
-                "chanbw": chanbw,
-                "countrycode": int(values.get("radio.countrycode", "0") or 0),
-                "count": len(stations),
-                "sta": stations,
-                "polling": {"enabled": 1, "capacity": capacity, "use": 0},
-            },
-            "interfaces": interfaces,
-        }
+        return status_doc.status(self)
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -382,3 +382,44 @@ def test_plain_commit_saves_at_once_and_leaves_no_job(
     assert not radio.device.jobs  # the safety job was killed once the save was done
     assert "wireless.1.ssid=SAVED" in radio.device.flash
     assert "/tmp/kopnet.flash.cfg" not in radio.device.files
+
+
+def test_secret_sources_mapping_callable_and_inventory_resolver(
+    make_radio: Callable[..., RadioHarness],
+) -> None:
+    from pathlib import Path
+
+    from kopnet_iac.inventory.loader import load_inventory
+    from kopnet_iac.inventory.secrets import SecretResolver
+
+    radio = make_radio()
+    inv = load_inventory(Path(__file__).resolve().parents[3] / "inventory")
+    resolver = SecretResolver(inv, env={"KOPNET_SECRET_SNMP_COMMUNITY": "CANARY-snmp-3c2b"})
+    line = "snmp.community=@@secret:snmp-community@@\n"
+    for source in (resolver, {"snmp-community": "CANARY-snmp-3c2b"}, lambda n: "CANARY-snmp-3c2b"):
+        with opened(radio, secrets=source) as driver:
+            driver.load_merge_candidate(config=line)
+            assert driver.compare_config() == "+snmp.community=********\n"
+    with opened(radio, secrets={"loc": "CANARY-loc-1a"}) as driver:
+        driver.load_merge_candidate(config="snmp.location=@@secret:loc@@\n")
+        assert driver.compare_config() == "+snmp.location=********\n"
+        assert "CANARY" not in driver.get_config(retrieve="candidate")["candidate"]
+    empty = SecretResolver(inv, env={})
+    with opened(radio, secrets=empty) as driver, pytest.raises(MergeConfigException) as info:
+        driver.load_merge_candidate(config=line)
+    assert "secret 'snmp-community'" in str(info.value) and "KOPNET_SECRET_SNMP_COMMUNITY" in str(
+        info.value
+    )
+
+
+def test_slow_radio_within_timeouts(make_radio: Callable[..., RadioHarness]) -> None:
+    """A radio that takes a GEO round trip to answer each command still commits cleanly."""
+    from kopnet_iac.lab.faults import Faults
+
+    radio = make_radio(faults=Faults(latency_ms=600.0, jitter_ms=200.0))
+    with opened(radio) as driver:
+        driver.load_merge_candidate(config="wireless.1.ssid=SLOW\n")
+        driver.commit_config(revert_in=30)
+        driver.confirm_commit()
+        assert driver.get_wireless_link()["ssid"] == "SLOW"
+    assert "wireless.1.ssid=SLOW" in radio.device.flash and not radio.device.jobs

@@ -138,3 +138,14 @@ def test_sh_c_only_form_and_exit_status(make_radio: Callable[..., RadioHarness])
         assert run(client, "sh /tmp/x")[2] == 2
         assert run(client, "sh -c 'exit'; echo after")[0] == "after\n"
         assert run(client, "sh -c 'false'")[2] == 1
+
+
+def test_running_cfg_shows_what_is_applied(make_radio: Callable[..., RadioHarness]) -> None:
+    radio = make_radio()
+    with ssh(radio) as client:
+        assert run(client, "cmp -s /tmp/running.cfg /tmp/system.cfg")[2] == 0
+        run(client, "echo snmp.location=written >> /tmp/system.cfg")
+        assert run(client, "grep snmp.location /tmp/running.cfg")[2] == 1  # not applied yet
+        run(client, "/usr/etc/rc.d/rc.softrestart")
+        assert run(client, "grep snmp.location /tmp/running.cfg")[0] == "snmp.location=written\n"
+        assert "snmp.location" not in radio.device.flash  # applied, not saved
