@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import math
 import random
 import socket
+import struct
+import termios
 import time
 from dataclasses import dataclass, field
 
@@ -54,6 +57,7 @@ class _Direction:
     queue: asyncio.Queue[tuple[float, bytes]] = field(default_factory=asyncio.Queue)
     queued: int = 0
     room: asyncio.Event = field(default_factory=asyncio.Event)
+    peer_reader: asyncio.StreamReader | None = None  # the other end's reader (to the client)
 
 
 class Link:
@@ -167,7 +171,7 @@ class Wire:
         accepted = time.monotonic()
         peer = client_writer.get_extra_info("peername")
         conn = self.stats.opened(service, f"{peer[0]}:{peer[1]}" if peer else "?")
-        upstream, downstream = _Direction(), _Direction()
+        upstream, downstream = _Direction(), _Direction(peer_reader=client_reader)
         rtt = self.link.rtt
         upstream.not_before = accepted + rtt  # the client's data leaves after its SYN-ACK
         backend_writer: asyncio.StreamWriter | None = None
@@ -253,8 +257,22 @@ class Wire:
                         writer.write_eof()
                 return
             if to_client:  # counted before the client can see it
-                self.stats.device_bytes(conn, len(data))
+                self.stats.device_bytes(conn, len(data), _unread(direction.peer_reader, writer))
             writer.write(data)
             direction.queued -= len(data)
             direction.room.set()
             await writer.drain()
+
+
+def _unread(reader: asyncio.StreamReader | None, writer: asyncio.StreamWriter) -> int:
+    """Bytes the client has sent that the relay has not read yet: in the reader's buffer or
+    still in the socket (FIONREAD)."""
+    if reader is None:
+        return 0
+    pending = len(getattr(reader, "_buffer", b""))
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError, ValueError):
+            raw = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
+            pending += struct.unpack("i", raw)[0]
+    return pending

@@ -12,8 +12,11 @@ wire, counted at the client's end of the link:
   client has sent something since the previous answer reached it. Requests sent back to back
   without waiting for an answer (pipelined, e.g. tagged API sentences) therefore count once, a
   client that waits for each answer pays one per request, and bytes the device sends on its own
-  (an SSH banner before the client spoke) open no exchange. The TCP handshake is not a round trip
-  here (it is a connection); the link model charges its time all the same.
+  (an SSH banner before the client spoke) open no exchange. Client bytes still unread by the
+  relay when an answer is delivered were sent before the client could see it, so they join the
+  exchange that answer ends (this keeps pipelining counted once even without link delay, when
+  the device may answer the first request before the relay has read the next). The TCP
+  handshake is not a round trip here (it is a connection); the link model charges its time.
 
 The emulators also classify every command they receive (:func:`classify_routeros_api`,
 :func:`classify_routeros_console`, :func:`classify_airos_shell`, :func:`classify_airos_http`):
@@ -125,6 +128,7 @@ class ConnStats:
     read_commands: int = 0
     session_commands: int = 0
     client_spoke: bool = False  # client bytes seen since the last answer reached the client
+    sent_before: int = 0  # client bytes not read yet that were sent before the last answer
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -205,16 +209,24 @@ class WireStats:
     def client_bytes(self, conn: ConnStats, count: int) -> None:
         with self._lock:
             conn.bytes_to_device += count
-            conn.client_spoke = True
             self._add(conn.service, "bytes_to_device", count)
+            early = min(conn.sent_before, count)
+            conn.sent_before -= early
+            if count > early:
+                conn.client_spoke = True
 
-    def device_bytes(self, conn: ConnStats, count: int) -> None:
-        """Bytes from the device reached the client: maybe the end of one exchange."""
+    def device_bytes(self, conn: ConnStats, count: int, client_pending: int = 0) -> None:
+        """Bytes from the device reach the client: maybe the end of one exchange.
+
+        ``client_pending``: client bytes the relay has not read yet. The client sent them before
+        it could see this answer, so when this answer ends an exchange they belong to it (a
+        pipelined request read a moment late), not to a new one."""
         with self._lock:
             conn.bytes_from_device += count
             self._add(conn.service, "bytes_from_device", count)
             if conn.client_spoke:
                 conn.client_spoke = False
+                conn.sent_before = client_pending
                 conn.round_trips += 1
                 self._add(conn.service, "round_trips")
 
@@ -244,6 +256,7 @@ class WireStats:
             conn.bytes_to_device = conn.bytes_from_device = conn.round_trips = 0
             conn.config_commands = conn.read_commands = conn.session_commands = 0
             conn.client_spoke = False
+            conn.sent_before = 0
 
     def snapshot(self, *, reset: bool = False, connections: bool = True) -> dict[str, Any]:
         """Totals, per-service counters and (with ``connections``) the connection list, JSON-ready;
@@ -277,6 +290,11 @@ def classify_routeros_api(words: list[str]) -> str:
     verb = words[0].rstrip("/").rsplit("/", 1)[-1]
     if verb in ROUTEROS_SESSION_VERBS:
         return SESSION
+    if words[0] == "/execute":  # a script: what it does decides (its output to a file writes)
+        script = next((w[len("=script=") :] for w in words if w.startswith("=script=")), "")
+        if any(w.startswith("=file=") for w in words[1:]) or not script:
+            return CONFIG
+        return classify_routeros_console(script)
     if verb in ROUTEROS_READ_VERBS and not any(w.startswith("=file=") for w in words[1:]):
         return READ
     if verb == "execute":  # a script run by the API: what the script does (an export reads)

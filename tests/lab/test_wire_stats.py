@@ -238,6 +238,9 @@ def test_stats_are_safe_from_another_thread_while_traffic_flows(wire_lab: WireLa
         (["/login", "=name=admin"], SESSION),
         (["/cancel", "=tag=1"], SESSION),
         (["/whatever/new-verb"], CONFIG),
+        (["/execute", "=script=:put [/export terse show-sensitive]", "=as-string="], READ),
+        (["/execute", "=script=/system identity set name=x", "=as-string="], CONFIG),
+        (["/execute", "=script=/export", "=file=out"], CONFIG),
     ],
 )
 def test_classify_routeros_api(words: list[str], kind: str) -> None:
@@ -305,6 +308,15 @@ def test_round_trip_definition_on_the_counter_itself() -> None:
     snap = stats.snapshot()
     assert snap["round_trips"] == 2
     assert (snap["bytes_to_device"], snap["bytes_from_device"]) == (21, 36)
+    stats.client_bytes(conn, 4)
+    stats.device_bytes(conn, 2, client_pending=8)  # 8 more bytes were sent before this answer
+    stats.client_bytes(conn, 5)
+    stats.client_bytes(conn, 3)  # ... read late: still the same exchange
+    stats.device_bytes(conn, 2)
+    assert stats.snapshot()["round_trips"] == 3
+    stats.client_bytes(conn, 1)  # sent after the answer: a new exchange
+    stats.device_bytes(conn, 1)
+    assert stats.snapshot()["round_trips"] == 4
     stats.command("config", ("127.0.0.1", 9))  # unknown peer: counted for the device only
     assert stats.snapshot()["config_commands"] == 1
     assert stats.snapshot()["connection_log"][0]["config_commands"] == 0
