@@ -25,7 +25,8 @@ from kopnet_iac.inventory.lockfile import LOCK_FILE, allocate, write_lock
 from kopnet_iac.inventory.models import Fleet, Village
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "inventory"
+# the project's example fleet as the tests keep it (inventory/ is the user's own fleet)
+EXAMPLE = REPO / "tests" / "fixtures" / "fleet"
 
 # centres that keep centre +- width/2 inside 5725-5825 MHz
 FREQS = {20: [5745, 5765, 5785, 5805], 40: [5755, 5775, 5795], 80: [5775]}

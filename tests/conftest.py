@@ -14,6 +14,7 @@ SHARED_DIR = os.path.join(os.path.dirname(REPO_ROOT), "shared")
 # user's fleet (the docs tell them to add villages there), so no test may depend on what it holds.
 # Refresh the copy when the example changes on purpose:
 #     rm -r tests/fixtures/fleet && cp -r inventory tests/fixtures/fleet
+# (benchmarks/fleetgen.py, which some tests use, builds its synthetic fleets from it too).
 EXAMPLE_FLEET = Path(REPO_ROOT) / "tests" / "fixtures" / "fleet"
 # The user-facing inventory: only tests about the user's own fleet (a copy of it, edited) and about
 # files shipped in it for editors (``schema/*.json``) read it.

@@ -38,6 +38,7 @@ def state_option(func: F) -> F:
     return click.option(
         "--state",
         "state_dir",
+        metavar="DIR",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
         envvar="KOPNET_STATE",
@@ -105,12 +106,15 @@ def register(group: click.Group) -> None:
 
 
 @click.command("history")
-@click.argument("village")
+@click.argument("village", required=False)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Newest N releases only.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @state_option
-def history_cmd(village: str, limit: int | None, as_json: bool, state_dir: Path | None) -> None:
-    """Releases of VILLAGE (deploys, rollbacks, replacements), newest first."""
+def history_cmd(
+    village: str | None, limit: int | None, as_json: bool, state_dir: Path | None
+) -> None:
+    """Releases of VILLAGE (deploys, rollbacks, replacements), newest first; without VILLAGE,
+    of every village."""
     with state_errors():
         store = _open(state_dir)
         rows = [] if store is None else store.history(village, limit=limit)
@@ -120,7 +124,7 @@ def history_cmd(village: str, limit: int | None, as_json: bool, state_dir: Path 
         echo_json([row.as_dict() for row in rows])
         return
     if not rows:
-        click.echo(f"no releases of {village} recorded in {_where(state_dir)}")
+        click.echo(f"no releases of {village or 'any village'} recorded in {_where(state_dir)}")
         return
     lines: list[tuple[str, ...]] = []
     for row in rows:
@@ -157,8 +161,8 @@ def history_cmd(village: str, limit: int | None, as_json: bool, state_dir: Path 
     doubt = sum(1 for row in rows if row.in_doubt)
     if doubt:
         click.echo(
-            f"{doubt} release(s) in doubt: the next deploy or rollback of {village} reads the "
-            "devices and records what really happened"
+            f"{doubt} release(s) in doubt: the next deploy or rollback of "
+            f"{village or 'their village'} reads the devices and records what really happened"
         )
 
 

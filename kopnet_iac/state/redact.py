@@ -150,11 +150,14 @@ class SecretGuard:
         return mask_secrets(text)
 
     def redact_data(self, data: Any) -> Any:
-        """A JSON-like value with every string redacted (keys too)."""
+        """A JSON-ready value with every string redacted (keys too); other objects become
+        their redacted text."""
         if isinstance(data, str):
             return self.redact(data)
         if isinstance(data, dict):
             return {self.redact(str(k)): self.redact_data(v) for k, v in data.items()}
-        if isinstance(data, list | tuple):
+        if isinstance(data, list | tuple | set | frozenset):
             return [self.redact_data(v) for v in data]
-        return data
+        if data is None or isinstance(data, bool | int | float):
+            return data
+        return self.redact(str(data))  # any other object is stored as its text: redact that

@@ -1,10 +1,10 @@
 """The release store's SQLite schema and its migrations.
 
 One database file, ``state.db`` in the state directory, in WAL mode (readers never block the
-writer; several processes share it), ``synchronous=FULL`` (a journal entry survives a crash of
-the controller or the machine), ``foreign_keys=ON`` and a busy timeout. Every write runs in a
-``BEGIN IMMEDIATE`` transaction. Times are UTC ISO 8601 text with a ``Z`` (they sort in time
-order).
+writer; any number of processes on one machine share it, but not over a network filesystem),
+``synchronous=FULL`` (a journal entry survives a crash of the controller or the machine),
+``foreign_keys=ON`` and a busy timeout. Every write runs in a ``BEGIN IMMEDIATE`` transaction.
+Times are UTC ISO 8601 text with a ``Z`` (they sort in time order).
 
 Schema (version 2)::
 

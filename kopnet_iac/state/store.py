@@ -20,7 +20,6 @@ and redacted from free text (errors, journal and verification details). See
 from __future__ import annotations
 
 import difflib
-import json
 import logging
 import os
 import secrets
@@ -34,59 +33,42 @@ from typing import Any
 
 from kopnet_iac.errors import StateError
 from kopnet_iac.state import locks as _locks
+from kopnet_iac.state.database import (
+    BUSY_TIMEOUT_S,
+    DB_FILE,
+    SecretLeakError,
+    StateCorruptError,
+    StateMissingError,
+    UnknownReleaseError,
+    connect,
+    default_state_dir,
+    wrap,
+)
 from kopnet_iac.state.models import (
     KINDS,
     OUTCOMES,
     LockInfo,
     Release,
     ReleaseSummary,
-    from_text,
     to_text,
     utcnow,
 )
+from kopnet_iac.state.queries import (
+    RELEASE_COLUMNS,
+    load_release,
+    prefixed,
+    summary,
+    to_json,
+)
 from kopnet_iac.state.redact import SecretGuard, cleartext_secrets, mask_secrets
-from kopnet_iac.state.schema import migrate, sha256
+from kopnet_iac.state.schema import sha256
 
 log = logging.getLogger(__name__)
-
-DB_FILE = "state.db"
-DEFAULT_STATE_DIR = Path(".kopnet") / "state"
-BUSY_TIMEOUT_S = 30.0
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-class UnknownReleaseError(StateError):
-    """No release has this id."""
-
-
-class StateCorruptError(StateError):
-    """The state database file is damaged or not a database; it is left untouched."""
-
-
-class StateMissingError(StateError):
-    """No state database exists (opened without ``create``)."""
-
-
-class SecretLeakError(StateError):
-    """A text to store carries a secret in clear; nothing was written."""
-
-
-def default_state_dir() -> Path:
-    """``$KOPNET_STATE``, else ``./.kopnet/state``."""
-    return Path(os.environ.get("KOPNET_STATE") or DEFAULT_STATE_DIR)
 
 
 def _release_id(village: str, started: str) -> str:
     stamp = started[:19].replace("-", "").replace(":", "") + "Z"  # 20261130T151200Z
     return f"{village}-{stamp}-{secrets.token_hex(2)}"
-
-
-def _json(data: Any) -> str | None:
-    return None if data is None else json.dumps(data, sort_keys=True, default=str)
-
-
-def _unjson(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
 
 
 class ReleaseStore:
@@ -116,37 +98,7 @@ class ReleaseStore:
         never overwritten. ``create=False`` raises :class:`StateMissingError` instead of
         creating a database.
         """
-        directory = state_dir if state_dir is not None else default_state_dir()
-        path = directory / DB_FILE
-        if path.exists():
-            _check_header(path)
-        elif not create:
-            raise StateMissingError(f"{path}: no state database (nothing recorded yet)")
-        else:
-            try:
-                directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # operators only
-            except OSError as exc:
-                raise StateError(f"{directory}: cannot create the state directory: {exc}") from exc
-        try:
-            conn = sqlite3.connect(
-                path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise StateError(f"{path}: cannot open the state database: {exc}") from exc
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000):d}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                log.warning("%s: journal mode %s, not WAL", path, mode)
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            found = migrate(conn, path)
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise _wrap(path, exc) from exc
-        except BaseException:
-            conn.close()
-            raise
+        path, conn, found = connect(state_dir, create=create, busy_timeout=busy_timeout)
         log.debug("opened release store %s (schema version %d)", path, found)
         return cls(path, conn, SecretGuard(secret_values))
 
@@ -177,7 +129,7 @@ class ReleaseStore:
             try:
                 yield self._conn
             except sqlite3.DatabaseError as exc:
-                raise _wrap(self.path, exc) from exc
+                raise wrap(self.path, exc) from exc
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -336,7 +288,7 @@ class ReleaseStore:
             self._village_of(conn, rid)
             conn.execute(
                 "INSERT INTO journal (release_id, at, step, host, detail) VALUES (?, ?, ?, ?, ?)",
-                (rid, to_text(utcnow()), step, host, _json(safe)),
+                (rid, to_text(utcnow()), step, host, to_json(safe)),
             )
         log.debug("%s: journal %s %s", rid, step, host or "")
 
@@ -416,7 +368,7 @@ class ReleaseStore:
                         row.get("host"),
                         str(row["check"]),
                         int(bool(row["ok"])),
-                        _json(detail),
+                        to_json(detail),
                         at,
                     ),
                 )
@@ -456,22 +408,22 @@ class ReleaseStore:
         """Everything recorded about a release; :class:`UnknownReleaseError` if none."""
         with self._read() as conn:
             row = conn.execute(
-                f"SELECT {_RELEASE_COLUMNS} FROM releases WHERE id = ?", (rid,)
+                f"SELECT {RELEASE_COLUMNS} FROM releases WHERE id = ?", (rid,)
             ).fetchone()
             if row is None:
                 raise self._unknown(conn, rid)
-            return self._release(conn, row)
+            return load_release(conn, row)
 
     def releases(self, village: str | None = None, *, limit: int | None = None) -> list[Release]:
         """Releases (of ``village``, or all), newest first, with everything recorded."""
         where, args = ("WHERE village = ?", [village]) if village is not None else ("", [])
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT {_RELEASE_COLUMNS} FROM releases {where} "
+                f"SELECT {RELEASE_COLUMNS} FROM releases {where} "
                 f"ORDER BY started DESC, id DESC LIMIT ?",
                 (*args, -1 if limit is None else limit),
             ).fetchall()
-            return [self._release(conn, row) for row in rows]
+            return [load_release(conn, row) for row in rows]
 
     def history(
         self, village: str | None = None, *, limit: int | None = None
@@ -480,171 +432,49 @@ class ReleaseStore:
         where, args = ("WHERE r.village = ?", [village]) if village is not None else ("", [])
         with self._read() as conn:
             rows = conn.execute(
-                f"""SELECT {_prefixed("r.")}, COUNT(d.hostname), COALESCE(SUM(d.operations), 0)
+                f"""SELECT {prefixed("r.")}, COUNT(d.hostname), COALESCE(SUM(d.operations), 0)
                     FROM releases r LEFT JOIN devices d ON d.release_id = r.id {where}
                     GROUP BY r.id ORDER BY r.started DESC, r.id DESC LIMIT ?""",
                 (*args, -1 if limit is None else limit),
             ).fetchall()
-        return [_summary(row[:-2], devices=int(row[-2]), operations=int(row[-1])) for row in rows]
+        return [summary(row[:-2], devices=int(row[-2]), operations=int(row[-1])) for row in rows]
 
     def last_successful(self, village: str) -> Release | None:
         """The newest release that ended ``confirmed`` (or ``no-change`` with configs)."""
         with self._read() as conn:
             row = conn.execute(
-                f"""SELECT {_RELEASE_COLUMNS} FROM releases r WHERE village = ? AND (
+                f"""SELECT {RELEASE_COLUMNS} FROM releases r WHERE village = ? AND (
                         outcome = 'confirmed' OR (outcome = 'no-change' AND EXISTS (
                             SELECT 1 FROM rendered WHERE release_id = r.id)))
                     ORDER BY started DESC, id DESC LIMIT 1""",
                 (village,),
             ).fetchone()
-            return None if row is None else self._release(conn, row)
+            return None if row is None else load_release(conn, row)
 
     def unfinished(self, village: str) -> list[Release]:
         """Releases of ``village`` begun and never finished, newest first. Read while holding
-        the village's lock, every one of them is in doubt: its controller is gone."""
+        the village's lock and before beginning a release of your own, every one of them is
+        in doubt: its controller is gone, and the devices say what really happened."""
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT {_RELEASE_COLUMNS} FROM releases WHERE village = ? AND finished IS NULL "
+                f"SELECT {RELEASE_COLUMNS} FROM releases WHERE village = ? AND finished IS NULL "
                 "ORDER BY started DESC, id DESC",
                 (village,),
             ).fetchall()
-            return [self._release(conn, row) for row in rows]
+            return [load_release(conn, row) for row in rows]
 
     def villages(self) -> list[str]:
         with self._db() as conn:
             rows = conn.execute("SELECT DISTINCT village FROM releases ORDER BY village")
             return [str(r[0]) for r in rows.fetchall()]
 
-    def _release(self, conn: sqlite3.Connection, row: tuple[Any, ...]) -> Release:
-        head = _summary(row)
-        rid = head.id
-        rendered = {
-            str(path): str(text)
-            for path, text in conn.execute(
-                "SELECT r.path, b.text FROM rendered r JOIN blobs b ON b.sha256 = r.sha256 "
-                "WHERE r.release_id = ? ORDER BY r.path",
-                (rid,),
-            )
-        }
-        devices = [
-            dict(zip(_DEVICE_COLUMNS, r, strict=True))
-            for r in conn.execute(
-                f"SELECT {', '.join(_DEVICE_COLUMNS)} FROM devices WHERE release_id = ? "
-                "ORDER BY hostname",
-                (rid,),
-            )
-        ]
-        verification = [
-            {"host": host, "check": check, "ok": bool(ok), "detail": _unjson(detail), "at": at}
-            for host, check, ok, detail, at in conn.execute(
-                "SELECT host, check_name, ok, detail, at FROM verification WHERE release_id = ? "
-                "ORDER BY seq",
-                (rid,),
-            )
-        ]
-        journal = [
-            {"seq": seq, "at": at, "step": step, "host": host, "detail": _unjson(detail)}
-            for seq, at, step, host, detail in conn.execute(
-                "SELECT seq, at, step, host, detail FROM journal WHERE release_id = ? ORDER BY seq",
-                (rid,),
-            )
-        ]
-        return Release(
-            id=rid,
-            village=head.village,
-            kind=head.kind,
-            operator=head.operator,
-            started=head.started,
-            finished=head.finished,
-            git_revision=head.git_revision,
-            git_dirty=head.git_dirty,
-            outcome=head.outcome,
-            error=head.error,
-            rendered=rendered,
-            devices=devices,
-            verification=verification,
-            journal=journal,
-            source_release=head.source_release,
-            controller=head.controller,
-        )
 
-
-_RELEASE_NAMES = (
-    "id",
-    "village",
-    "kind",
-    "operator",
-    "controller_host",
-    "controller_pid",
-    "started",
-    "finished",
-    "git_revision",
-    "git_dirty",
-    "source_release",
-    "outcome",
-    "error",
-)
-_RELEASE_COLUMNS = ", ".join(_RELEASE_NAMES)
-_DEVICE_COLUMNS = (
-    "hostname",
-    "platform",
-    "outcome",
-    "operations",
-    "error",
-    "running_before",
-    "plan",
-    "revert_plan",
-    "updated",
-)
-
-
-def _prefixed(prefix: str) -> str:
-    return ", ".join(prefix + name for name in _RELEASE_NAMES)
-
-
-def _summary(row: tuple[Any, ...], *, devices: int = 0, operations: int = 0) -> ReleaseSummary:
-    values = dict(zip(_RELEASE_NAMES, row, strict=True))
-    return ReleaseSummary(
-        id=values["id"],
-        village=values["village"],
-        kind=values["kind"],
-        operator=values["operator"],
-        started=from_text(values["started"]),
-        finished=from_text(values["finished"]) if values["finished"] else None,
-        git_revision=values["git_revision"],
-        git_dirty=bool(values["git_dirty"]),
-        outcome=values["outcome"],
-        error=values["error"],
-        source_release=values["source_release"],
-        controller=f"{values['controller_host']}:{values['controller_pid']}",
-        devices=devices,
-        operations=operations,
-    )
-
-
-_CORRUPT_MARKERS = ("not a database", "malformed", "corrupt", "encrypted")
-
-
-def _wrap(path: Path, exc: sqlite3.DatabaseError) -> StateError:
-    reason = str(exc)
-    if any(marker in reason.lower() for marker in _CORRUPT_MARKERS):
-        return StateCorruptError(
-            f"{path}: the state database is damaged ({reason}); it was left as it is: restore it "
-            "from a backup or move it away to start a new history"
-        )
-    return StateError(f"{path}: {reason}")
-
-
-def _check_header(path: Path) -> None:
-    """A non-empty file must start with SQLite's magic string (checked before SQLite opens it,
-    so nothing is ever written to a file that is not ours)."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(len(_SQLITE_MAGIC))
-    except OSError as exc:
-        raise StateError(f"{path}: cannot read the state database: {exc}") from exc
-    if head and head != _SQLITE_MAGIC:
-        raise StateCorruptError(
-            f"{path}: not an SQLite database; it was left as it is: move it away or point "
-            "--state (KOPNET_STATE) at another directory"
-        )
+__all__ = [
+    "DB_FILE",
+    "ReleaseStore",
+    "SecretLeakError",
+    "StateCorruptError",
+    "StateMissingError",
+    "UnknownReleaseError",
+    "default_state_dir",
+]

@@ -43,10 +43,32 @@ def _rename(text: str, old: str, new: str) -> str:
     return re.sub(rf"(?<![A-Za-z0-9_-]){re.escape(old)}(?![A-Za-z0-9_-])", new, text)
 
 
+def _values_of(data: object, field: str) -> list[str]:
+    """Every string value of ``field`` anywhere in a YAML document."""
+    if isinstance(data, dict):
+        found = [str(v) for k, v in data.items() if k == field and isinstance(v, str)]
+        return found + [x for v in data.values() for x in _values_of(v, field)]
+    if isinstance(data, list):
+        return [x for v in data for x in _values_of(v, field)]
+    return []
+
+
+def _declare_secret(fleet: Path, name: str) -> None:
+    """Add ``name`` under ``secrets:`` in fleet.yaml, keeping the user's formatting."""
+    lines = fleet.read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.rstrip() == "secrets:")
+    indent = re.match(r"\s*", lines[at + 1]).group(0) if at + 1 < len(lines) else "  "  # type: ignore[union-attr]
+    lines.insert(
+        at + 1, f"{indent}{name}: {{description: sector key of a village added by a test}}\n"
+    )
+    fleet.write_text("".join(lines))
+
+
 def add_village(root: Path, new_id: str) -> Path:
-    """Add a village to the inventory at ``root`` the documented way: copy an existing village
-    file, give the copy its own id, hostnames and serials (unique in the fleet), then allocate its
-    addresses (``kopnet addresses update``, through the library). Returns the new file."""
+    """Add a village to the inventory at ``root`` the way inventory/README.md says: copy an
+    existing village file, give the copy its own id, hostnames and serials (unique in the fleet)
+    and its own sector keys (declared in fleet.yaml), then allocate its addresses (``kopnet
+    addresses update``, through the library). Returns the new file."""
     villages = sorted((root / "villages").glob("*.yaml"))
     assert villages, f"no village in {root} to start from"
     source = villages[0]
@@ -57,6 +79,11 @@ def add_village(root: Path, new_id: str) -> Path:
     for device in data["devices"]:
         text = _rename(text, device["hostname"], f"{device['hostname']}-{new_id}"[:63])
         text = _rename(text, str(device["serial"]), f"{device['serial']}-{new_id}")
+    # the village's own radio keys get their own secrets, declared (by name) in fleet.yaml
+    own_keys = sorted({k for k in _values_of(data, "key") if data["id"] in k})
+    for key in own_keys:
+        text = _rename(text, key, key.replace(data["id"], new_id))
+        _declare_secret(root / "fleet.yaml", key.replace(data["id"], new_id))
     target = root / "villages" / f"{new_id}.yaml"
     assert not target.exists()
     target.write_text(text)

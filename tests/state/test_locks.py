@@ -225,3 +225,47 @@ def test_processes_racing_for_a_lock_exactly_one_wins(state_dir: Path, round_: i
     assert len(refused) == 5 and {o[2] for o in refused} == {winner_pid}
     with ReleaseStore.open(state_dir) as store:
         assert store.list_locks() == []  # the winner released it
+
+
+def _crash_mid_deploy(state_dir: Path, applied: Event) -> None:
+    store = ReleaseStore.open(state_dir)
+    lock = store.lock("desa-x", operator="eka", purpose="deploy")
+    lock.__enter__()
+    rid = store.begin_release(
+        "desa-x",
+        "deploy",
+        operator="eka",
+        git_revision="f00",
+        git_dirty=False,
+        rendered={"core-desa-x.rsc": "/system note\n"},
+    )
+    store.journal(rid, "arm-revert", host="core-desa-x", detail={"revert_in": 300})
+    store.journal(rid, "apply", host="core-desa-x")
+    applied.set()
+    threading.Event().wait(120)  # "applying" until killed
+
+
+def test_a_controller_killed_mid_deploy_leaves_the_release_in_doubt(
+    store: ReleaseStore, state_dir: Path
+) -> None:
+    """What the next deploy finds: the release unfinished, its journal up to the last step
+    announced, and the village lock of a dead process, reported stale."""
+    applied = CTX.Event()
+    child = CTX.Process(target=_crash_mid_deploy, args=(state_dir, applied))
+    child.start()
+    assert applied.wait(60) and child.pid is not None
+    os.kill(child.pid, signal.SIGKILL)
+    child.join(60)
+    (doubt,) = store.unfinished("desa-x")
+    assert doubt.in_doubt and doubt.operator == "eka"
+    assert doubt.controller.endswith(f":{child.pid}")
+    assert [(j["step"], j["host"]) for j in doubt.journal] == [
+        ("arm-revert", "core-desa-x"),
+        ("apply", "core-desa-x"),
+    ]
+    holder = store.lock_of("desa-x")
+    assert holder is not None and holder.stale and holder.operator == "eka"
+    store.break_lock("desa-x", only=holder)
+    with store.lock("desa-x", operator="ana", purpose="recover"):
+        store.finish_release(doubt.id, "reverted", error="device-side revert fired")
+    assert store.unfinished("desa-x") == []

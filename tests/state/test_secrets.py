@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.render.renderer import render_inventory
@@ -16,6 +18,7 @@ from kopnet_iac.state import (
     cleartext_secrets,
     mask_secrets,
 )
+from kopnet_iac.state.redact import MASK, SENSITIVE_KEYS
 from tests.conftest import EXAMPLE_FLEET, SHARED_DIR
 from tests.state.conftest import CANARY, CFG, RSC, begin
 
@@ -140,7 +143,58 @@ def test_guard_basics() -> None:
     guard.add(["longer-secret"])
     assert guard.redact("longer-secret and password=hunter2") == "*** and password=***"
     assert guard.redact_data({"a": ("longer-secret", 3)}) == {"a": ["***", 3]}
+    assert guard.redact_data([Path("/x/longer-secret"), None, True, 1.5]) == [
+        "/x/***",
+        None,
+        True,
+        1.5,
+    ]
     assert mask_secrets('key=\\"REMOVED\\" next=1') == "key=*** next=1"
     assert mask_secrets("public-key=AAAA private-key=BBBB") == "public-key=AAAA private-key=***"
     assert mask_secrets("sshd.auth.key.1.value=AAAAC3Nz\n") == "sshd.auth.key.1.value=AAAAC3Nz\n"
     assert cleartext_secrets('password="" secret=*** psk="@@secret:k@@"') == []
+
+
+SECRET_TEXT = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\n\r"
+    ),
+    min_size=4,
+    max_size=40,
+).filter(lambda s: s.strip() and "*" not in s and "@@" not in s)
+
+
+def _ros_quote(value: str) -> str:
+    """How RouterOS exports a value: bare when it can, else quoted with escapes."""
+    if value.isalnum():
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=SECRET_TEXT, key=st.sampled_from(sorted(SENSITIVE_KEYS)))
+def test_masking_removes_any_routeros_secret(value: str, key: str) -> None:
+    line = f"/interface wireless security-profiles add name=p {key}={_ros_quote(value)} mode=x\n"
+    masked = mask_secrets(line)
+    assert f"{key}=*** mode=x" in masked
+    assert cleartext_secrets(masked) == []
+    assert cleartext_secrets(line) == [(1, key)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=SECRET_TEXT, suffix=st.sampled_from(["password", "psk", "secret", "community"]))
+def test_masking_removes_any_airos_secret(value: str, suffix: str) -> None:
+    text = f"radio.1.freq=5745\naaa.1.wpa.{suffix}={value}\nusers.1.name=noc\n"
+    masked = mask_secrets(text)
+    assert masked == f"radio.1.freq=5745\naaa.1.wpa.{suffix}=***\nusers.1.name=noc\n"
+    assert cleartext_secrets(masked) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(SECRET_TEXT, min_size=1, max_size=4), noise=st.text(max_size=60))
+def test_redaction_removes_every_flagged_value(values: list[str], noise: str) -> None:
+    guard = SecretGuard(values)
+    text = noise.join(values) + noise
+    redacted = guard.redact(text)
+    for value in values:
+        assert value not in redacted or value in MASK

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kopnet_iac.cli import state_cmds
 from kopnet_iac.errors import KopnetError, StateError
 from kopnet_iac.state import (
     DB_FILE,
@@ -282,7 +283,7 @@ def test_as_dict_is_json_ready(store: ReleaseStore) -> None:
     assert store.get_release(rid).as_dict()["rendered"]["sec-desa-x-1.cfg"] == CFG
 
 
-@pytest.mark.parametrize("module", [store_mod, models_mod, redact_mod])
+@pytest.mark.parametrize("module", [store_mod, models_mod, redact_mod, state_cmds])
 def test_doctests(module: object) -> None:
     result = doctest.testmod(module)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0
