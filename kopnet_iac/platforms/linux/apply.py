@@ -20,10 +20,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from kopnet_iac.errors import SecretError
 from kopnet_iac.inventory.loader import Inventory
 from kopnet_iac.platforms.linux.ansible import PlaybookRun, TaskResult, run_playbook
 from kopnet_iac.platforms.linux.checks import (
@@ -31,7 +32,7 @@ from kopnet_iac.platforms.linux.checks import (
     gateway_check_context,
     run_gateway_checks,
 )
-from kopnet_iac.platforms.linux.files import rendered_files, write_files
+from kopnet_iac.platforms.linux.files import mask_secrets, rendered_files, write_files
 from kopnet_iac.platforms.linux.gateway import GatewayConnection, connection
 from kopnet_iac.platforms.linux.inventory import gateway_hosts, runner_inventory
 from kopnet_iac.platforms.linux.sshrun import SshTarget
@@ -111,6 +112,46 @@ def ssh_target(inv: Inventory, conn: GatewayConnection) -> SshTarget:
     )
 
 
+def known_secrets(inv: Inventory) -> dict[str, str]:
+    """name -> value of every declared secret that resolves here (to mask them)."""
+    from kopnet_iac.inventory.secrets import SecretResolver
+
+    resolver = SecretResolver(inv)
+    values = {}
+    for name in inv.fleet.secrets:
+        try:
+            values[name] = resolver.get(name)
+        except SecretError:
+            continue
+    return {k: v for k, v in values.items() if v}
+
+
+def mask_snapshot(snapshot: Path, secrets: dict[str, str]) -> None:
+    """Put placeholders back into fetched gateway files: the snapshot on the controller's disk
+    never holds a secret in clear (re-applying it substitutes them again)."""
+    if not snapshot.is_dir() or not secrets:
+        return
+    for path in snapshot.iterdir():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        masked = mask_secrets(text, secrets)
+        if masked != text:
+            path.write_text(masked, encoding="utf-8")
+
+
+def _masked(tasks: list[TaskResult], values: list[str]) -> list[TaskResult]:
+    """Task results with secret values masked in diffs and messages (second layer: the role's
+    module already masks what it returns)."""
+    if not values:
+        return tasks
+    return [
+        replace(t, diff=mask_secrets(t.diff, values), message=mask_secrets(t.message, values))
+        for t in tasks
+    ]
+
+
 def settle_checks(checker: Checker, settle_s: float, interval_s: float = 2.0) -> list[CheckResult]:
     """Run the checks until all pass or ``settle_s`` is over (a BGP session needs seconds)."""
     deadline = time.monotonic() + settle_s
@@ -151,6 +192,7 @@ def apply_gateway(
     snapshot and no re-apply on failure (a transaction's device-side revert does that);
     ``verify=False``: no checks after the apply.
     """
+    workdir = workdir.absolute()  # Ansible runs in the playbooks folder: no relative paths
     conn = connection(inv, village_id, lab_dir)
     report = ApplyReport(village_id, conn.hostname, f"{conn.host}:{conn.port}", check)
     hosts = gateway_hosts(inv, [village_id], lab_dir)
@@ -158,6 +200,8 @@ def apply_gateway(
     rendered = workdir / "rendered"
     write_files(rendered_files(inv, village_id, conn.hostname), rendered, conn.hostname)
     base_vars = dict(extravars or {})
+    secrets = known_secrets(inv)
+    values = sorted(set(secrets.values()), key=len, reverse=True)
     if checker is None:
         ctx = gateway_check_context(inv, village_id)
         target = ssh_target(inv, conn)
@@ -174,6 +218,7 @@ def apply_gateway(
             diff=False,
             workdir=workdir / "runner-snapshot",
         )
+        mask_snapshot(snapshot, secrets)
         if not snap.ok:
             report.tasks = snap.tasks
             report.error = "snapshot of the active configuration failed, nothing changed:\n"
@@ -186,7 +231,7 @@ def apply_gateway(
         check=check,
         workdir=workdir / "runner-apply",
     )
-    report.tasks = run.tasks
+    report.tasks = _masked(run.tasks, values)
     if check:
         if not run.ok:
             report.error = _failure_text(run, village_id)
@@ -208,6 +253,7 @@ def apply_gateway(
         report.rollback_detail = "rollback left to the caller (transaction revert armed)"
         return report
     _rollback(report, inventory, snapshot, base_vars, workdir, checker, settle_s)
+    report.rollback_tasks = _masked(report.rollback_tasks, values)
     return report
 
 

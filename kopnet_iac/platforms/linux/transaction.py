@@ -83,6 +83,11 @@ RELOAD: dict[str, dict[str, str]] = {
     "unbound.conf": {"systemd": "systemctl restart unbound", "lab": _UNBOUND_LAB},
     "chrony.conf": {"systemd": "systemctl restart chrony", "lab": _CHRONY_LAB},
     "sshd.conf": {"systemd": "systemctl reload ssh", "lab": _SSHD_LAB},
+    # the restored port-block table is the one in force again: the NOC log must say so
+    "cgnat-blocks": {
+        "systemd": "/usr/local/sbin/kopnet-cgnat-log",
+        "lab": "/usr/local/sbin/kopnet-cgnat-log",
+    },
 }
 
 
