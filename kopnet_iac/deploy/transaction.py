@@ -30,9 +30,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import logging
-import subprocess
 import time
-from pathlib import Path
 
 from kopnet_iac.deploy import tasks
 from kopnet_iac.deploy.checking import CheckTarget, run_checks
@@ -64,28 +62,6 @@ def deploy_village(options: DeployOptions) -> DeployReport:
     purpose = "dry-run" if options.dry_run else options.kind
     with store.lock(options.village, operator, purpose):
         return _Transaction(inv, store, options, operator).run()
-
-
-def git_state(path: Path) -> tuple[str | None, bool]:
-    """(commit, dirty) of the git work tree holding ``path``; (None, False) outside git."""
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(path), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "-C", str(path), "status", "--porcelain", "--", "."],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None, False
-    return rev or None, bool(status.strip())
 
 
 class _Transaction(VillagePlan):
@@ -127,7 +103,10 @@ class _Transaction(VillagePlan):
         return False
 
     def _begin(self) -> None:
-        rev, dirty = git_state(self.opts.inventory_dir)
+        from kopnet_iac.state.gitinfo import git_state
+
+        state = git_state(self.opts.inventory_dir)
+        rev, dirty = state.revision, state.dirty
         self.rid = self.store.begin_release(
             self.opts.village,
             kind=self.opts.kind,
@@ -365,4 +344,4 @@ class _Transaction(VillagePlan):
                 device.report.error = "after the revert the running configuration differs"
 
 
-__all__ = ["DeployOptions", "deploy_village", "git_state"]
+__all__ = ["DeployOptions", "deploy_village"]

@@ -297,10 +297,6 @@ def classify_routeros_api(words: list[str]) -> str:
         return classify_routeros_console(script)
     if verb in ROUTEROS_READ_VERBS and not any(w.startswith("=file=") for w in words[1:]):
         return READ
-    if verb == "execute":  # a script run by the API: what the script does (an export reads)
-        scripts = [w.removeprefix("=script=") for w in words[1:] if w.startswith("=script=")]
-        if scripts and all(classify_routeros_console(s) == READ for s in scripts):
-            return READ
     return CONFIG
 
 
