@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from kopnet_iac.cli.context import AppContext, cli_errors, echo_json, pass_app
+from kopnet_iac.cli.context import EXIT_ERROR, AppContext, cli_errors, echo_json, pass_app
 from kopnet_iac.errors import LabError
 from kopnet_iac.lab import control
 from kopnet_iac.lab.control import lab_stats
@@ -270,7 +270,7 @@ def up(
         running = sum(1 for r in rows if r["state"] == "running")
         click.echo(f"lab up: {running}/{len(specs)} devices running ({', '.join(chosen)})")
         if answer.get("failed"):
-            sys.exit(1)
+            sys.exit(EXIT_ERROR)
 
 
 @lab.command("down")

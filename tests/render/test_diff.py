@@ -119,11 +119,11 @@ def test_template_change_renders_every_village(git_repo: MakeRepo) -> None:
 def test_unknown_revision_is_a_clear_error(git_repo: MakeRepo) -> None:
     repo = git_repo()
     result = _diff(repo, "--base", "no-such-branch")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "unknown revision 'no-such-branch'" in result.output
     assert "Traceback" not in result.output
     result = _diff(repo, "--base", "HEAD", "--head", "deadbeef")
-    assert result.exit_code == 1 and "unknown revision 'deadbeef'" in result.output
+    assert result.exit_code == 3 and "unknown revision 'deadbeef'" in result.output
 
 
 def test_not_a_git_repository(inventory_copy: Path) -> None:
@@ -136,7 +136,7 @@ def test_broken_inventory_at_head_is_reported(git_repo: MakeRepo) -> None:
     village = repo / "inventory" / "villages" / "sukadana.yaml"
     village.write_text(village.read_text().replace("channel_width: 40", "channel_width: 33"))
     result = _diff(repo, "--base", "HEAD")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "Traceback" not in result.output
     assert "channel_width" in result.output
 
@@ -208,13 +208,13 @@ def test_broken_inventory_positions_name_revision_or_real_file(git_repo: MakeRep
     village.write_text(good.replace("channel_width: 40", "channel_width: 33"))
     # working tree broken: the real file is named
     result = _diff(repo, "--base", "HEAD")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert f"{village}:" in result.output
     # broken commit as base, fixed commit as head: the revision is named
     git(repo, "commit", "-q", "-am", "broken")
     village.write_text(good.replace("KopNet-Sukadana-1", "KopNet-Sukadana-Satu"))
     git(repo, "commit", "-q", "-am", "fixed")
     result = _diff(repo, "--base", "HEAD~1", "--head", "HEAD")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 3, result.output
     assert "HEAD~1:inventory/villages/sukadana.yaml:" in result.output
     assert "/dev/shm" not in result.output and "kopnet-diff-" not in result.output
