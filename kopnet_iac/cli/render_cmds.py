@@ -11,6 +11,13 @@ from kopnet_iac.cli.context import AppContext, cli_errors, echo_json, pass_app
 from kopnet_iac.errors import RenderError
 from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.render.compare import format_markdown, format_text
+from kopnet_iac.render.diffgroups import (
+    diff_groups,
+    format_markdown_grouped,
+    format_text_grouped,
+    groups_json,
+    worth_grouping,
+)
 from kopnet_iac.render.gitdiff import diff_revisions
 from kopnet_iac.render.output import write_build
 from kopnet_iac.render.parallel import render_villages_parallel
@@ -112,6 +119,13 @@ def render_cmd(
     type=click.Path(file_okay=False, path_type=Path),
     help=TEMPLATES_HELP,
 )
+@click.option(
+    "--group/--no-group",
+    default=True,
+    show_default=True,
+    help="Group devices whose changes are the same up to their own names, addresses, VLAN "
+    "ids, SSIDs and frequencies: one diff per distinct change, with its devices.",
+)
 @pass_app
 def diff_cmd(
     app: AppContext,
@@ -120,17 +134,25 @@ def diff_cmd(
     fmt: str,
     exit_code: bool,
     templates_dir: Path | None,
+    group: bool,
 ) -> None:
     """Which device configurations a change alters, between two git revisions.
 
     Renders the inventory and templates of both revisions with the current code (no
     device is contacted) and lists, per device, added/removed/changed files with a unified
-    diff. Markdown suits a pull-request comment; JSON suits machines.
+    diff. Markdown suits a pull-request comment; JSON suits machines. Devices sharing a
+    change are grouped (one diff per distinct change; JSON adds "groups"); --no-group shows
+    every device. Exit codes: 0 no difference (or no --exit-code), 1 differences with
+    --exit-code, 2 usage, 3 errors (bad inventory, unknown revision, template error).
     """
     with cli_errors():
         report = diff_revisions(app.inventory_dir, base, head, templates_dir)
+        groups = diff_groups(report) if group else []
         if fmt == "json":
-            echo_json(report.to_json())
+            echo_json(report.to_json() | ({"groups": groups_json(groups)} if group else {}))
+        elif worth_grouping(groups):
+            grouped = format_markdown_grouped if fmt == "markdown" else format_text_grouped
+            click.echo(grouped(report, groups), nl=False)
         elif fmt == "markdown":
             click.echo(format_markdown(report), nl=False)
         else:
