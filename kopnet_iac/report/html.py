@@ -105,13 +105,14 @@ def code_block(text: str) -> str:
     return "<pre>" + "\n".join(lines) + "</pre>"
 
 
-def page(title: str, body: str, *, generated: str = "") -> str:
-    """The whole document: inline style sheet, no script, no external reference."""
+def page(title: str, body: str, *, generated: str = "", css: str = "") -> str:
+    """The whole document: inline style sheet (plus ``css``), no script, no external
+    reference."""
     footer = f"<footer>{esc(generated)}</footer>" if generated else ""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)}</title><style>{CSS}</style></head>"
+        f"<title>{esc(title)}</title><style>{CSS}{css}</style></head>"
         f"<body><main>{body}{footer}</main></body></html>\n"
     )
 

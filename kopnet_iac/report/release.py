@@ -75,6 +75,7 @@ def timeline_svg(release: Release) -> str:
     left, right, row_h, width = 170, 30, 38, 1000
     height = 40 + row_h * len(hosts)
     scale = (width - left - right) / end
+    digits = 0 if end >= 100 else 1 if end >= 2 else 2
     out = [
         f'<svg class="timeline" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         'font-family="system-ui,sans-serif" font-size="11">'
@@ -84,7 +85,7 @@ def timeline_svg(release: Release) -> str:
         out.append(
             f'<line x1="{x:.1f}" y1="18" x2="{x:.1f}" y2="{height - 6}" stroke="#e3e6ea"/>'
             f'<text x="{x:.1f}" y="12" text-anchor="middle" fill="#667">'
-            f"+{end * tick / 4:.1f}s</text>"
+            f"+{end * tick / 4:.{digits}f}s</text>"
         )
     for i, host in enumerate(hosts):
         y = 34 + i * row_h

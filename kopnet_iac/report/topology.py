@@ -273,7 +273,10 @@ def render_topology_svg(
             f'<text x="{x:.1f}" y="{y + 20:.1f}" text-anchor="middle" font-size="11" '
             f'fill="#555">{esc(_clip(sectors, 30))}</text></g>'
         )
-    out.append(_legend(states, width, height))
+    shown = sorted({states[h] for h in devices if h in states})
+    if any(h not in states for h in devices):
+        shown.append("no release")
+    out.append(_legend(shown, height))
     out.append("</svg>")
     return "".join(out)
 
@@ -332,11 +335,10 @@ def _isp_box(x: float, y: float) -> str:
     )
 
 
-def _legend(states: Mapping[str, str], width: float, height: float) -> str:
-    used = sorted(set(states.values())) or []
+def _legend(used: list[str], height: float) -> str:
     parts = [f'<g class="legend" transform="translate({MARGIN},{height - 26:.0f})">']
     x = 0
-    for state in [*used, "no release"] if len(used) < len(states) or not states else used:
+    for state in used:
         fill, text = colours(state if state != "no release" else None)
         parts.append(
             f'<rect x="{x}" y="0" width="14" height="14" fill="{fill}" stroke="{text}"/>'
