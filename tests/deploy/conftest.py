@@ -37,7 +37,8 @@ CANARIES = {
         "backhaul-key",
     )
 }
-PREFIX = "127.86"  # this area's own lab addresses
+# this area's own lab addresses (another checkout testing beside this one can move them)
+PREFIX = os.environ.get("KOPNET_TEST_DEPLOY_PREFIX", "127.86")
 
 
 @dataclass
