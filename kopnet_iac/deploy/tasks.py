@@ -47,7 +47,11 @@ def device(task: Task, step: str) -> Any:
     """The host's open NAPALM driver (opened on first use); ConnectError naming the step."""
     try:
         return task.host.get_connection(CONNECTION, task.nornir.config)
-    except KopnetError:
+    except KopnetError as exc:
+        task.host.connections.pop(CONNECTION, None)
+        if exc.village is None and exc.host in (None, task.host.name):
+            exc.host, exc.village = task.host.name, task.host.data.get("village")
+        exc.step = exc.step or step
         raise
     except Exception as exc:
         task.host.connections.pop(CONNECTION, None)
@@ -71,7 +75,8 @@ def _call(task: Task, step: str, error: type[KopnetError], func: Callable[[], An
     except KopnetError as exc:
         if exc.host is None:
             exc.host = task.host.name
-            exc.village = exc.village or task.host.data.get("village")
+        if exc.village is None and exc.host == task.host.name:
+            exc.village = task.host.data.get("village")
         if exc.step is None:
             exc.step = step
         raise

@@ -370,7 +370,10 @@ class _Transaction(VillagePlan):
                 errors.append(f"{hostname}: its revert had already run before the confirm")
             else:
                 report.outcome = "confirmed"
+        if errors:
+            return "; ".join(errors)  # the gateway stays armed: it can still go back
         if self.gateway is not None and self.gateway.hostname in changed:
+            # last: a confirmed gateway has no snapshot left to go back to
             hostname = self.gateway.hostname
             self.journal("confirm", hostname)
             try:

@@ -321,6 +321,20 @@ def test_controller_killed_after_apply_devices_revert_by_themselves_and_recover_
     assert again.exit_code == 0 and "no release in doubt" in again.stdout
 
 
+def test_a_device_refusing_the_login_stops_the_deploy_before_any_change(lab: DeployLab) -> None:
+    assert lab.lab_cli("fault", "core-lebung-itam", "--refuse-login").returncode == 0
+    lab.stats(reset=True)
+    try:
+        result = lab.kopnet("deploy", VILLAGE, "--lab", "--yes")
+    finally:
+        assert lab.lab_cli("fault", "core-lebung-itam", "--allow-login").returncode == 0
+    assert result.exit_code == 3, result.stdout + result.stderr
+    error = next(line for line in result.stderr.splitlines() if line.startswith("error: "))
+    assert "lebung-itam/core-lebung-itam/" in error and "nothing was applied" in error
+    assert "Traceback" not in result.stdout + result.stderr
+    assert set(config_commands(lab.stats()).values()) == {0}
+
+
 def test_unknown_only_host_is_a_usage_error(lab: DeployLab) -> None:
     result = lab.kopnet("deploy", VILLAGE, "--lab", "--yes", "--only", "nope-1")
     assert result.exit_code == 2 and "nope-1" in result.stderr
