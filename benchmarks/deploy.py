@@ -91,7 +91,9 @@ def main() -> None:
         run("no-op redeploy", inventory, root, args.village)
         village_file = inventory / "villages" / f"{args.village}.yaml"
         text = village_file.read_text()
-        changed = re.sub(r"(sectors:\n\s+- \{radio: [^,]+, ssid: )([^,]+)", r"\1\2-b", text, 1)
+        changed = re.sub(
+            r"(sectors:\n\s+- \{radio: [^,]+, ssid: )([^,]+)", r"\1\2-b", text, count=1
+        )
         village_file.write_text(changed)
         run("one-line change", inventory, root, args.village)
     finally:
