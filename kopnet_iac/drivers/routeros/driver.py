@@ -54,7 +54,7 @@ from kopnet_iac.drivers.routeros.errors import (
 from kopnet_iac.drivers.routeros.session import LinkSettings, Reply, Sentence, Session
 from kopnet_iac.drivers.routeros.state import DeviceState, device_state, read_sentences
 from kopnet_iac.errors import KopnetError
-from kopnet_iac.platforms.routeros import Header, emit
+from kopnet_iac.platforms.routeros import Header, diff_report, emit
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +167,29 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
             return ""
         self._prepared = self.flow.prepare(self._candidate, self._replace)
         return self._prepared.diff
+
+    def plan_report(self) -> dict[str, Any]:
+        """The last ``compare_config``'s plan as data (for journals and reports), secrets
+        masked: ``{"host", "changed", "operations", "summary", "paths"`` (the engine's
+        ``diff_report``) ``, "script": str, "revert_script": str, "users": [str],
+        "read": {"board": str, "scheduler_allowed": bool, "free_disk": int|None,
+        "pending_commit": bool}}``; ``{}`` before any ``compare_config``."""
+        prepared = self._prepared
+        if prepared is None:
+            return {}
+        report = diff_report(prepared.plan, host=self.label)
+        report["changed"] = bool(prepared)
+        report["script"] = self.flow.mask(prepared.plan.script(mask_sensitive=True))
+        report["revert_script"] = self.flow.mask(prepared.plan.revert_script(mask_sensitive=True))
+        report["users"] = [self.flow.mask(c) for c in prepared.users.changes]
+        state = prepared.state
+        report["read"] = {
+            "board": state.board,
+            "scheduler_allowed": state.scheduler_allowed,
+            "free_disk": state.free_disk,
+            "pending_commit": state.pending_job,
+        }
+        return report
 
     # -- commit, confirm, rollback -----------------------------------------------------------
 
