@@ -343,25 +343,6 @@ def _start_edge(
         placeholder = None if plan.bgp_password_secret is None else plan.bgp_password_secret
         masked = f"@@secret:{placeholder}@@" if bgp_password is not None else None
         bird_conf.write_text(edge_bird_conf(plan, str(edir / "bird.log"), masked))
-    if plan.noc_syslog is not None:
-        syslog_pid = edir / "syslog.pid"
-        proc = subprocess.Popen(
-            [
-                *exe,
-                "python3",
-                "-c",
-                SYSLOG_RECEIVER,
-                str(plan.noc_syslog),
-                str(edir / "syslog.log"),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=(edir / "syslog.err").open("ab"),
-            start_new_session=True,
-        )
-        syslog_pid.write_text(str(proc.pid))
-        record["processes"].append(system.process_ref("edge-syslog", proc.pid).to_json())
-        _write(record_path, record)
     unbound_conf = edir / "unbound.conf"
     unbound_conf.write_text(edge_unbound_conf(plan, str(edir)))
     system.run([*exe, "unbound", "-c", str(unbound_conf)])
@@ -370,6 +351,27 @@ def _start_edge(
     chrony_conf.write_text(edge_chrony_conf(plan, str(edir)))
     system.run([*exe, "chronyd", "-x", "-u", "root", "-f", str(chrony_conf)])
     _record_pidfile(record, record_path, "edge-chronyd", edir / "chronyd.pid")
+    if plan.noc_syslog is not None:
+        syslog_pid = edir / "syslog.pid"
+        argv = [
+            *exe,
+            "python3",
+            "-c",
+            SYSLOG_RECEIVER,
+            str(plan.noc_syslog),
+            str(edir / "syslog.log"),
+        ]
+        with (edir / "syslog.err").open("ab") as errors:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                start_new_session=True,
+            )
+        syslog_pid.write_text(str(proc.pid))
+        record["processes"].append(system.process_ref("edge-syslog", proc.pid).to_json())
+        _write(record_path, record)
 
 
 def _record_pidfile(
