@@ -215,6 +215,9 @@ class _Transaction(VillagePlan):
         self.report.outcome = outcome
         if error:
             self.report.error = self.mask(error)
+        for device in self.devices.values():
+            if device.report.outcome == "planned":  # the transaction stopped before it
+                device.report.outcome = "not-applied"
         if self.rid is not None:
             for hostname, device in self.devices.items():
                 r = device.report
@@ -383,7 +386,10 @@ class _Transaction(VillagePlan):
                 errors.append(f"{hostname}: its revert had already run before the confirm")
             else:
                 report.outcome = "confirmed"
+        if errors:
+            return "; ".join(errors)  # the gateway stays armed: it can still go back
         if self.gateway is not None and self.gateway.hostname in changed:
+            # last: a confirmed gateway has no snapshot left to go back to
             hostname = self.gateway.hostname
             self.journal("confirm", hostname)
             try:

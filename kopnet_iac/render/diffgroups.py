@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from kopnet_iac.render.compare import DiffReport, FileChange
+from kopnet_iac.render.compare import COMMENT_LIMIT, DiffReport, FileChange
 from kopnet_iac.render.grouping import ChangeGroup, ChangeItem, group_changes
 
 #: GitHub refuses comments longer than this (characters)
-MARKDOWN_LIMIT = 65_536
+MARKDOWN_LIMIT = COMMENT_LIMIT
 #: devices named per group before "and N more"
 LISTED = 40
 
@@ -76,7 +76,11 @@ def _fence(text: str) -> str:
 
 
 def format_markdown_grouped(
-    report: DiffReport, groups: list[ChangeGroup], *, limit: int = MARKDOWN_LIMIT
+    report: DiffReport,
+    groups: list[ChangeGroup],
+    *,
+    limit: int = MARKDOWN_LIMIT,
+    full_diff: str | None = None,
 ) -> str:
     """A PR comment of at most ``limit`` characters: a table of distinct changes, then one
     collapsible representative diff per change; diffs that do not fit are named, not cut."""
@@ -122,8 +126,12 @@ def format_markdown_grouped(
     if shown < len(blocks):
         out += (
             f"\n**{len(blocks) - shown} of {len(blocks)} change diff(s) not shown**: a "
-            f"comment holds at most {limit:,} characters; run `kopnet diff --format text` "
-            "for all of them.\n"
+            f"comment holds at most {limit:,} characters. "
+            + (
+                f"The complete diff is in `{full_diff}`.\n"
+                if full_diff
+                else "Run `kopnet diff --format text` for all of them.\n"
+            )
         )
     return out
 

@@ -8,23 +8,30 @@ Round trips (one pipelined, tagged batch of API sentences each; TCP connect not 
    (scheduler allowed?), the revert job and file, and ``/user`` + ``/user ssh-keys`` when the
    candidate manages users. Model mismatch is refused here. The plan is the engine's
    (:mod:`kopnet_iac.platforms.routeros`); converged means an empty ``compare_config``, so a
-   no-op costs login + this read and sends no configuration command.
+   no-op costs login + this read (2 round trips) and sends no configuration command.
 3. ``commit_config`` arm: upload the revert script, add the ``/system scheduler`` revert job,
-   upload the apply script (and SSH keys), save a binary backup (last-resort layer; optional).
+   upload the apply script (and SSH keys), save a binary backup (last-resort layer; optional
+   with ``backup=False``). Any refusal here (scheduler disabled, disk full, upload refused)
+   is undone and nothing was changed.
 4. ``commit_config`` apply: ``/import`` of the apply script (the script removes itself).
-5. ``commit_config`` verify (optional): read the managed menus back, plus password sets of
-   users (API only, never in a file).
-6. ``confirm_commit``: remove the job and the leftover files in one batch.
+5. ``commit_config`` verify (``verify_after_commit``, default on): read the managed menus
+   back, pipelined with the password sets of users (API only, never in a file).
+6. ``confirm_commit``: remove the job and the leftover files in one batch
+   (``has_pending_commit`` answers from memory while the job is armed by this session).
 
-A one-line change, armed and confirmed, is 6 round trips including login and the read.
+A one-line change, armed and confirmed, is 6 round trips including login and the read;
+``rollback`` is login + 1 (job removed, revert script imported; no reboot).
 
 Revert: the revert script is the engine's exact revert plan, guarded so that it also restores
 a partly applied plan (see :mod:`~kopnet_iac.drivers.routeros.transaction`). A failing line
-during ``/import`` is reverted at once by importing it; a session lost mid-commit is reverted
-by the armed job. ``rollback`` imports the revert script (no reboot). ``optional_args``:
-``expected_model``, ``secrets`` (mapping or resolver), ``force_without_revert``,
-``backup`` (default True), ``verify_after_commit`` (default True), ``password_update``
-(``on_create``|``always``|``never``), ``safety_revert_in`` (seconds, when no ``revert_in``),
+during ``/import`` is reverted at once by importing it (the error says so); a session lost
+mid-commit is reverted by the armed job (the error says when). After ``confirm_commit`` the
+revert script stays on the device as the rollback point until the next commit.
+
+``optional_args``: ``expected_model``, ``secrets`` (mapping or resolver with ``get``),
+``force_without_revert``, ``backup`` (default True), ``verify_after_commit`` (default True),
+``password_update`` (``on_create``|``always``|``never``), ``safety_revert_in`` (seconds; the
+job armed during a commit without ``revert_in``, removed once it succeeded),
 ``import_timeout``, ``connect_timeout``, ``connect_retries``, ``port``, ``host_label``.
 """
 
@@ -47,7 +54,7 @@ from kopnet_iac.drivers.routeros.errors import (
 from kopnet_iac.drivers.routeros.session import LinkSettings, Reply, Sentence, Session
 from kopnet_iac.drivers.routeros.state import DeviceState, device_state, read_sentences
 from kopnet_iac.errors import KopnetError
-from kopnet_iac.platforms.routeros import Header, emit
+from kopnet_iac.platforms.routeros import Header, diff_report, emit
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +167,29 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
             return ""
         self._prepared = self.flow.prepare(self._candidate, self._replace)
         return self._prepared.diff
+
+    def plan_report(self) -> dict[str, Any]:
+        """The last ``compare_config``'s plan as data (for journals and reports), secrets
+        masked: ``{"host", "changed", "operations", "summary", "paths"`` (the engine's
+        ``diff_report``) ``, "script": str, "revert_script": str, "users": [str],
+        "read": {"board": str, "scheduler_allowed": bool, "free_disk": int|None,
+        "pending_commit": bool}}``; ``{}`` before any ``compare_config``."""
+        prepared = self._prepared
+        if prepared is None:
+            return {}
+        report = diff_report(prepared.plan, host=self.label)
+        report["changed"] = bool(prepared)
+        report["script"] = self.flow.mask(prepared.plan.script(mask_sensitive=True))
+        report["revert_script"] = self.flow.mask(prepared.plan.revert_script(mask_sensitive=True))
+        report["users"] = [self.flow.mask(c) for c in prepared.users.changes]
+        state = prepared.state
+        report["read"] = {
+            "board": state.board,
+            "scheduler_allowed": state.scheduler_allowed,
+            "free_disk": state.free_disk,
+            "pending_commit": state.pending_job,
+        }
+        return report
 
     # -- commit, confirm, rollback -----------------------------------------------------------
 

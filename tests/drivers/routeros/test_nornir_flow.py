@@ -15,6 +15,7 @@ from nornir_napalm.plugins.tasks import (
 )
 
 from kopnet_iac.drivers.routeros.errors import NoRevertPathError
+from kopnet_iac.errors import KopnetError
 from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.lab.routeros.device import RouterOSDevice
 from kopnet_iac.platforms.routeros import equivalent, parse_export, plan, target_state
@@ -23,6 +24,7 @@ from tests.conftest import REPO_ROOT
 
 from .conftest import (
     TEST_PASSWORD,
+    Lab,
     config_commands,
     export_body,
     make_driver,
@@ -62,7 +64,10 @@ def run_ok(nr: Any, task: Any, **kwargs: Any) -> Any:
     return result[host][0]
 
 
-def test_village_replace_confirm_converges(router: RouterOSDevice) -> None:
+def test_village_replace_confirm_converges(
+    router: RouterOSDevice, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
     text = village_config()
     running_before = parse_export(router.export(show_sensitive=True))
     nr = nornir_for(router, secrets=SECRETS)
@@ -85,6 +90,29 @@ def test_village_replace_confirm_converges(router: RouterOSDevice) -> None:
     # the revert job and apply file are gone; the revert script is kept for rollback
     assert router.router.store.entries("system scheduler") == []
     assert set(router.router.store.files) == {"kopnet-revert.rsc"}
+    nr.close_connections()
+    # no secret in any log record, nor in the emulator's (masked) command log
+    for value in ("fake-ra", "fake-community-canary"):
+        assert value not in caplog.text
+    assert not any("fake-ra" in line for line in router.commands_log)
+
+
+def test_merge_only_touches_named_entries(lab: Lab, router: RouterOSDevice) -> None:
+    assert router.router.interpreter is not None
+    lab.loop.run(
+        router.router.interpreter.run_text(
+            "/ip pool add name=keep ranges=10.5.0.2-10.5.0.9\n"
+            "/ip pool add name=change ranges=10.6.0.2-10.6.0.9\n",
+            source="setup",
+        )
+    )
+    nr = nornir_for(router)
+    merge = "/ip pool\nadd comment=merged name=change ranges=10.6.0.2-10.6.0.9\n"
+    result = run_ok(nr, napalm_configure, configuration=merge, revert_in=60)
+    assert result.changed and "comment" in result.diff
+    run_ok(nr, napalm_confirm_commit)
+    pools = {e.get("name"): e.get("comment") for e in router.router.store.entries("ip pool")}
+    assert pools == {"keep": "", "change": "merged"}
     nr.close_connections()
 
 
@@ -184,4 +212,38 @@ def test_disk_full_refuses_before_any_change(router: RouterOSDevice) -> None:
     with pytest.raises(NoRevertPathError, match="free on the disk"):
         drv.commit_config(revert_in=30)
     assert export_body(router) == before
+    drv.close()
+
+
+def test_plan_report_is_data_with_secrets_masked(router: RouterOSDevice) -> None:
+    drv = make_driver(router, secrets=SECRETS)
+    drv.open()
+    assert drv.plan_report() == {}
+    drv.load_replace_candidate(config=village_config())
+    drv.compare_config()
+    report = drv.plan_report()
+    assert report["changed"] and report["operations"] > 50
+    assert report["read"]["board"] == router.spec.model and report["read"]["scheduler_allowed"]
+    assert "/system identity set name=core-sukadana" in report["script"]
+    assert "/system identity set name=MikroTik" in report["revert_script"]
+    text = repr(report)
+    assert all(value not in text for value in SECRETS.values() if value != TEST_PASSWORD)
+    assert "********" in report["script"]
+    drv.discard_config()
+    drv.close()
+
+
+def test_rollback_of_a_pending_commit_disarms_and_reverts(router: RouterOSDevice) -> None:
+    before = export_body(router)
+    drv = make_driver(router)
+    drv.open()
+    drv.load_merge_candidate(config=ONE_LINE + "/ip pool\nadd name=x ranges=10.9.0.2-10.9.0.9\n")
+    drv.commit_config(revert_in=120)
+    assert drv.has_pending_commit()
+    drv.rollback()
+    assert not drv.has_pending_commit()
+    assert export_body(router) == before
+    assert not any(name.startswith("kopnet-") for name in router.router.store.files)
+    with pytest.raises(KopnetError, match="nothing to roll back to"):
+        drv.rollback()  # consumed
     drv.close()
