@@ -48,14 +48,15 @@ if [ "$rc" -ne 0 ]; then
     exit "$rc"
 fi
 
-"$KOPNET" diff --base "$base" --format markdown --exit-code >"$work/diff.md" 2>"$work/diff.err"
+set -- diff --base "$base" --format markdown --exit-code
+if [ -n "$full" ]; then  # every device's diff, for a CI artifact the comment points to
+    set -- "$@" --full-diff "$full"
+fi
+"$KOPNET" "$@" >"$work/diff.md" 2>"$work/diff.err"
 rc=$?
 case "$rc" in
     0 | 1)
         { echo "$MARKER"; cat "$work/diff.md"; } >"$comment"
-        if [ -n "$full" ]; then
-            "$KOPNET" diff --base "$base" --format text --no-group >"$full" 2>/dev/null || true
-        fi
         ;;
     *)
         {

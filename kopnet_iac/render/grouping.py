@@ -15,6 +15,13 @@ should read it once, with the count and the devices it applies to. Pure function
   of a unified diff only the ``+``/``-`` lines count (context and line numbers differ between
   devices for no reason a reviewer cares about); any other text (a deploy plan) counts whole.
 
+A fleet dry run groups its plans the same way (a plan has no diff headers, so it counts
+whole)::
+
+    items = [ChangeItem(r.village, d.hostname, "plan", d.diff)
+             for r in reports for d in r.devices if d.changed]
+    groups = group_changes(items, fleet_values([inventory], {r.village for r in reports}))
+
 >>> items = [ChangeItem("v1", "core-v1", "v1/core-v1.rsc", "+/system identity set name=core-v1"),
 ...          ChangeItem("v2", "core-v2", "v2/core-v2.rsc", "+/system identity set name=core-v2")]
 >>> [(g.count, g.representative) for g in group_changes(items, {})]
