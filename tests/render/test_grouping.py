@@ -242,3 +242,43 @@ def test_grouped_markdown_stays_within_the_limit(git_repo: MakeRepo) -> None:
     assert small.count("<details>") == small.count("</details>")  # no diff cut in half
     text = format_text_grouped(report, groups)
     assert all(f"{v}/{h}" in text for g in groups for v, h in g.members)
+
+
+def test_grouped_markdown_names_the_full_diff_and_cli_limits(
+    git_repo: MakeRepo, tmp_path: Path
+) -> None:
+    repo = git_repo()
+    _fleet_change(repo)
+    full = tmp_path / "kopnet-diff.txt"
+    result = _run(
+        repo, "--base", "HEAD", "--format", "markdown", "--max-chars", "3000",
+        "--full-diff", str(full),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len(result.output) <= 3000
+    assert "distinct change(s)" in result.output
+    assert f"The complete diff is in `{full}`." in result.output
+    assert full.read_text().count("+++ b/") > result.output.count("+++ b/")
+
+
+def test_many_devices_in_a_group_are_named_up_to_a_limit() -> None:
+    items = [ChangeItem(f"v{i:03d}", f"core-v{i:03d}", "p", "+x\n") for i in range(60)]
+    (group,) = group_changes(items, {})
+    from kopnet_iac.render.compare import DiffReport, FileChange
+
+    report = DiffReport(
+        base="a",
+        head="b",
+        scope="all",
+        rendered_villages=60,
+        changes=[
+            FileChange(
+                i.village, i.host, f"{i.village}/{i.host}.rsc", "changed", "@@ -1 +1 @@\n+x\n", 1, 0
+            )
+            for i in items
+        ],
+    )
+    groups = diff_groups(report)
+    assert [g.count for g in groups] == [60] and group.count == 60
+    text = format_text_grouped(report, groups)
+    assert "v000/core-v000" in text and "and 20 more" in text

@@ -85,3 +85,17 @@ def test_a_thousand_villages_stay_small() -> None:
     text = compliance_html(data)
     assert len(text) < 1_000_000  # well under a megabyte for 6,000 devices
     assert text.count('<tr id="v-') == 1000
+
+
+def test_names_are_escaped_and_a_failed_write_keeps_the_old_page(tmp_path: Path) -> None:
+    rows = [{"village": "<b>v</b>", "hostname": 'h"><script>x()</script>', "status": "drifted",
+             "plan": "/x\nset a=<tag>\n"}]  # fmt: skip
+    text = compliance_html(rows)
+    assert "<script>" not in text and "<b>v</b>" not in text
+    assert "&lt;b&gt;v&lt;/b&gt;" in text and "set a=&lt;tag&gt;" in text
+    page = render_compliance_page(ROWS, tmp_path / "fleet.html")
+    before = page.read_text()
+    with pytest.raises(ReportError):
+        render_compliance_page([{"village": "v", "hostname": "h", "status": "?"}], page)
+    assert page.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["fleet.html"]  # no temporary file left
