@@ -42,9 +42,12 @@ from kopnet_iac.errors import KopnetError
 if TYPE_CHECKING:
     from kopnet_iac.inventory.addressing import VillageAddressing
     from kopnet_iac.inventory.loader import Inventory
+    from kopnet_iac.inventory.models import Village
 
 _IPV4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)"
 _WORD_EDGE = "A-Za-z0-9"
+# a list of a device's own ports (``tagged=bridge,ether2,ether3``): how many is per device
+_PORT_LIST = re.compile(r"\{port\}(?:,\{port\})*")
 
 
 @dataclass(frozen=True)
@@ -136,15 +139,33 @@ class VillageValues:
                 return self.words.get(value, value)
             return self.numbers.get(value, value)
 
-        return self._pattern.sub(swap, text)
+        return _PORT_LIST.sub("{ports}", self._pattern.sub(swap, text))
 
 
-def _generic(hostname: str, village: str) -> str:
-    return hostname.replace(village, "{village}")
+def device_names(village: Village) -> dict[str, str]:
+    """A name for each device that is the same in every village: its role when the village
+    has one such device (``gateway``, ``core-router``), a sector radio by the hamlet it
+    serves (``sector-radio:dusun-1``), else the role and its place (``backhaul-radio#2``).
+
+    Hostnames follow no fixed scheme (``core-sukadana``, ``core-0042``), roles do."""
+    served = {s.radio: h.id for h in village.hamlets for s in h.sectors}
+    by_role: dict[str, list[str]] = {}
+    for device in village.devices:
+        by_role.setdefault(device.role, []).append(device.hostname)
+    names: dict[str, str] = {}
+    for role, hosts in by_role.items():
+        for index, host in enumerate(hosts, 1):
+            if len(hosts) == 1:
+                names[host] = role
+            elif host in served:
+                names[host] = f"{role}:{served[host]}"
+            else:
+                names[host] = f"{role}#{index}"
+    return names
 
 
 def _add_addressing(
-    values: VillageValues, addr: VillageAddressing, village: str
+    values: VillageValues, addr: VillageAddressing, names: Mapping[str, str]
 ) -> tuple[tuple[IPv4Network, str], ...]:
     """Exact addresses into ``values``; the village's networks, most specific first."""
     nets: list[tuple[IPv4Network, str]] = [
@@ -157,10 +178,10 @@ def _add_addressing(
     for hamlet, iface in addr.hotspot.items():
         nets.append((iface.network, f"hotspot:{hamlet}"))
     for host, ip in addr.loopbacks.items():
-        values.addresses[str(ip)] = f"{{loopback:{_generic(host, village)}}}"
+        values.addresses[str(ip)] = f"{{loopback:{names.get(host, host)}}}"
         values.own.setdefault(host, {})[str(ip)] = "{loopback}"
     for host, iface in addr.device_management.items():
-        values.addresses[str(iface.ip)] = f"{{mgmt:{_generic(host, village)}}}"
+        values.addresses[str(iface.ip)] = f"{{mgmt:{names.get(host, host)}}}"
         values.own.setdefault(host, {})[str(iface.ip)] = "{mgmt_ip}"
     nets.sort(key=lambda pair: pair[0].prefixlen, reverse=True)
     return tuple(nets)
@@ -179,12 +200,21 @@ def village_values(inv: Inventory, village_id: str) -> VillageValues:
             words.setdefault(text, token)
     if village.uplink.circuit_id:
         words[village.uplink.circuit_id] = "{circuit}"
+    names = device_names(village)
     for device in village.devices:
-        words[device.hostname] = _generic(device.hostname, village.id)
-        words[device.serial] = f"{{serial:{_generic(device.hostname, village.id)}}}"
+        words[device.hostname] = f"{{{names[device.hostname]}}}"
+        words[device.serial] = f"{{serial:{names[device.hostname]}}}"
         own = values.own.setdefault(device.hostname, {})
         own[device.hostname] = "{host}"
         own[device.serial] = "{serial}"
+    for link in village.links:  # a device's own ports: which one serves what is per device
+        for end in (link.a, link.b):
+            host, port = end.split(":", 1)
+            if host in values.own:
+                values.own[host][port] = "{port}"
+    gateway = next((d.hostname for d in village.devices if d.role == "gateway"), None)
+    if gateway is not None:
+        values.own[gateway][village.uplink.gateway_port] = "{port}"
     for hamlet in village.hamlets:
         numbers[str(hamlet.vlan)] = f"{{vlan:{hamlet.id}}}"
         if len(hamlet.name) >= 3:
@@ -196,8 +226,8 @@ def village_values(inv: Inventory, village_id: str) -> VillageValues:
             own[hamlet.name] = "{hamlet_name}"
             own[sector.ssid] = "{ssid}"
             own[str(sector.frequency)] = "{frequency}"
-            words[sector.ssid] = f"{{ssid:{_generic(sector.radio, village.id)}}}"
-            numbers[str(sector.frequency)] = f"{{frequency:{_generic(sector.radio, village.id)}}}"
+            words[sector.ssid] = f"{{ssid:{hamlet.id}}}"
+            numbers[str(sector.frequency)] = f"{{frequency:{hamlet.id}}}"
     for link in village.links:
         if link.radio is not None:
             words[link.radio.ssid] = "{link_ssid}"
@@ -206,7 +236,7 @@ def village_values(inv: Inventory, village_id: str) -> VillageValues:
         addr = village_addressing(inv, village_id)
     except KopnetError:  # not allocated yet (a new village): names still normalise
         return values
-    networks = _add_addressing(values, addr, village.id)
+    networks = _add_addressing(values, addr, names)
     for hamlet in village.hamlets:
         iface = addr.hotspot.get(hamlet.id)
         if iface is None:

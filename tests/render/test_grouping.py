@@ -54,7 +54,7 @@ def test_own_values_become_tokens(inv: Inventory) -> None:
     )
     out = values.normalise(text, "core-sukadana")
     assert "name={host}" in out
-    assert "sec-{village}-1" in out
+    assert "to {sector-radio:dusun-1}" in out  # another device: by role, not by name
     assert "vlan{vlan:dusun-1}-dusun-1 vlan-id={vlan:dusun-1}" in out
     assert "address={mgmt_ip}/26" in out  # the core router's own management address
     assert "ranges={hotspot:dusun-1+2}-{hotspot:dusun-1+62}" in out  # offsets in its network
