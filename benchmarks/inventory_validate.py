@@ -18,7 +18,8 @@ from pathlib import Path
 from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.inventory.lockfile import update_lock
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "inventory"
+# the project's example fleet as the tests keep it (inventory/ is the user's own fleet)
+EXAMPLE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "fleet"
 
 
 def synthetic_fleet(dest: Path, count: int) -> None:

@@ -135,6 +135,10 @@ class LockError(KopnetError):
     """Another run holds the village lock."""
 
 
+class StateError(KopnetError):
+    """The release store cannot be opened, read or written (names the database file)."""
+
+
 class LabError(KopnetError):
     """The lab could not be started, reached or changed."""
 

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DIR = os.path.join(os.path.dirname(REPO_ROOT), "shared")
+
+# The example fleet the tests read: the suite's own copy of ``inventory/``. ``inventory/`` is the
+# user's fleet (the docs tell them to add villages there), so no test may depend on what it holds.
+# Refresh the copy when the example changes on purpose:
+#     rm -r tests/fixtures/fleet && cp -r inventory tests/fixtures/fleet
+# (benchmarks/fleetgen.py, which some tests use, builds its synthetic fleets from it too).
+EXAMPLE_FLEET = Path(REPO_ROOT) / "tests" / "fixtures" / "fleet"
+# The user-facing inventory: only tests about the user's own fleet (a copy of it, edited) and about
+# files shipped in it for editors (``schema/*.json``) read it.
+USER_INVENTORY = Path(REPO_ROOT) / "inventory"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -12,7 +12,14 @@ from pathlib import Path
 import click
 
 from kopnet_iac import __version__
-from kopnet_iac.cli import gateway_cmds, inventory_cmds, lab_cmds, render_cmds, routeros_cmds
+from kopnet_iac.cli import (
+    gateway_cmds,
+    inventory_cmds,
+    lab_cmds,
+    render_cmds,
+    routeros_cmds,
+    state_cmds,
+)
 from kopnet_iac.cli.context import AppContext
 
 
@@ -49,6 +56,7 @@ render_cmds.register(cli)
 routeros_cmds.register(cli)
 lab_cmds.register(cli)
 gateway_cmds.register(cli)
+state_cmds.register(cli)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,9 +9,9 @@ import pytest
 
 from kopnet_iac.errors import InventoryError
 from kopnet_iac.inventory.loader import load_inventory
-from tests.conftest import REPO_ROOT
+from tests.conftest import EXAMPLE_FLEET
 
-EXAMPLE = Path(REPO_ROOT) / "inventory"
+EXAMPLE = EXAMPLE_FLEET
 
 
 @pytest.fixture

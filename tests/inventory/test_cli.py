@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from kopnet_iac.cli.main import cli
 from kopnet_iac.inventory.lockfile import LOCK_FILE
 from kopnet_iac.inventory.secrets import encrypt_vault, env_var_name
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, USER_INVENTORY
 from tests.inventory.conftest import EXAMPLE, edit, position, village
 
 
@@ -295,12 +295,14 @@ def test_no_secret_value_in_any_output(inv_dir: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["village", "fleet", "hardware", "lock"])
 def test_committed_schema_files_are_current(kind: str) -> None:
-    """inventory/schema/*.json (referenced by the files' yaml-language-server lines)."""
+    """inventory/schema/*.json (referenced by the files' yaml-language-server lines) ship with the
+    product for editors, so they are checked where users get them and in the suite's fleet copy."""
     result = CliRunner().invoke(cli, ["schema", kind])
-    committed = (EXAMPLE / "schema" / f"{kind}.json").read_text()
-    assert json.loads(committed) == json.loads(result.stdout), (
-        f"regenerate with: kopnet schema {kind} > inventory/schema/{kind}.json"
-    )
+    for root in (USER_INVENTORY, EXAMPLE):
+        committed = (root / "schema" / f"{kind}.json").read_text()
+        assert json.loads(committed) == json.loads(result.stdout), (
+            f"regenerate with: kopnet schema {kind} > {root.relative_to(REPO_ROOT)}/schema/{kind}.json"
+        )
     first = (
         {
             "village": village(EXAMPLE, "sukadana"),

@@ -29,9 +29,9 @@ from kopnet_iac.errors import LabError
 from kopnet_iac.lab import control
 from kopnet_iac.lab.targets import lab_status, lab_targets
 from kopnet_iac.lab.topology import ENV_PREFIX
-from tests.conftest import REPO_ROOT
+from tests.conftest import EXAMPLE_FLEET
 
-INVENTORY = Path(REPO_ROOT) / "inventory"
+INVENTORY = EXAMPLE_FLEET
 VILLAGE = "lebung-itam"  # PtP airOS backhaul pair + RouterOS core + sectors
 RADIO_A, RADIO_B = "bh-lebung-itam-a", "bh-lebung-itam-b"
 

@@ -9,9 +9,9 @@ import pytest
 
 from kopnet_iac.errors import LabError
 from kopnet_iac.lab.topology import AddressBook, synthetic_specs, village_specs
-from tests.conftest import REPO_ROOT
+from tests.conftest import EXAMPLE_FLEET
 
-INVENTORY = Path(REPO_ROOT) / "inventory"
+INVENTORY = EXAMPLE_FLEET
 
 
 def _inventory():  # type: ignore[no-untyped-def]

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import EXAMPLE_FLEET, REPO_ROOT
 
 REPO = Path(REPO_ROOT)
-EXAMPLE_INVENTORY = REPO / "inventory"
+EXAMPLE_INVENTORY = EXAMPLE_FLEET
 TEMPLATES = REPO / "templates"
 
 

@@ -2,11 +2,16 @@
 
 Configuration model (as on the device):
 
-* ``flash`` — the persisted configuration (``cfgmtd -w`` writes it); saved in
-  ``state_dir/<hostname>/flash.cfg`` so a lab survives stop/start.
+* ``flash`` — the persisted configuration (``cfgmtd -w`` writes it, with the files of
+  ``/etc/persistent``); saved in ``state_dir/<hostname>/flash.cfg`` so a lab survives stop/start.
 * ``/tmp/system.cfg`` — the editable copy, loaded from flash at boot (``cfgmtd -r`` reloads it).
-* ``active`` — what the radio runs (hostname, SSID, frequency in ``status.cgi``); set at boot and by
-  ``rc.softrestart``.
+* ``active`` — what the radio runs (hostname, SSID, frequency in ``status.cgi``, the text in
+  ``/tmp/running.cfg``); set at boot and by ``rc.softrestart``, which applies
+  ``/tmp/system.cfg`` without saving it (``save`` saves first).
+
+Background jobs of the shell (``nohup sh -c 'sleep 60; ...' &``) run on the device's event loop,
+independent of the SSH session that started them, until they end, are killed or the device
+reboots.
 
 ``POST /writecfg.cgi`` writes, persists and applies in one step (what the web UI's save + apply
 does). In factory-default mode the status and config endpoints answer 403 until the password
@@ -16,12 +21,12 @@ was changed (``POST /api/auth/change-password`` or ``passwd`` in the shell).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import os
 import ssl
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +34,7 @@ import asyncssh
 from aiohttp import web
 
 from kopnet_iac.errors import LabError, ParseError
+from kopnet_iac.lab.airos import status as status_doc
 from kopnet_iac.lab.airos.config import (
     FIRMWARE,
     SystemConfig,
@@ -37,6 +43,7 @@ from kopnet_iac.lab.airos.config import (
     hash_password,
     lab_config,
 )
+from kopnet_iac.lab.airos.status import mac_for
 from kopnet_iac.lab.faults import Faults
 from kopnet_iac.lab.spec import DeviceSpec, LabNetwork
 
@@ -44,12 +51,7 @@ logger = logging.getLogger(__name__)
 
 MAX_LOG = 2000
 SYSTEM_CFG = "/tmp/system.cfg"
-
-
-def mac_for(hostname: str) -> str:
-    """A stable, locally administered MAC address for a lab device."""
-    digest = hashlib.sha256(hostname.encode()).digest()
-    return "02:" + ":".join(f"{byte:02X}" for byte in digest[:5])
+RUNNING_CFG = "/tmp/running.cfg"  # what the radio runs, as the firmware keeps it
 
 
 def board_prefix(model: str) -> str:
@@ -87,6 +89,9 @@ class AirOSDevice:
         self._connections: set[asyncssh.SSHServerConnection] = set()
         self._reboot_task: asyncio.Task[None] | None = None
         self.sessions: dict[str, tuple[str, str]] = {}  # session id -> (csrf, user)
+        self.persistent_flash: dict[str, str] = {}  # /etc/persistent as saved by cfgmtd -w
+        self.jobs: dict[int, asyncio.Task[None]] = {}
+        self._last_pid = 1000
 
     # ---- lifecycle -------------------------------------------------------------------------
     @property
@@ -109,6 +114,7 @@ class AirOSDevice:
     async def stop(self) -> None:
         if self._reboot_task is not None and self._reboot_task is not asyncio.current_task():
             self._reboot_task.cancel()
+        self._end_jobs()
         await self._close_listeners()
         self._save_state()
         self._state = "stopped"
@@ -118,6 +124,7 @@ class AirOSDevice:
         if self._state == "stopped":
             return
         self._state = "booting"
+        self._end_jobs()
         await self._close_listeners()
         delay = boot_seconds
         if delay is None:
@@ -201,6 +208,42 @@ class AirOSDevice:
     def connection_lost(self, conn: asyncssh.SSHServerConnection) -> None:
         self._connections.discard(conn)
 
+    # ---- processes ---------------------------------------------------------------------------
+    def new_pid(self) -> int:
+        self._last_pid += 1
+        return self._last_pid
+
+    def spawn_job(self, job: Callable[[], Coroutine[Any, Any, None]], pid: int) -> int:
+        """Run a background job of the shell; it outlives the session that started it."""
+        task = asyncio.get_running_loop().create_task(self._job(job, pid))
+        self.jobs[pid] = task
+        task.add_done_callback(lambda _task: self.jobs.pop(pid, None))
+        return pid
+
+    async def _job(self, job: Callable[[], Coroutine[Any, Any, None]], pid: int) -> None:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug in the emulator must not kill the lab
+            logger.exception("%s: background job %d failed", self.spec.hostname, pid)
+
+    def job_alive(self, pid: int) -> bool:
+        task = self.jobs.get(pid)
+        return task is not None and not task.done()
+
+    def kill_job(self, pid: int) -> bool:
+        """SIGTERM: False when there is no such process."""
+        task = self.jobs.pop(pid, None)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    def _end_jobs(self) -> None:
+        for pid in list(self.jobs):
+            self.kill_job(pid)
+
     # ---- state on disk ---------------------------------------------------------------------
     def _host_key(self) -> asyncssh.SSHKey:
         path = self.dir / "ssh_host_ed25519_key"
@@ -219,6 +262,9 @@ class AirOSDevice:
                 saved = json.loads(state_path.read_text())
                 self.password = str(saved.get("password", self.password))
                 self.must_change_password = bool(saved.get("must_change_password", False))
+                self.persistent_flash = {
+                    str(k): str(v) for k, v in dict(saved.get("persistent", {})).items()
+                }
             return
         if self.spec.factory_default:
             self.flash = factory_config(self.spec.model)
@@ -261,16 +307,26 @@ class AirOSDevice:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.dir / "flash.cfg", self.flash)
-        state = {"password": self.password, "must_change_password": self.must_change_password}
+        state = {
+            "password": self.password,
+            "must_change_password": self.must_change_password,
+            "persistent": self.persistent_flash,
+        }
         _atomic_write(self.dir / "state.json", json.dumps(state))
 
     def _boot_from_flash(self) -> None:
-        self.files = {SYSTEM_CFG: self.flash, "/etc/version": f"{self.prompt[:2]}.{FIRMWARE}\n"}
+        self.files = {
+            SYSTEM_CFG: self.flash,
+            "/etc/version": f"{self.prompt[:2]}.{FIRMWARE}\n",
+            "/etc/board.info": self._board_info(),
+            **self.persistent_flash,
+        }
         try:
             self.active = SystemConfig.parse(self.flash)
         except ParseError:
             logger.warning("%s: flash configuration invalid, booting empty", self.spec.hostname)
             self.active = SystemConfig(text=self.flash, values={})
+        self.files[RUNNING_CFG] = self.active.text
         self._boot_time = time.monotonic()
 
     # ---- operations used by the shell and the HTTP API -------------------------------------
@@ -294,6 +350,13 @@ class AirOSDevice:
             return verdict
         return False
 
+    def _board_info(self) -> str:
+        return (
+            f"board.sysid=0xe7fa\nboard.name={self.spec.model}\n"
+            f"board.shortname={board_prefix(self.spec.model)}\n"
+            f"board.hwaddr={self.status_mac().replace(':', '')}\n"
+        )
+
     def write_file(self, path: str, text: str) -> None:
         """Write a file of the RAM disk; ``/tmp/system.cfg`` must stay a valid configuration."""
         if not (path.startswith("/tmp/") or path.startswith("/etc/persistent/")):
@@ -302,8 +365,13 @@ class AirOSDevice:
             SystemConfig.parse(text)
         self.files[path] = text
 
+    def delete_file(self, path: str) -> None:
+        if not (path.startswith("/tmp/") or path.startswith("/etc/persistent/")):
+            raise LabError(f"can't remove '{path}': Read-only file system")
+        self.files.pop(path, None)
+
     def persist(self, source: str = SYSTEM_CFG) -> None:
-        """``cfgmtd -w``: validate and write the configuration to flash."""
+        """``cfgmtd -w -p /etc/``: validate and write the configuration and /etc/persistent."""
         text = self.files.get(source)
         if text is None:
             raise LabError(f"{source}: No such file or directory")
@@ -311,15 +379,19 @@ class AirOSDevice:
         if self.faults.disk_full:
             raise LabError("cfgmtd: write failed: No space left on device")
         self.flash = text
+        self.persistent_flash = {
+            path: body for path, body in self.files.items() if path.startswith("/etc/persistent/")
+        }
         self._save_state()
 
-    def reload_from_flash(self) -> None:
-        """``cfgmtd -r``: replace /tmp/system.cfg with the flash copy."""
-        self.files[SYSTEM_CFG] = self.flash
+    def reload_from_flash(self, target: str = SYSTEM_CFG) -> None:
+        """``cfgmtd -r [-f FILE]``: copy the flash configuration to /tmp/system.cfg (or FILE)."""
+        self.write_file(target, self.flash)
 
     def apply(self) -> None:
-        """Soft restart: run what /tmp/system.cfg says."""
+        """Soft restart: run what /tmp/system.cfg says (``/tmp/running.cfg`` shows it)."""
         self.active = SystemConfig.parse(self.files.get(SYSTEM_CFG, ""))
+        self.files[RUNNING_CFG] = self.active.text
 
     def write_config(self, text: str) -> None:
         """Write, persist and apply a whole configuration (``/writecfg.cgi``)."""
@@ -339,6 +411,7 @@ class AirOSDevice:
         hashed = hash_password(new_password)
         for config in (self.active,):
             config.set(key, hashed)
+        self.files[RUNNING_CFG] = self.active.text
         tmp = SystemConfig.parse(self.files.get(SYSTEM_CFG, self.flash))
         tmp.set(key, hashed)
         self.files[SYSTEM_CFG] = tmp.text
@@ -365,67 +438,11 @@ class AirOSDevice:
 
     def stations(self) -> list[dict[str, Any]]:
         """Registered peers over running wireless links of the topology."""
-        found: list[dict[str, Any]] = []
-        for link in self.spec.links:
-            if link.kind != "wireless":
-                continue
-            state = self.network.link_state(self.spec.hostname, link.local_port)
-            if state is None or not state.running:
-                continue
-            signal = state.signal_dbm if state.signal_dbm is not None else link.signal_dbm
-            found.append(
-                {
-                    "mac": mac_for(link.peer_hostname),
-                    "signal": signal if signal is not None else -60,
-                    "tx_rate": link.tx_rate_mbps or 0,
-                    "rx_rate": link.rx_rate_mbps or 0,
-                    "remote": {"hostname": link.peer_hostname},
-                }
-            )
-        return found
+        return status_doc.stations(self)
 
     def status(self) -> dict[str, Any]:
         """The ``status.cgi`` document."""
-        values = self.active.values
-        access_point = values.get("radio.1.mode", "managed").lower() == "master"
-        ptp = values.get("radio.1.ptpmode", "enabled") != "disabled"
-        mode = ("ap" if access_point else "sta") + ("-ptp" if ptp else "-ptmp")
-        freq = int(values.get("radio.1.freq", "0") or 0) or (self._link_frequency() or 0)
-        chanbw = int(values.get("radio.1.chanbw", "20") or 20)
-        stations = self.stations()
-        capacity = sum(s["tx_rate"] for s in stations)
-        interfaces = []
-        for port in self.spec.ports or ("eth0", "ath0"):
-            state = self.network.link_state(self.spec.hostname, port)
-            interfaces.append(
-                {
-                    "ifname": port,
-                    "hwaddr": mac_for(f"{self.spec.hostname}/{port}"),
-                    "enabled": True,
-                    "status": {"plugged": bool(state and state.running), "speed": 1000},
-                }
-            )
-        return {
-            "host": {
-                "hostname": values.get("resolv.host.1.name", self.spec.hostname),
-                "fwversion": FIRMWARE,
-                "devmodel": self.spec.model,
-                "uptime": self.uptime,
-                "netrole": values.get("netmode", "bridge"),
-            },
-            "wireless": {
-                "mode": mode,
-                "essid": values.get("wireless.1.ssid", ""),
-                "frequency": freq,
-                "center1_freq": freq,
-                "chanbw": chanbw,
-                "countrycode": int(values.get("radio.countrycode", "0") or 0),
-                "count": len(stations),
-                "sta": stations,
-                "polling": {"enabled": 1, "capacity": capacity, "use": 0},
-            },
-            "interfaces": interfaces,
-        }
+        return status_doc.status(self)
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -1,18 +1,22 @@
 """airOS BusyBox-like shell over SSH: interactive sessions and exec channels.
 
-Supports what automation uses: ``cat`` (files, stdin, ``cat > file``), ``echo`` with ``>``/``>>``,
-heredocs (``cat > /tmp/system.cfg <<EOF``), pipes to ``grep``, ``;``/``&&``/``||``,
-``cfgmtd -w|-r -p /etc/``, ``/usr/etc/rc.d/rc.softrestart save`` (persist + apply), ``reboot``,
-``mca-status``/``ubntbox mca-status``, ``passwd``, ``hostname``, ``uptime``, ``exit``.
+Supports what automation uses (the builtins are in :mod:`kopnet_iac.lab.airos.busybox`):
+``cat`` (files, stdin, ``cat > file``), ``echo``, ``cp``/``mv``/``rm``/``cmp``/``test``, heredocs,
+pipes to ``grep``, ``;``/newline/``&&``/``||``, background jobs with ``&`` (``nohup``/``setsid``,
+``sh -c``, ``sleep``, ``kill``, ``$!``), ``set -e``, ``$(...)``, ``cfgmtd -w|-r -p /etc/ [-f
+file]``, ``/usr/etc/rc.d/rc.softrestart [save]``, ``reboot``, ``mca-status``, ``passwd``, ...
+
+Background jobs run on the device, not in the SSH session: a job started with ``nohup`` or
+``setsid`` survives the end (or the drop) of the session that started it; a plain ``cmd &``
+gets the hangup when its session ends. A reboot ends every job.
+
 Every command line is logged and passed through the device's fault hook first.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import re
-import shlex
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -21,14 +25,38 @@ import asyncssh
 
 from kopnet_iac.errors import KopnetError
 from kopnet_iac.lab.airos.config import FIRMWARE
+from kopnet_iac.lab.airos.shellparse import (
+    HEREDOC_RE,
+    Command,
+    Pipeline,
+    ShellSyntaxError,
+    and_or_lists,
+    expand_word,
+    has_expansion,
+    parse_line,
+    split_heredoc,
+)
 from kopnet_iac.lab.faults import Action
 
 if TYPE_CHECKING:
     from kopnet_iac.lab.airos.device import AirOSDevice
 
+__all__ = [
+    "Context",
+    "Shell",
+    "ShellResult",
+    "ShellSyntaxError",
+    "handle_process",
+    "make_ssh_server",
+    "parse_line",
+    "split_heredoc",
+]
+
+logger = logging.getLogger(__name__)
+
 StdinReader = Callable[[], Awaitable[str]]
-_HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
-_OPERATORS = {";", "&&", "||", "|"}
+_HEREDOC = HEREDOC_RE
+DETACHING = ("nohup", "setsid")
 
 
 @dataclass
@@ -41,78 +69,42 @@ class ShellResult:
 
 
 @dataclass
-class _Command:
-    argv: list[str]
-    redirect: tuple[str, bool] | None = None  # (path, append)
+class Context:
+    """State of one shell process: its pid, variables, ``set -e``, last statuses."""
+
+    pid: int
+    variables: dict[str, str] = field(default_factory=dict)
+    errexit: bool = False
+    last_status: int = 0
+    last_background: int | None = None
+
+    def child(self, pid: int) -> Context:
+        """A subshell or ``sh -c`` process: a copy of the variables, its own pid."""
+        return Context(pid=pid, variables=dict(self.variables))
+
+    def lookup(self) -> dict[str, str]:
+        values = dict(self.variables)
+        values["$"] = str(self.pid)
+        values["?"] = str(self.last_status)
+        if self.last_background is not None:
+            values["!"] = str(self.last_background)
+        return values
 
 
-@dataclass
-class _Pipeline:
-    connector: str  # how it joins the previous one: ";", "&&", "||"
-    commands: list[_Command] = field(default_factory=list)
+def _constant(text: str) -> StdinReader:
+    async def read() -> str:
+        return text
 
-
-class ShellSyntaxError(KopnetError):
-    """A command line the shell cannot parse."""
-
-
-def split_heredoc(text: str) -> tuple[str, str | None]:
-    """Split ``cmd <<EOF\\nbody\\nEOF`` into the command and the heredoc body (or None)."""
-    first, _, rest = text.partition("\n")
-    match = _HEREDOC.search(first)
-    if match is None:
-        return text, None
-    command = first[: match.start()] + first[match.end() :]
-    body_lines = []
-    for line in rest.split("\n"):
-        if line.strip() == match.group(2):
-            break
-        body_lines.append(line)
-    return command.strip(), "".join(f"{line}\n" for line in body_lines)
-
-
-def parse_line(line: str) -> list[_Pipeline]:
-    lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|<>")
-    lexer.whitespace_split = True
-    try:
-        tokens = list(lexer)
-    except ValueError as exc:
-        raise ShellSyntaxError(f"syntax error: {exc}") from exc
-    pipelines = [_Pipeline(";")]
-    current = _Command([])
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        if token in (">", ">>"):
-            if index + 1 >= len(tokens) or tokens[index + 1] in _OPERATORS:
-                raise ShellSyntaxError("syntax error: unexpected redirection")
-            current.redirect = (tokens[index + 1], token == ">>")
-            index += 2
-            continue
-        if token in _OPERATORS:
-            if not current.argv:
-                raise ShellSyntaxError(f"syntax error: unexpected {token!r}")
-            pipelines[-1].commands.append(current)
-            current = _Command([])
-            if token != "|":
-                pipelines.append(_Pipeline(token))
-        elif token in ("&", "<", "&&&") or set(token) <= set(";&|<>"):
-            raise ShellSyntaxError(f"syntax error: unexpected {token!r}")
-        else:
-            current.argv.append(token)
-        index += 1
-    if current.argv:
-        pipelines[-1].commands.append(current)
-    elif tokens and tokens[-1] in ("&&", "||", "|"):
-        raise ShellSyntaxError("syntax error: unexpected end of line")
-    return [p for p in pipelines if p.commands]
+    return read
 
 
 class Shell:
-    """Runs command lines against one device."""
+    """Runs command lines against one device (one instance per SSH session)."""
 
     def __init__(self, device: AirOSDevice) -> None:
         self.device = device
+        self.context = Context(pid=device.new_pid())
+        self.attached_jobs: set[int] = set()  # jobs that get the hangup with this session
 
     async def run(self, text: str, stdin: StdinReader | None) -> ShellResult:
         """Run one command line (possibly with a heredoc body) and collect its output."""
@@ -123,50 +115,130 @@ class Shell:
             return ShellResult(drop=True)
         if decision.action is Action.TRAP:
             return ShellResult(stderr=f"-sh: {decision.message}\n", status=1)
+        return await self.execute(text, stdin, self.context)
+
+    def hang_up(self) -> None:
+        """The session ended: jobs not detached with nohup/setsid die with it."""
+        for pid in self.attached_jobs:
+            self.device.kill_job(pid)
+        self.attached_jobs.clear()
+
+    async def execute(self, text: str, stdin: StdinReader | None, ctx: Context) -> ShellResult:
+        """Run a script (one or more lines) in the shell process ``ctx``."""
         command, body = split_heredoc(text)
         if body is not None:
-            content = body
-
-            async def heredoc() -> str:
-                return content
-
-            stdin = heredoc
+            stdin = _constant(body)
         try:
             pipelines = parse_line(command)
         except ShellSyntaxError as exc:
             return ShellResult(stderr=f"-sh: {exc.message}\n", status=2)
         result = ShellResult()
-        for pipeline in pipelines:
+        for group in and_or_lists(pipelines):
+            if group[0].background:
+                ctx.last_background = self._spawn(group, ctx)
+                result.status = ctx.last_status = 0
+                continue
+            ran_last = await self._run_group(group, stdin, ctx, result)
+            if result.exit or result.drop:
+                return result
+            if ctx.errexit and result.status != 0 and ran_last:
+                return result
+        return result
+
+    async def _run_group(
+        self, group: list[Pipeline], stdin: StdinReader | None, ctx: Context, result: ShellResult
+    ) -> bool:
+        """Run an and-or list; True when its last pipeline ran (``set -e`` looks at that)."""
+        ran_last = False
+        for index, pipeline in enumerate(group):
             if pipeline.connector == "&&" and result.status != 0:
                 continue
             if pipeline.connector == "||" and result.status == 0:
                 continue
-            feed = stdin
-            for command_ in pipeline.commands:
-                out, err, status, flag = await self._run_command(command_, feed)
-                result.stderr += err
-                result.status = status
-                if command_ is not pipeline.commands[-1]:
-                    piped = out
+            await self._run_pipeline(pipeline, stdin, ctx, result)
+            ctx.last_status = result.status
+            ran_last = index == len(group) - 1
+            if result.exit:
+                break
+        return ran_last
 
-                    async def pipe(value: str = piped) -> str:
-                        return value
+    async def _run_pipeline(
+        self, pipeline: Pipeline, stdin: StdinReader | None, ctx: Context, result: ShellResult
+    ) -> None:
+        feed = stdin
+        for command in pipeline.commands:
+            out, err, status, flag = await self.run_command(command, feed, ctx)
+            result.stderr += err
+            result.status = status
+            if command is not pipeline.commands[-1]:
+                feed = _constant(out)
+            else:
+                result.stdout += out
+            if flag:
+                result.exit = True
+                return
 
-                    feed = pipe
-                else:
-                    result.stdout += out
-                if flag:
-                    result.exit = True
-                    return result
-        return result
+    def _spawn(self, group: list[Pipeline], ctx: Context) -> int:
+        first = group[0].commands[0].argv
+        detached = bool(first) and first[0] in DETACHING
+        child = ctx.child(self.device.new_pid())
+        child.errexit = False
 
-    async def _run_command(
-        self, command: _Command, stdin: StdinReader | None
+        async def job() -> None:
+            await self._run_group(group, None, child, ShellResult())
+
+        pid = self.device.spawn_job(job, child.pid)
+        if not detached:
+            self.attached_jobs.add(pid)
+        return pid
+
+    async def expand(self, command: Command, ctx: Context) -> list[str]:
+        values = ctx.lookup()
+
+        async def substitute(inner: str) -> str:
+            sub = ctx.child(ctx.pid)
+            return (await self.execute(inner, None, sub)).stdout
+
+        argv = []
+        for word in command.argv:
+            value = await expand_word(word, values, substitute)
+            if value or not has_expansion(word):
+                argv.append(value)
+        return argv
+
+    async def run_command(
+        self, command: Command, stdin: StdinReader | None, ctx: Context
     ) -> tuple[str, str, int, bool]:
+        """Expand, run a builtin, apply the redirections: (stdout, stderr, status, exit)."""
+        from kopnet_iac.lab.airos.busybox import run_builtin
+
         try:
-            out, err, status, flag = await self._builtin(command.argv, stdin)
+            argv = await self.expand(command, ctx)
+        except ShellSyntaxError as exc:
+            return "", f"-sh: {exc.message}\n", 2, False
+        if not argv:
+            return "", "", 0, False
+        if len(argv) == 1 and _is_assignment(argv[0]) and not command.redirect:
+            name, _, value = argv[0].partition("=")
+            ctx.variables[name] = value
+            return "", "", 0, False
+        try:
+            out, err, status, flag = await run_builtin(self, ctx, argv, stdin)
         except KopnetError as exc:
-            return "", f"{command.argv[0]}: {exc.message}\n", 1, False
+            out, err, status, flag = "", f"{argv[0]}: {exc.message}\n", 1, False
+        if command.stderr is not None:
+            target, append = command.stderr
+            if target == "&1":
+                out, err = out + err, ""
+            elif target == "/dev/null":
+                err = ""
+            else:
+                try:
+                    previous = self.device.files.get(target, "") if append else ""
+                    self.device.write_file(target, previous + err)
+                    err = ""
+                except KopnetError as exc:
+                    return out, f"-sh: {exc.message}\n", 1, flag
         if command.redirect is not None and status == 0:
             path, append = command.redirect
             if path == "/dev/null":
@@ -177,127 +249,14 @@ class Shell:
             except KopnetError as exc:
                 return "", err + f"-sh: {exc.message}\n", 1, flag
             out = ""
+        elif command.redirect is not None:
+            out = ""
         return out, err, status, flag
 
-    async def _builtin(
-        self, argv: list[str], stdin: StdinReader | None
-    ) -> tuple[str, str, int, bool]:
-        device = self.device
-        name, args = argv[0], argv[1:]
-        if name == "ubntbox" and args:
-            name, args = args[0], args[1:]
-        if name in ("exit", "logout"):
-            return "", "", 0, True
-        if name == "cat":
-            if not args:
-                return (await stdin() if stdin else ""), "", 0, False
-            out, err, status = [], "", 0
-            for path in args:
-                if path in device.files:
-                    out.append(device.files[path])
-                else:
-                    err += f"cat: can't open '{path}': No such file or directory\n"
-                    status = 1
-            return "".join(out), err, status, False
-        if name == "echo":
-            newline = "\n"
-            if args and args[0] == "-n":
-                newline, args = "", args[1:]
-            return " ".join(args) + newline, "", 0, False
-        if name == "grep":
-            return await self._grep(args, stdin)
-        if name == "cfgmtd":
-            if "-w" in args:
-                source = args[args.index("-f") + 1] if "-f" in args[:-1] else "/tmp/system.cfg"
-                device.persist(source)
-                return "", "", 0, False
-            if "-r" in args:
-                device.reload_from_flash()
-                return "", "", 0, False
-            return "", "Usage: cfgmtd -w|-r -p /etc/ [-f file]\n", 1, False
-        if name in ("/usr/etc/rc.d/rc.softrestart", "rc.softrestart"):
-            if args[:1] == ["save"]:
-                device.persist()
-            device.apply()
-            return "", "", 0, False
-        if name in ("reboot", "/sbin/reboot"):
-            device.schedule_reboot()
-            return "", "", 0, True
-        if name == "mca-status":
-            return self._mca_status(), "", 0, False
-        if name == "hostname":
-            return device.status()["host"]["hostname"] + "\n", "", 0, False
-        if name == "uptime":
-            return f" up {device.uptime // 60} min,  load average: 0.01, 0.02, 0.00\n", "", 0, False
-        if name in ("true", ":", "sync"):
-            return "", "", 0, False
-        if name == "false":
-            return "", "", 1, False
-        if name == "sleep" and args:
-            with contextlib.suppress(ValueError):
-                await asyncio.sleep(min(float(args[0]), 60.0))
-            return "", "", 0, False
-        if name == "passwd":
-            return await self._passwd(args, stdin)
-        if name == "uname":
-            return (
-                f"Linux {device.spec.hostname} 4.4.153 #1 {FIRMWARE} mips GNU/Linux\n",
-                "",
-                0,
-                False,
-            )
-        return "", f"-sh: {name}: not found\n", 127, False
 
-    async def _grep(self, args: list[str], stdin: StdinReader | None) -> tuple[str, str, int, bool]:
-        invert = "-v" in args
-        rest = [a for a in args if not a.startswith("-")]
-        if not rest:
-            return "", "Usage: grep [-v] PATTERN [FILE]\n", 2, False
-        try:
-            pattern = re.compile(rest[0])
-        except re.error:
-            return "", "grep: bad regex\n", 2, False
-        if len(rest) > 1:
-            text = self.device.files.get(rest[1])
-            if text is None:
-                return "", f"grep: {rest[1]}: No such file or directory\n", 2, False
-        else:
-            text = await stdin() if stdin else ""
-        lines = [ln for ln in text.splitlines() if bool(pattern.search(ln)) != invert]
-        return "".join(f"{ln}\n" for ln in lines), "", 0 if lines else 1, False
-
-    async def _passwd(
-        self, args: list[str], stdin: StdinReader | None
-    ) -> tuple[str, str, int, bool]:
-        user = args[0] if args else self.device.username
-        lines = (await stdin()).splitlines() if stdin else []
-        if len(lines) < 2 or lines[0] != lines[1]:
-            return "", "passwd: password for user unchanged\n", 1, False
-        self.device.change_password(user, lines[0])
-        return "Password for '" + user + "' changed\n", "", 0, False
-
-    def _mca_status(self) -> str:
-        status = self.device.status()
-        wireless = status["wireless"]
-        signal = wireless["sta"][0]["signal"] if wireless["sta"] else 0
-        head = (
-            f"deviceName={status['host']['hostname']},deviceId={self.device.status_mac()},"
-            f"firmwareVersion={self.device.prompt[:2]}.ar934x.{FIRMWARE},"
-            f"platform={status['host']['devmodel']},deviceIp="
-            f"{(self.device.configured_addresses() or ['0.0.0.0'])[0]}"
-        )
-        fields = {
-            "date": "",
-            "uptime": status["host"]["uptime"],
-            "wlanOpmode": wireless["mode"],
-            "essid": wireless["essid"],
-            "freq": wireless["frequency"],
-            "chanbw": wireless["chanbw"],
-            "signal": signal,
-            "wlanConnections": wireless["count"],
-            "wlanPolling": 1,
-        }
-        return head + "\n" + "".join(f"{k}={v}\n" for k, v in fields.items())
+def _is_assignment(word: str) -> bool:
+    name, sep, _ = word.partition("=")
+    return bool(sep) and name.isidentifier()
 
 
 class _SSHServer(asyncssh.SSHServer):
@@ -339,11 +298,11 @@ async def handle_process(device: AirOSDevice, process: asyncssh.SSHServerProcess
     except (asyncssh.Error, ConnectionError, BrokenPipeError):
         pass
     except Exception:  # a bug in the emulator must not kill the lab
-        import logging
-
-        logging.getLogger(__name__).exception("%s: shell session failed", device.spec.hostname)
+        logger.exception("%s: shell session failed", device.spec.hostname)
         with contextlib.suppress(Exception):
             process.exit(1)
+    finally:
+        shell.hang_up()
 
 
 async def _exec(shell: Shell, process: asyncssh.SSHServerProcess[str], command: str) -> None:

@@ -19,7 +19,7 @@ def test_pipelines_connectors_and_redirections() -> None:
 
 
 @pytest.mark.parametrize(
-    "line", ["echo 'open", "cat &&", "| grep x", "echo >", "a && && b", "x & y", "cat < f"]
+    "line", ["echo 'open", "cat &&", "| grep x", "echo >", "a && && b", "& y", "cat < f"]
 )
 def test_syntax_errors(line: str) -> None:
     with pytest.raises(ShellSyntaxError):
@@ -32,3 +32,37 @@ def test_heredoc_split() -> None:
     assert body == "a=1\nb=2\n"
     assert split_heredoc("echo hi") == ("echo hi", None)
     assert split_heredoc("cat <<END\nx=1") == ("cat", "x=1\n")
+
+
+def test_background_lists_and_fd_redirects() -> None:
+    from kopnet_iac.lab.airos.shellparse import and_or_lists
+
+    pipelines = parse_line("a && b & c\nd 2>/dev/null; e >/dev/null 2>&1")
+    groups = and_or_lists(pipelines)
+    assert [[p.commands[0].argv[0] for p in g] for g in groups] == [["a", "b"], ["c"], ["d"], ["e"]]
+    assert [g[0].background for g in groups] == [True, False, False, False]
+    assert groups[2][0].commands[0].stderr == ("/dev/null", False)
+    e = groups[3][0].commands[0]
+    assert e.redirect == ("/dev/null", False) and e.stderr == ("&1", False)
+    assert parse_line("a &&\nb")[1].connector == "&&"
+    assert parse_line("# only a comment\n") == []
+    assert parse_line("echo a2>f")[0].commands[0].argv == ["echo", "a2"]
+
+
+async def _no_substitution(inner: str) -> str:
+    return f"<{inner}>"
+
+
+def test_quotes_and_deferred_expansion() -> None:
+    import asyncio
+
+    from kopnet_iac.lab.airos.shellparse import expand_word, tokenize
+
+    words = [t for kind, t in tokenize("""echo '$X' "$X" \\$X $(cat /f) `id` "a b"c""") if kind]
+    values = {"X": "1"}
+    expanded = [asyncio.run(expand_word(w, values, _no_substitution)) for w in words]
+    assert expanded == ["echo", "$X", "1", "$X", "<cat /f>", "<id>", "a bc"]
+    with pytest.raises(ShellSyntaxError):
+        parse_line("echo $(unterminated")
+    with pytest.raises(ShellSyntaxError):
+        parse_line('echo "open')

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from kopnet_iac.inventory.loader import Inventory, load_inventory
-from tests.conftest import REPO_ROOT
+from tests.conftest import EXAMPLE_FLEET
 
-INVENTORY_DIR = Path(REPO_ROOT) / "inventory"
+INVENTORY_DIR = EXAMPLE_FLEET
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from kopnet_iac.inventory.loader import Inventory
 from kopnet_iac.lab import gateway_netns
 from kopnet_iac.lab.gateway import system
 from kopnet_iac.platforms.linux.sshrun import connect
-from tests.conftest import REPO_ROOT
+from tests.conftest import EXAMPLE_FLEET
 from tests.lab.gateway import helpers
 
 pytestmark = pytest.mark.root
@@ -177,7 +177,7 @@ def test_down_cleans_up_after_the_process_that_ran_up_crashed(
         from pathlib import Path
         from kopnet_iac.inventory.loader import load_inventory
         from kopnet_iac.lab import gateway_netns
-        inv = load_inventory(Path({str(Path(REPO_ROOT) / "inventory")!r}))
+        inv = load_inventory(Path({str(EXAMPLE_FLEET)!r}))
         gateway_netns.up("lebung-itam", inv, Path({str(lab_dir)!r}))
         os._exit(3)  # crash: no down, no cleanup handlers
         """

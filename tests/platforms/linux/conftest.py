@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from kopnet_iac.inventory.loader import Inventory, load_inventory
-from tests.conftest import REPO_ROOT
+from tests.conftest import EXAMPLE_FLEET, REPO_ROOT
 
-INVENTORY_DIR = Path(REPO_ROOT) / "inventory"
+INVENTORY_DIR = EXAMPLE_FLEET
 TEMPLATES_DIR = Path(REPO_ROOT) / "templates"
 
 

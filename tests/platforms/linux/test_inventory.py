@@ -20,9 +20,10 @@ from kopnet_iac.platforms.linux.inventory import (
     gateway_hosts,
     runner_inventory,
 )
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, USER_INVENTORY
 from tests.platforms.linux.conftest import INVENTORY_DIR
 
+PLAYBOOKS = Path(REPO_ROOT) / "playbooks"
 GATEWAYS = {"gw-sukadana", "gw-lebung-itam", "gw-pematang"}
 
 
@@ -81,12 +82,30 @@ def test_cli_prints_ansible_json() -> None:
     assert json.loads(host.output)["kopnet_village"] == "pematang-panggang"
 
 
-def test_inventory_plugin_with_real_ansible() -> None:
+def _plugin_config(tmp_path: Path) -> Path:
+    """``playbooks/inventory/kopnet.yml`` as shipped, pointed at the suite's example fleet (the
+    shipped file reads the user's ``inventory/``, which the tests must not depend on)."""
+    shipped = PLAYBOOKS / "inventory" / "kopnet.yml"
+    text = shipped.read_text()
+    assert "inventory_dir: ../../inventory\n" in text
+    config = tmp_path / "kopnet.yml"
+    config.write_text(text.replace("../../inventory", str(INVENTORY_DIR)))
+    return config
+
+
+def test_shipped_plugin_config_reads_the_repository_inventory() -> None:
+    base = PLAYBOOKS / "inventory"
+    text = (base / "kopnet.yml").read_text()
+    line = next(x for x in text.splitlines() if x.startswith("inventory_dir:"))
+    assert (base / line.split(":", 1)[1].strip()).resolve() == USER_INVENTORY.resolve()
+
+
+def test_inventory_plugin_with_real_ansible(tmp_path: Path) -> None:
     """``ansible-inventory -i playbooks/inventory/kopnet.yml`` through the plugin."""
     bindir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
     proc = subprocess.run(
-        [str(bindir / "ansible-inventory"), "-i", "inventory/kopnet.yml", "--list"],
+        [str(bindir / "ansible-inventory"), "-i", str(_plugin_config(tmp_path)), "--list"],
         cwd=Path(REPO_ROOT) / "playbooks",
         env=env,
         capture_output=True,
@@ -140,7 +159,7 @@ def _ansible_inventory_list(
     return data
 
 
-def test_plugin_password_resolves_the_secret_at_use() -> None:
+def test_plugin_password_resolves_the_secret_at_use(tmp_path: Path) -> None:
     """Plugin host variables are trusted templates: ``ansible_password`` (a lookup) resolves the
     gateway's ``credentials`` secret when used (debug runs on the controller, no connection)."""
     bindir = Path(sys.executable).parent
@@ -154,7 +173,7 @@ def test_plugin_password_resolves_the_secret_at_use() -> None:
         [
             str(bindir / "ansible"),
             "-i",
-            "inventory/kopnet.yml",
+            str(_plugin_config(tmp_path)),
             "gw-sukadana",
             "-m",
             "debug",
