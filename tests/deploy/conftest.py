@@ -118,9 +118,6 @@ def start_lab(root: Path, village: str, *, gateways: bool = False) -> DeployLab:
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(EXAMPLE_FLEET, root / "inventory")
     lab = DeployLab(root, village)
-    # The devices keep their built-in admin as the NOC account, the lab's login. (A named
-    # account that disables admin is the drivers' login hand-over, tested with the drivers.)
-    lab.edit("fleet.yaml", "\n  device_user: noc\n", "\n  device_user: admin\n")
     up = lab.lab_cli("up", village, "--gateways" if gateways else "--no-gateways")
     if up.returncode != 0:
         lab.stop()
