@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/gateway_transaction.py [--rounds 5] [--revert-in 6]
 
 Brings up the example fleet's Sukadana gateway in the namespace lab and prints, per operation,
-wall time and SSH round trips (one exec each; multiply by ~0.6 s on a GEO link):
+wall time and SSH execs (one login and one exec each; a login costs a few round trips):
 ``arm_revert``, ``confirm``, ``revert_now``, ``pending``, and how late the timer fires after
 its deadline when nobody confirms (gateway clock, measured by polling ``revert_state``).
 Everything it started is removed at the end.
@@ -53,7 +53,7 @@ def _time(func: Callable[[], object]) -> float:
 def _row(label: str, samples: list[float], trips: int) -> None:
     print(
         f"{label:<34} median {statistics.median(samples) * 1000:7.1f} ms  "
-        f"max {max(samples) * 1000:7.1f} ms  {trips} round trip(s)",
+        f"max {max(samples) * 1000:7.1f} ms  {trips} SSH exec (one login)",
         flush=True,
     )
 
