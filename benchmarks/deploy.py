@@ -71,10 +71,6 @@ def main() -> None:
     }
     inventory = root / "inventory"
     shutil.copytree(FLEET, inventory)
-    fleet = inventory / "fleet.yaml"  # the lab logs in as admin: keep it the NOC account
-    fleet.write_text(
-        fleet.read_text().replace("\n  device_user: noc\n", "\n  device_user: admin\n")
-    )
     os.environ.update(env)
 
     def lab(*words: str) -> None:

@@ -333,3 +333,21 @@ def test_pipelining_over_a_relay_counts_bytes_exactly(wire_lab: WireLab) -> None
     stats = device.wire.stats.snapshot()
     assert stats["bytes_to_device"] == sum(map(len, sentences)) and stats["round_trips"] == 1
     client.close()
+
+
+def test_a_rebooting_device_refuses_connections_then_answers_again(wire_lab: WireLab) -> None:
+    device = wire_lab.routeros(Faults(link_rtt_ms=200))
+    client = api(device)
+    done = asyncio.run_coroutine_threadsafe(device.reboot(1.0), wire_lab.loop)
+    wait_for(lambda: device.state == "booting")
+    with pytest.raises(OSError):  # nothing listens while it boots: refused, not accepted
+        socket.create_connection((device.spec.host, 8728), timeout=5).close()
+    done.result(30)
+    assert device.state == "running"
+    with pytest.raises((OSError, librouteros.exceptions.LibRouterosError)):
+        list(client.path("system", "identity"))  # the old session died with the reboot
+    fresh = api(device)
+    assert list(fresh.path("system", "identity"))
+    fresh.close()
+    stats = device.wire.stats.snapshot()
+    assert stats["connections"] == 2  # the refused attempt never reached the device

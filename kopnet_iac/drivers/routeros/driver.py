@@ -32,7 +32,9 @@ revert script stays on the device as the rollback point until the next commit.
 ``force_without_revert``, ``backup`` (default True), ``verify_after_commit`` (default True),
 ``password_update`` (``on_create``|``always``|``never``), ``safety_revert_in`` (seconds; the
 job armed during a commit without ``revert_in``, removed once it succeeded),
-``import_timeout``, ``connect_timeout``, ``connect_retries``, ``port``, ``host_label``.
+``import_timeout``, ``connect_timeout``, ``connect_retries``, ``port``, ``host_label``,
+``fallback_usernames`` (tried in order when ``username`` is refused). ``model`` and ``name``
+are accepted for ``expected_model`` and ``host_label`` (the airOS driver's names).
 """
 
 from __future__ import annotations
@@ -74,7 +76,9 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
     ) -> None:
         args = dict(optional_args or {})
         super().__init__(hostname, username, password, timeout=timeout, optional_args=args)
-        self.label = str(args.get("host_label") or hostname)
+        self.username: str = username
+        self.password: str = password
+        self.label = str(args.get("host_label") or args.get("name") or hostname)
         self.settings = LinkSettings(
             connect_timeout=float(args.get("connect_timeout", 30)),
             timeout=float(timeout),
@@ -84,7 +88,7 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
             label=self.label,
             login_user=username,
             login_password=password,
-            expected_model=args.get("expected_model"),
+            expected_model=args.get("expected_model") or args.get("model"),
             secrets=args.get("secrets"),
             force_without_revert=bool(args.get("force_without_revert", False)),
             backup=bool(args.get("backup", True)),
@@ -96,6 +100,9 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
         self.session = Session(hostname, int(self.port), self.settings, self.label)
         self.flow.batch = self._batch
         self.flow.read = self._read
+        self.flow.relogin = self._relogin
+        fallback = args.get("fallback_usernames") or ()
+        self.fallback_usernames = [str(u) for u in fallback if u and u != username]
         self._candidate: Candidate | None = None
         self._replace = False
         self._prepared: Prepared | None = None
@@ -103,7 +110,42 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
     # -- connection ------------------------------------------------------------------------
 
     def open(self) -> None:
-        self.api = self.session.open(self.username, self.password)
+        """Log in as ``username``, else as each of ``fallback_usernames`` (same password):
+        after a deploy replaced the built-in admin by the named NOC account, or before it."""
+        errors: list[DeviceConnectError] = []
+        for user in [self.username, *self.fallback_usernames]:
+            try:
+                self.api = self.session.open(user, self.password)
+            except DeviceConnectError as exc:
+                if exc.step != "login":
+                    raise
+                errors.append(exc)
+                continue
+            if user != self.username:
+                log.info("%s: logged in as %s", self.label, user)
+                self.username = self.flow.login_user = user
+            return
+        raise (
+            errors[-1]
+            if len(errors) == 1
+            else DeviceConnectError(
+                "login refused as "
+                + " and as ".join(repr(u) for u in [self.username, *self.fallback_usernames]),
+                host=self.label,
+                step="login",
+            )
+        )
+
+    def _relogin(self, user: str, password: str) -> None:
+        """Continue as ``user``: a new session proves the account works, the old one closes."""
+        fresh = Session(self.hostname, int(self.port), self.settings, self.label)
+        fresh.round_trips = self.session.round_trips
+        fresh.open(user, password)
+        self.session.close()
+        self.session = fresh
+        self.api = fresh.api
+        self.username, self.password = user, password
+        log.info("%s: continuing as %s", self.label, user)
 
     def close(self) -> None:
         self.session.close()
