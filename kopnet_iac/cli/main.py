@@ -22,6 +22,7 @@ from kopnet_iac.cli import (
     state_cmds,
 )
 from kopnet_iac.cli.context import EXIT_CODES_HELP, AppContext
+from kopnet_iac.cli.hostkey_cmds import hostkey
 
 
 @click.group(
@@ -62,6 +63,7 @@ lab_cmds.register(cli)
 gateway_cmds.register(cli)
 deploy_cmds.register(cli)
 state_cmds.register(cli)
+cli.add_command(hostkey)
 
 
 if __name__ == "__main__":  # pragma: no cover
