@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from kopnet_iac.cli.context import AppContext, cli_errors, echo_json, pass_app
 from kopnet_iac.errors import LabError
 from kopnet_iac.lab import control
+from kopnet_iac.lab.control import lab_stats
 from kopnet_iac.lab.faultspec import parse_fault_spec, validate_changes
 from kopnet_iac.lab.spec import DeviceSpec, spec_to_dict
 from kopnet_iac.lab.targets import lab_status
@@ -62,6 +64,8 @@ def _spawn_daemon(lab_dir: Path) -> int:
             start_new_session=True,
             close_fds=True,
         )
+    except OSError as exc:  # e.g. the interpreter cannot be run: a message, not a traceback
+        raise LabError(f"cannot start the lab daemon: {exc}") from exc
     finally:
         log.close()
     deadline = time.monotonic() + DAEMON_START_TIMEOUT
@@ -121,21 +125,54 @@ def _gateway_module() -> Any:
     return gateway_netns
 
 
-def _gateways_up(villages: list[str], inventory: Any, lab_dir: Path) -> None:
+def _gateways_up(
+    villages: list[str], inventory: Any, lab_dir: Path, *, explicit: bool
+) -> list[str]:
+    """Start the gateways; the reasons of those that did not start (empty: all up).
+
+    Gateways the user did not ask for by name (the ``--gateways`` default) are skipped with a
+    note where they cannot run at all (not root, no gateway lab module); asked for explicitly,
+    that is a failure too.
+    """
+    unavailable = None
     if os.geteuid() != 0:
-        click.echo("gateways not available: needs root")
-        return
+        unavailable = "needs root"
+    elif _gateway_module() is None:
+        unavailable = "gateway lab module not installed"
+    if unavailable is not None:
+        if not explicit:
+            click.echo(f"gateways not started: {unavailable} (--no-gateways silences this)")
+            return []
+        return [f"gateways not available: {unavailable}"]
     module = _gateway_module()
-    if module is None:
-        click.echo("gateways not available: gateway lab module not installed")
-        return
+    failures: list[str] = []
     for village in villages:
         try:
             info = module.up(village, inventory, lab_dir)
         except Exception as exc:  # report it and keep the emulated devices running
-            click.echo(f"gateway of {village} not started: {exc}", err=True)
+            reason = f"gateway of {village} not started: {exc}"
+            click.echo(reason, err=True)
+            failures.append(reason)
             continue
         click.echo(f"gateway {info.get('hostname', village)} up at {info.get('host', '?')}")
+    return failures
+
+
+def _pin_host_keys(lab_dir: Path, villages: set[str]) -> None:
+    """Record the SSH host keys of the lab's devices, just started, in the known-hosts store
+    (replacing older ones: lab gateways get new keys at every start)."""
+    from kopnet_iac.transport.hostkeys import HostKeyStore, pin_current_keys
+
+    store = HostKeyStore.open()
+    targets = [
+        (str(row["host"]), int(row["ssh_port"]), str(row["hostname"]))
+        for row in lab_status(lab_dir)
+        if row.get("village") in villages and row.get("ssh_port") and row["state"] == "running"
+    ]
+    problems = pin_current_keys(store, targets)
+    for device, reason in sorted(problems.items()):
+        click.echo(f"  {device}: host key not recorded: {reason}", err=True)
+    click.echo(f"  {len(targets) - len(problems)} SSH host keys recorded in {store.path}")
 
 
 def _gateways_down(lab_dir: Path, village: str | None = None) -> None:
@@ -218,9 +255,10 @@ def up(
 
     \b
     --fault HOST:SPEC, SPEC a comma list of:
-      latency=MS jitter=MS geo stall=S drop-after=N drop-at=GLOB trap=GLOB
-      trap-message=TEXT refuse-login disk-full scheduler-disabled slow-boot=S
-      link-down=PORT
+      rtt=MS link-jitter=MS loss-burst=MS loss-every=S kbps=N nagle=no geo (link)
+      latency=MS jitter=MS (per command: a slow device) stall=S drop-after=N
+      drop-at=GLOB trap=GLOB trap-message=TEXT refuse-login disk-full
+      scheduler-disabled slow-boot=S link-down=PORT
     """
     with cli_errors():
         directory = control.resolve_lab_dir(lab_dir)
@@ -260,11 +298,22 @@ def up(
         for host, reason in sorted(answer.get("failed", {}).items()):
             click.echo(f"  {host}: failed to start: {reason}", err=True)
         rows = _wait_ready(directory, {s.hostname for s in specs})
+        gateway_failures: list[str] = []
         if gateways:
-            _gateways_up(chosen, inventory, directory)
+            source = click.get_current_context().get_parameter_source("gateways")
+            explicit = source is not None and source != ParameterSource.DEFAULT
+            gateway_failures = _gateways_up(chosen, inventory, directory, explicit=explicit)
+        _pin_host_keys(directory, set(chosen))
+        started = [r["hostname"] for r in rows if r["state"] == "running"]
+        if started:  # readiness probes and host-key pinning are not the user's traffic
+            lab_stats(directory, started, reset=True)
         running = sum(1 for r in rows if r["state"] == "running")
         click.echo(f"lab up: {running}/{len(specs)} devices running ({', '.join(chosen)})")
-        if answer.get("failed"):
+        failed_devices = sorted(answer.get("failed", {}))
+        if failed_devices or gateway_failures:
+            parts = [f"{len(failed_devices)} device(s) failed to start"] if failed_devices else []
+            parts.extend(gateway_failures)
+            click.echo("lab up incomplete: " + "; ".join(parts), err=True)
             sys.exit(1)
 
 
@@ -307,9 +356,19 @@ def status(as_json: bool, lab_dir: Path | None) -> None:
 
 @lab.command("fault")
 @click.argument("host")
-@click.option("--latency", type=float, help="Added delay per command, ms.")
-@click.option("--jitter", type=float, help="Random extra delay up to this, ms.")
-@click.option("--geo", is_flag=True, default=None, help="GEO satellite: 600 ms RTT + jitter.")
+@click.option("--rtt", type=float, help="Link round-trip time, ms (delay on the traffic itself).")
+@click.option("--link-jitter", type=float, help="Extra one-way link delay up to this, ms.")
+@click.option("--loss-burst", type=float, help="Link outage of this many ms, periodically.")
+@click.option("--loss-every", type=float, help="Seconds between link outages (default 10).")
+@click.option("--kbps", type=float, help="Link bandwidth each way, kbit/s (0: unlimited).")
+@click.option(
+    "--nagle/--no-nagle",
+    default=None,
+    help="Clients' TCP holds small writes until acknowledged (default on; off: TCP_NODELAY).",
+)
+@click.option("--geo", is_flag=True, default=None, help="GEO satellite link: 600 ms RTT.")
+@click.option("--latency", type=float, help="Added delay per command (slow device), ms.")
+@click.option("--jitter", type=float, help="Random extra delay per command up to this, ms.")
 @click.option("--stall", type=float, help="Stall the next command this many seconds.")
 @click.option("--drop-after", type=int, help="Drop the session after N more commands.")
 @click.option("--drop-at", help="Drop the session at the first command matching (glob).")
@@ -327,6 +386,12 @@ def status(as_json: bool, lab_dir: Path | None) -> None:
 def fault(host: str, lab_dir: Path | None, **options: Any) -> None:
     """Change the fault injection of one device at runtime."""
     names = {
+        "rtt": "link_rtt_ms",
+        "link_jitter": "link_jitter_ms",
+        "loss_burst": "link_loss_burst_ms",
+        "loss_every": "link_loss_every_s",
+        "kbps": "link_kbps",
+        "nagle": "link_nagle",
         "latency": "latency_ms",
         "jitter": "jitter_ms",
         "stall": "stall_seconds",
@@ -348,6 +413,50 @@ def fault(host: str, lab_dir: Path | None, **options: Any) -> None:
         )
         active = answer.get("faults", {})
         click.echo(f"{host}: " + (json.dumps(active, sort_keys=True) if active else "no faults"))
+
+
+def _print_stats(stats: dict[str, dict[str, Any]]) -> None:
+    header = ("HOSTNAME", "CONN", "OPEN", "ROUND-TRIPS", "BYTES-TO", "BYTES-FROM", "CONFIG", "READ")
+    lines = [header]
+    for host, row in sorted(stats.items()):
+        lines.append(
+            (
+                host,
+                row.get("connections", 0),
+                row.get("open_connections", 0),
+                row.get("round_trips", 0),
+                row.get("bytes_to_device", 0),
+                row.get("bytes_from_device", 0),
+                row.get("config_commands", 0),
+                row.get("read_commands", 0),
+            )
+        )
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
+    for line in lines:
+        click.echo("  ".join(str(v).ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+
+
+@lab.command("stats")
+@click.argument("hosts", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable, with every connection.")
+@click.option("--reset", is_flag=True, help="Start the counters again from zero (after showing).")
+@lab_dir_option
+def stats(hosts: tuple[str, ...], as_json: bool, reset: bool, lab_dir: Path | None) -> None:
+    """What crossed the wire per device: TCP connections, round trips, bytes each way and
+    configuration/read commands received, since the lab started or the last --reset.
+
+    A round trip is one request/response exchange: client bytes followed by the device's answer
+    reaching the client; requests sent back to back without waiting (pipelined) count once.
+    Bytes include TLS and SSH framing (BYTES-TO: client to device).
+    """
+    with cli_errors():
+        answer = lab_stats(lab_dir, hosts, reset=reset)
+        if as_json:
+            echo_json(answer)
+        else:
+            _print_stats(answer)
+            if reset:
+                click.echo("counters reset")
 
 
 @lab.command("log")

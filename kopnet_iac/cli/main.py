@@ -21,6 +21,7 @@ from kopnet_iac.cli import (
     state_cmds,
 )
 from kopnet_iac.cli.context import AppContext
+from kopnet_iac.cli.hostkey_cmds import hostkey
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -57,6 +58,7 @@ routeros_cmds.register(cli)
 lab_cmds.register(cli)
 gateway_cmds.register(cli)
 state_cmds.register(cli)
+cli.add_command(hostkey)
 
 
 if __name__ == "__main__":  # pragma: no cover

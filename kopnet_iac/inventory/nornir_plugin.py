@@ -6,10 +6,13 @@
                                "options": {"inventory_dir": "inventory", "villages": ["sukadana"]}})
 
 Hosts are named by hostname; ``host.hostname`` is the management address (mgmt VLAN address, the
-loopback for gateways). Platforms are Nornir/NAPALM names: ``ros`` (napalm-ros driver) for
-RouterOS, ``ubiquiti_airos`` for airOS, ``linux`` for gateways. Groups: ``village:<id>``,
-``role:<role>``, ``platform:<platform>``; platform groups carry the ``napalm`` and ``netmiko``
-connection options. ``lab=True`` points every host at the running lab instead.
+loopback for gateways). Platforms are Nornir/NAPALM names: ``kopnet_routeros`` and
+``kopnet_airos`` (KopNet's NAPALM drivers) for RouterOS and airOS, ``linux`` for gateways.
+Groups: ``village:<id>``, ``role:<role>``, ``platform:<platform>``; platform groups carry the
+``napalm`` and ``netmiko`` connection options, and each RouterOS/airOS host its own ``napalm``
+options: the expected model (the driver refuses another), the host name for errors and the
+secret resolver (secrets are filled in at push time). Timeouts are sized for a GEO satellite
+hop (~600 ms per round trip, loss bursts). ``lab=True`` points every host at the running lab.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ from kopnet_iac.inventory.secrets import SecretResolver
 log = logging.getLogger(__name__)
 
 #: inventory platform -> Nornir host platform (NAPALM driver name where there is one)
-NORNIR_PLATFORM = {"routeros": "ros", "airos": "ubiquiti_airos", "linux": "linux"}
+NORNIR_PLATFORM = {"routeros": "kopnet_routeros", "airos": "kopnet_airos", "linux": "linux"}
+NAPALM_PLATFORMS = frozenset({"kopnet_routeros", "kopnet_airos"})
 #: login user the templates configure on each platform
 USERNAME = {
     "routeros": "admin",
@@ -48,19 +52,61 @@ USERNAME = {
 }  # linux: the gateway role's admin
 API_PORT = 8728
 SSH_PORT = 22
+#: read timeout per round trip, TCP connect timeout and retries: sized for 600 ms GEO links
+#: with loss bursts (a lost SYN is retried after 1 s, 3 s, 7 s ...)
+NAPALM_TIMEOUT = 60
+LINK_OPTIONS: dict[str, Any] = {"connect_timeout": 30, "connect_retries": 2}
+NETMIKO_EXTRAS: dict[str, Any] = {
+    "conn_timeout": 30,
+    "auth_timeout": 30,
+    "banner_timeout": 30,
+    "timeout": 60,
+    "keepalive": 15,
+}
+
+
+def napalm_extras(platform: str, **optional: Any) -> dict[str, Any]:
+    """``extras`` of a host's ``napalm`` connection (driver timeout and optional_args)."""
+    args: dict[str, Any] = dict(LINK_OPTIONS)
+    if platform == "kopnet_routeros":
+        args["port"] = API_PORT
+    args.update({k: v for k, v in optional.items() if v is not None})
+    return {"timeout": NAPALM_TIMEOUT, "optional_args": args}
 
 
 def platform_connection_options(platform: str) -> dict[str, ConnectionOptions]:
     """``napalm``/``netmiko`` options of a Nornir platform group."""
-    if platform == "ros":
+    if platform == "kopnet_routeros":
         return {
-            "napalm": ConnectionOptions(
-                platform="ros", extras={"optional_args": {"port": API_PORT}}
+            "napalm": ConnectionOptions(platform=platform, extras=napalm_extras(platform)),
+            "netmiko": ConnectionOptions(
+                platform="mikrotik_routeros", port=SSH_PORT, extras=dict(NETMIKO_EXTRAS)
             ),
-            "netmiko": ConnectionOptions(platform="mikrotik_routeros", port=SSH_PORT),
         }
-    # airOS has a busybox shell: netmiko's generic linux driver fits it best
+    if platform == "kopnet_airos":
+        # airOS has a busybox shell: netmiko's generic linux driver fits it best
+        return {
+            "napalm": ConnectionOptions(platform=platform, extras=napalm_extras(platform)),
+            "netmiko": ConnectionOptions(
+                platform="linux", port=SSH_PORT, extras=dict(NETMIKO_EXTRAS)
+            ),
+        }
     return {"netmiko": ConnectionOptions(platform="linux", port=SSH_PORT)}
+
+
+class LabSecrets:
+    """Secrets for an emulated device: its login secret is the lab's password for it (so a
+    deploy does not change it), every other secret comes from the real resolver."""
+
+    def __init__(self, resolver: SecretResolver, login_secret: str, password: str) -> None:
+        self.resolver = resolver
+        self.login_secret = login_secret
+        self.password = password
+
+    def get(self, name: str) -> str:
+        if name == self.login_secret:
+            return self.password
+        return self.resolver.get(name)
 
 
 class KopnetInventory:
@@ -159,6 +205,25 @@ class KopnetInventory:
                 "port": None,
                 "connection_options": {},
             }
+            device_user = inv.fleet.noc.device_user
+            host_napalm: dict[str, Any]
+            if platform == "kopnet_routeros":
+                # the templates replace the built-in admin by the named NOC account (same
+                # credentials secret); the driver falls back to the other name at login
+                host_kwargs["username"] = device_user
+                host_napalm = {
+                    "expected_model": device.model,
+                    "host_label": device.hostname,
+                    "secrets": resolver,
+                    "fallback_usernames": [USERNAME["routeros"]],
+                }
+            else:  # the airOS driver's option names
+                host_napalm = {
+                    "model": device.model,
+                    "name": device.hostname,
+                    "village": vid,
+                    "secrets": resolver,
+                }
             if targets is not None:
                 target = targets.get(device.hostname)
                 if target is None:
@@ -169,13 +234,31 @@ class KopnetInventory:
                     username=target.username,
                     password=target.password,
                     port=target.ssh_port,
-                    connection_options=self._lab_options(platform, target),
+                    connection_options=self._lab_options(
+                        platform,
+                        target,
+                        **{
+                            **host_napalm,
+                            "secrets": LabSecrets(resolver, device.credentials, target.password),
+                            **(
+                                {"fallback_usernames": [device_user]}
+                                if platform == "kopnet_routeros"
+                                else {}
+                            ),
+                        },
+                    ),
                 )
                 data.update(lab=True, http_port=target.http_port, api_port=target.api_port)
             else:
                 host_kwargs["password"] = self._password(resolver, device.credentials)
                 if host_kwargs["password"] is None:
                     data["secret_error"] = self._secret_errors[device.credentials]
+                if platform in NAPALM_PLATFORMS:
+                    host_kwargs["connection_options"] = {
+                        "napalm": ConnectionOptions(
+                            platform=platform, extras=napalm_extras(platform, **host_napalm)
+                        )
+                    }
             hosts[device.hostname] = Host(
                 name=device.hostname,
                 platform=platform,
@@ -186,14 +269,24 @@ class KopnetInventory:
             )
 
     @staticmethod
-    def _lab_options(platform: str, target: Any) -> dict[str, ConnectionOptions]:
+    def _lab_options(platform: str, target: Any, **optional: Any) -> dict[str, ConnectionOptions]:
+        """Connection options pointing at an emulated device (its own ports)."""
         options = platform_connection_options(platform)
         out: dict[str, ConnectionOptions] = {}
-        if "napalm" in options and target.api_port:
-            out["napalm"] = ConnectionOptions(
-                platform="ros", extras={"optional_args": {"port": target.api_port}}
-            )
+        if platform == "kopnet_routeros" and target.api_port:
+            extras = napalm_extras(platform, **optional, port=target.api_port)
+            out["napalm"] = ConnectionOptions(platform=platform, extras=extras)
+        elif platform == "kopnet_airos":
+            ports = {  # the airOS driver's names: port is SSH
+                "port": target.ssh_port,
+                "http_port": target.http_port,
+                "https_port": getattr(target, "https_port", None),
+            }
+            extras = napalm_extras(platform, **optional, **ports)
+            out["napalm"] = ConnectionOptions(platform=platform, extras=extras)
         if target.ssh_port:
             netmiko = options["netmiko"]
-            out["netmiko"] = ConnectionOptions(platform=netmiko.platform, port=target.ssh_port)
+            out["netmiko"] = ConnectionOptions(
+                platform=netmiko.platform, port=target.ssh_port, extras=netmiko.extras
+            )
         return out

@@ -3,7 +3,7 @@
 Requests are one JSON object per line, ``{"op": ..., ...}``; every answer is one JSON object
 with ``ok`` (bool) and either the result fields or ``error``. Operations: ``ping``, ``status``,
 ``add`` (specs + faults), ``remove`` (villages), ``fault`` (host + changes), ``log`` (host),
-``stop``.
+``stats`` (hosts, reset: wire stats, see :mod:`kopnet_iac.lab.wirestats`), ``stop``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,20 @@ def request(lab_dir: Path, op: str, *, timeout: float = 30.0, **fields: Any) -> 
     if not answer.get("ok"):
         raise LabError(str(answer.get("error", "lab daemon refused the request")))
     return answer
+
+
+def lab_stats(
+    lab_dir: Path | str | None = None, hosts: Iterable[str] | None = None, reset: bool = False
+) -> dict[str, dict[str, Any]]:
+    """Wire stats of the running lab: hostname -> counters (connections, round_trips,
+    bytes_to_device, bytes_from_device, config/read/session_commands, open_connections,
+    by_service, connection_log), every device or only ``hosts``; with ``reset`` the counters
+    start again from zero after being read. Raises :class:`LabError` when no lab runs or a host
+    is unknown."""
+    directory = resolve_lab_dir(lab_dir)
+    answer = request(directory, "stats", hosts=list(hosts or ()), reset=reset)
+    stats = answer.get("stats", {})
+    return {str(host): dict(row) for host, row in stats.items()} if isinstance(stats, dict) else {}
 
 
 def is_running(lab_dir: Path) -> bool:

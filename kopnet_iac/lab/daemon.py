@@ -26,6 +26,7 @@ from kopnet_iac.lab.faults import Faults
 from kopnet_iac.lab.faultspec import apply_changes, describe, validate_changes
 from kopnet_iac.lab.network import LabTopology
 from kopnet_iac.lab.spec import DeviceSpec, spec_from_dict
+from kopnet_iac.lab.wire import Wire
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Emulator(Protocol):
     """The lifecycle every device emulator offers (RouterOS and airOS)."""
 
     commands_log: list[str]
+    wire: Wire  # relays with the link model, wire stats
 
     @property
     def state(self) -> str: ...
@@ -208,9 +210,23 @@ class LabDaemon:
                     "state": slot.state,
                     "error": slot.error or None,
                     "faults": describe(slot.faults),
+                    "wire": (
+                        slot.device.wire.stats.snapshot(connections=False)
+                        if slot.device is not None
+                        else None
+                    ),
                 }
             )
         return rows
+
+    def stats(self, hosts: list[str], reset: bool) -> dict[str, Any]:
+        """Wire stats per device (all devices when ``hosts`` is empty), optionally reset."""
+        slots = [self._slot(host) for host in hosts] if hosts else list(self.slots.values())
+        out: dict[str, Any] = {}
+        for slot in slots:
+            if slot.device is not None:
+                out[slot.spec.hostname] = slot.device.wire.stats.snapshot(reset=reset)
+        return out
 
     # ---- control channel ---------------------------------------------------------------------
     async def dispatch(self, message: Any) -> dict[str, Any]:
@@ -233,6 +249,11 @@ class LabDaemon:
             if not isinstance(changes, dict):
                 raise LabError("'changes' must be an object")
             return {"faults": await self.fault(str(message.get("host")), changes)}
+        if op == "stats":
+            hosts = message.get("hosts") or []
+            if not isinstance(hosts, list):
+                raise LabError("'hosts' must be a list of hostnames")
+            return {"stats": self.stats([str(h) for h in hosts], bool(message.get("reset")))}
         if op == "log":
             slot = self._slot(str(message.get("host")))
             log = list(slot.device.commands_log) if slot.device is not None else []

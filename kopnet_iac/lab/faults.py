@@ -30,8 +30,15 @@ class FaultDecision:
 class Faults:
     """Mutable fault settings of one device; all off by default."""
 
-    latency_ms: float = 0.0  # added per command (one way it is all on the answer)
+    latency_ms: float = 0.0  # added per command: a slow device (one way it is all on the answer)
     jitter_ms: float = 0.0
+    # the link in front of the device (see kopnet_iac.lab.wire): delay on the traffic itself
+    link_rtt_ms: float = 0.0  # round trip; half of it each way, on every chunk
+    link_jitter_ms: float = 0.0  # up to this much extra one-way delay per chunk
+    link_loss_burst_ms: float = 0.0  # length of a periodic outage
+    link_loss_every_s: float = 10.0  # period of the outages
+    link_kbps: float = 0.0  # bandwidth of each direction, 0 unlimited
+    link_nagle: bool = True  # clients' TCP holds small writes until the ACK (no TCP_NODELAY)
     stall_seconds: float = 0.0  # one-shot stall before the next command
     drop_after_commands: int | None = None  # drop the session after N more commands
     drop_at_pattern: str | None = None  # drop when a command matches (fnmatch)

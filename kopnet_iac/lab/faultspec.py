@@ -2,14 +2,16 @@
 
 A change set is a dict with any of these keys (all optional)::
 
-    latency_ms, jitter_ms, geo (600 ms RTT + 100 ms jitter), stall_seconds,
+    latency_ms, jitter_ms (per command: a slow device), stall_seconds,
+    link_rtt_ms, link_jitter_ms, link_loss_burst_ms, link_loss_every_s, link_kbps, link_nagle
+    (the link in front of the device, see kopnet_iac.lab.wire), geo (a GEO link: 600 ms RTT),
     drop_after_commands, drop_at_pattern, trap_pattern, trap_message,
     refuse_login, disk_full, scheduler_disabled, boot_seconds (slow boot),
     link_down: [port, ...], link_up: [port, ...], clear (reset everything first),
     reboot (reboot the device now; handled by the daemon)
 
 ``--fault HOST:SPEC`` on ``kopnet lab up`` uses a compact text form of the same keys:
-``core-x:latency=200,jitter=20,trap=/ip address*,link-down=ether2,geo,refuse-login``.
+``core-x:rtt=600,loss-burst=1500,loss-every=20,latency=50,trap=/ip address*,link-down=ether2``.
 """
 
 from __future__ import annotations
@@ -20,10 +22,18 @@ from kopnet_iac.errors import LabError
 from kopnet_iac.lab.faults import Faults
 
 GEO_RTT_MS = 600.0
-GEO_JITTER_MS = 100.0
+GEO_JITTER_MS = 20.0
 
-_FLOATS = {"latency_ms", "jitter_ms", "stall_seconds", "boot_seconds"}
-_BOOLS = {"refuse_login", "disk_full", "scheduler_disabled", "geo", "clear", "reboot"}
+LINK_FIELDS = (
+    "link_rtt_ms",
+    "link_jitter_ms",
+    "link_loss_burst_ms",
+    "link_loss_every_s",
+    "link_kbps",
+    "link_nagle",
+)
+_FLOATS = {"latency_ms", "jitter_ms", "stall_seconds", "boot_seconds", *LINK_FIELDS[:-1]}
+_BOOLS = {"refuse_login", "disk_full", "scheduler_disabled", "geo", "clear", "reboot", "link_nagle"}
 _STRINGS = {"drop_at_pattern", "trap_pattern", "trap_message"}
 _LISTS = {"link_down", "link_up"}
 _INTS = {"drop_after_commands"}
@@ -44,6 +54,14 @@ _ALIASES = {
     "slow-boot": "boot_seconds",
     "link-down": "link_down",
     "link-up": "link_up",
+    "rtt": "link_rtt_ms",
+    "link-rtt": "link_rtt_ms",
+    "link-jitter": "link_jitter_ms",
+    "loss-burst": "link_loss_burst_ms",
+    "loss-every": "link_loss_every_s",
+    "kbps": "link_kbps",
+    "link-kbps": "link_kbps",
+    "nagle": "link_nagle",
 }
 
 
@@ -119,12 +137,13 @@ def apply_changes(faults: Faults, changes: dict[str, Any]) -> None:
             "disk_full",
             "scheduler_disabled",
             "boot_seconds",
+            *LINK_FIELDS,
         ):
             setattr(faults, name, getattr(fresh, name))
         faults.links_down.clear()
     if changes.get("geo"):
-        faults.latency_ms = GEO_RTT_MS
-        faults.jitter_ms = GEO_JITTER_MS
+        faults.link_rtt_ms = GEO_RTT_MS
+        faults.link_jitter_ms = GEO_JITTER_MS
     for key, value in changes.items():
         if key in ("clear", "geo", "reboot", "link_down", "link_up"):
             continue
@@ -148,6 +167,7 @@ def describe(faults: Faults) -> dict[str, Any]:
         "disk_full",
         "scheduler_disabled",
         "boot_seconds",
+        *LINK_FIELDS,
     ):
         value = getattr(faults, name)
         if value != getattr(fresh, name):

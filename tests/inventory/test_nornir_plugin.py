@@ -38,8 +38,8 @@ def test_entry_point_loads_every_device() -> None:
     assert len(nr.inventory.hosts) == 17
     core = nr.inventory.hosts["core-sukadana"]
     assert core.hostname == "10.90.0.129"
-    assert core.platform == "ros"
-    assert core.username == "admin"
+    assert core.platform == "kopnet_routeros"
+    assert core.username == "noc"  # the named NOC account the templates configure
     assert core.data["village"] == "sukadana"
     assert core["role"] == "core-router"  # data is reachable the Nornir way
     assert core["serial"] == "HE10A8F2K91"
@@ -47,7 +47,7 @@ def test_entry_point_loads_every_device() -> None:
     gw = nr.inventory.hosts["gw-sukadana"]
     assert (gw.hostname, gw.platform) == ("10.91.0.17", "linux")
     airos = nr.inventory.hosts["sec-sukadana-2"]
-    assert (airos.hostname, airos.platform) == ("10.90.0.131", "ubiquiti_airos")
+    assert (airos.hostname, airos.platform) == ("10.90.0.131", "kopnet_airos")
 
 
 def test_groups_and_filters() -> None:
@@ -58,9 +58,9 @@ def test_groups_and_filters() -> None:
         "village:pematang-panggang",
     }
     assert {g for g in nr.inventory.groups if g.startswith("platform:")} == {
-        "platform:ros",
+        "platform:kopnet_routeros",
         "platform:linux",
-        "platform:ubiquiti_airos",
+        "platform:kopnet_airos",
     }
     sukadana = nr.filter(F(groups__contains="village:sukadana"))
     assert sorted(sukadana.inventory.hosts) == [
@@ -71,18 +71,27 @@ def test_groups_and_filters() -> None:
     ]
     cores = nr.filter(F(groups__contains="role:core-router"))
     assert sorted(cores.inventory.hosts) == ["core-lebung-itam", "core-pematang", "core-sukadana"]
-    backhaul = nr.filter(F(groups__contains="role:backhaul-radio") & F(platform="ubiquiti_airos"))
+    backhaul = nr.filter(F(groups__contains="role:backhaul-radio") & F(platform="kopnet_airos"))
     assert sorted(backhaul.inventory.hosts) == ["bh-lebung-itam-a", "bh-lebung-itam-b"]
 
 
 def test_connection_options() -> None:
     nr = nornir()
     napalm = nr.inventory.hosts["core-pematang"].get_connection_parameters("napalm")
-    assert (napalm.platform, napalm.hostname, napalm.extras) == (
-        "ros",
-        "10.90.0.65",
-        {"optional_args": {"port": 8728}},
+    assert (napalm.platform, napalm.hostname) == ("kopnet_routeros", "10.90.0.65")
+    args = napalm.extras["optional_args"]
+    assert napalm.extras["timeout"] >= 30  # a GEO round trip is ~600 ms, plus loss bursts
+    assert (args["port"], args["expected_model"], args["host_label"]) == (
+        8728,
+        "RB5009UG+S+IN",
+        "core-pematang",
     )
+    assert args["connect_timeout"] >= 10 and hasattr(args["secrets"], "get")
+    assert args["fallback_usernames"] == ["admin"]
+    radio = nr.inventory.hosts["bh-lebung-itam-a"].get_connection_parameters("napalm")
+    assert radio.platform == "kopnet_airos"
+    assert radio.extras["optional_args"]["model"] == "PowerBeam-5AC-Gen2"
+    assert radio.extras["optional_args"]["name"] == "bh-lebung-itam-a"
     netmiko = nr.inventory.hosts["core-pematang"].get_connection_parameters("netmiko")
     assert (netmiko.platform, netmiko.port) == ("mikrotik_routeros", 22)
     airos = nr.inventory.hosts["bh-lebung-itam-a"].get_connection_parameters("netmiko")
@@ -194,11 +203,14 @@ def test_lab_mode_reaches_the_emulated_devices(running_lab: Path) -> None:
     target = targets["core-sukadana"]
     assert core.hostname == target.host and core.hostname.startswith("127.")
     assert core.data["lab"] is True
-    assert core.get_connection_parameters("napalm").extras == {
-        "optional_args": {"port": target.api_port}
-    }
+    napalm = core.get_connection_parameters("napalm")
+    assert napalm.platform == "kopnet_routeros"
+    assert napalm.extras["optional_args"]["port"] == target.api_port
+    assert napalm.extras["optional_args"]["expected_model"] == "RB5009UG+S+IN"
+    # in the lab the device's login secret is the lab's password for it
+    assert napalm.extras["optional_args"]["secrets"].get("core-admin") == target.password
     assert core.get_connection_parameters("netmiko").port == target.ssh_port
-    result = nr.filter(platform="ros").run(task=napalm_get, getters=["facts"])
+    result = nr.filter(platform="kopnet_routeros").run(task=napalm_get, getters=["facts"])
     assert not result.failed, {h: r.exception for h, r in result.items()}
     assert result["core-sukadana"].result["facts"]["serial_number"] == "HE10A8F2K91"
     assert result["sec-sukadana-1"].result["facts"]["model"] == "mANTBox-19s"
@@ -209,10 +221,12 @@ def test_platform_connection_options_and_lab_overrides() -> None:
     from kopnet_iac.inventory.nornir_plugin import platform_connection_options
     from kopnet_iac.lab.targets import DeviceTarget
 
-    ros = platform_connection_options("ros")
-    assert ros["napalm"].extras == {"optional_args": {"port": 8728}}
+    ros = platform_connection_options("kopnet_routeros")
+    assert ros["napalm"].extras["optional_args"]["port"] == 8728
     assert ros["netmiko"].platform == "mikrotik_routeros"
-    assert set(platform_connection_options("ubiquiti_airos")) == {"netmiko"}
+    assert ros["netmiko"].extras["conn_timeout"] >= 10
+    assert set(platform_connection_options("kopnet_airos")) == {"napalm", "netmiko"}
+    assert set(platform_connection_options("linux")) == {"netmiko"}
     target = DeviceTarget(
         hostname="core-x",
         platform="routeros",
@@ -224,8 +238,10 @@ def test_platform_connection_options_and_lab_overrides() -> None:
         password="fake-lab",
         state="running",
     )
-    lab = KopnetInventory._lab_options("ros", target)
-    assert lab["napalm"].extras == {"optional_args": {"port": 18728}}
+    lab = KopnetInventory._lab_options("kopnet_routeros", target, expected_model="X")
+    assert lab["napalm"].extras["optional_args"]["port"] == 18728
+    assert lab["napalm"].extras["optional_args"]["expected_model"] == "X"
     assert (lab["netmiko"].platform, lab["netmiko"].port) == ("mikrotik_routeros", 18022)
-    radio = KopnetInventory._lab_options("ubiquiti_airos", target)
-    assert set(radio) == {"netmiko"} and radio["netmiko"].platform == "linux"
+    radio = KopnetInventory._lab_options("kopnet_airos", target)
+    assert set(radio) == {"napalm", "netmiko"} and radio["netmiko"].platform == "linux"
+    assert radio["napalm"].extras["optional_args"]["port"] == 18022

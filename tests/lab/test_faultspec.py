@@ -62,13 +62,14 @@ def test_validation_rejects_wrong_types(changes: dict[str, object]) -> None:
 def test_apply_geo_links_and_clear() -> None:
     faults = Faults()
     apply_changes(faults, validate_changes({"geo": True, "link_down": ["ath0", "eth0"]}))
-    assert faults.latency_ms == GEO_RTT_MS and faults.jitter_ms > 0
+    assert faults.link_rtt_ms == GEO_RTT_MS and faults.link_jitter_ms > 0
+    assert faults.latency_ms == 0  # geo is the link, not a slow device
     assert faults.links_down == {"ath0", "eth0"}
     apply_changes(faults, {"link_up": ["eth0"], "trap_pattern": "*reboot*"})
     assert faults.links_down == {"ath0"}
     assert describe(faults) == {
-        "latency_ms": GEO_RTT_MS,
-        "jitter_ms": faults.jitter_ms,
+        "link_rtt_ms": GEO_RTT_MS,
+        "link_jitter_ms": faults.link_jitter_ms,
         "trap_pattern": "*reboot*",
         "links_down": ["ath0"],
     }

@@ -46,6 +46,7 @@ from kopnet_iac.lab.airos.config import (
 from kopnet_iac.lab.airos.status import mac_for
 from kopnet_iac.lab.faults import Faults
 from kopnet_iac.lab.spec import DeviceSpec, LabNetwork
+from kopnet_iac.lab.wire import Wire
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class AirOSDevice:
         self.network = network
         self.faults = faults if faults is not None else Faults()
         self.commands_log: list[str] = []
+        self.wire = Wire(spec.hostname, self.faults)  # relays, link model, wire stats
         self.files: dict[str, str] = {}
         self.flash = ""
         self.active = SystemConfig(text="", values={})
@@ -116,6 +118,7 @@ class AirOSDevice:
             self._reboot_task.cancel()
         self._end_jobs()
         await self._close_listeners()
+        await self.wire.wait_closed()  # (a reboot does not wait: in-flight data still lands)
         self._save_state()
         self._state = "stopped"
 
@@ -152,29 +155,26 @@ class AirOSDevice:
         try:
             self._ssh_server = await asyncssh.create_server(
                 lambda: make_ssh_server(self),
-                self.spec.host,
-                self.spec.ssh_port,
+                sock=await self.wire.listen("ssh", self.spec.host, self.spec.ssh_port),
                 server_host_keys=[key],
                 process_factory=lambda process: handle_process(self, process),
                 line_editor=True,
                 keepalive_interval=0,
-                reuse_address=True,
             )
             self._runner = web.AppRunner(make_app(self), access_log=None, handle_signals=False)
             await self._runner.setup()
             if self.spec.http_port:
-                site = web.TCPSite(
-                    self._runner, self.spec.host, self.spec.http_port, reuse_address=True
+                site = web.SockSite(
+                    self._runner,
+                    await self.wire.listen("http", self.spec.host, self.spec.http_port),
                 )
                 await site.start()
             if self.spec.https_port:
                 context = self._ssl_context or self._own_ssl_context()
-                tls_site = web.TCPSite(
+                tls_site = web.SockSite(
                     self._runner,
-                    self.spec.host,
-                    self.spec.https_port,
+                    await self.wire.listen("https", self.spec.host, self.spec.https_port),
                     ssl_context=context,
-                    reuse_address=True,
                 )
                 await tls_site.start()
         except OSError as exc:
@@ -190,6 +190,7 @@ class AirOSDevice:
         return self._ssl_context
 
     async def _close_listeners(self) -> None:
+        await self.wire.close()
         for conn in list(self._connections):
             conn.abort()
         self._connections.clear()

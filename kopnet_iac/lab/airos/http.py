@@ -17,6 +17,7 @@ from aiohttp import web
 from kopnet_iac.errors import KopnetError, ParseError
 from kopnet_iac.lab.airos.config import FIRMWARE
 from kopnet_iac.lab.faults import Action
+from kopnet_iac.lab.wirestats import classify_airos_http
 
 if TYPE_CHECKING:
     from kopnet_iac.lab.airos.device import AirOSDevice
@@ -36,6 +37,8 @@ async def _faults(request: web.Request, handler: Handler) -> web.StreamResponse:
     device = request.app[DEVICE_KEY]
     command = f"HTTP {request.method} {request.path}"
     device.log_command(command)
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    device.wire.stats.command(classify_airos_http(request.method, request.path), peer)
     decision = await device.faults.before_command(command)
     if decision.action is Action.DROP:
         if request.transport is not None:

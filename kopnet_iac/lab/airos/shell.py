@@ -37,6 +37,7 @@ from kopnet_iac.lab.airos.shellparse import (
     split_heredoc,
 )
 from kopnet_iac.lab.faults import Action
+from kopnet_iac.lab.wirestats import classify_airos_shell
 
 if TYPE_CHECKING:
     from kopnet_iac.lab.airos.device import AirOSDevice
@@ -101,8 +102,9 @@ def _constant(text: str) -> StdinReader:
 class Shell:
     """Runs command lines against one device (one instance per SSH session)."""
 
-    def __init__(self, device: AirOSDevice) -> None:
+    def __init__(self, device: AirOSDevice, peer: object = None) -> None:
         self.device = device
+        self.peer = peer  # the client's address as the device sees it (wire stats)
         self.context = Context(pid=device.new_pid())
         self.attached_jobs: set[int] = set()  # jobs that get the hangup with this session
 
@@ -110,6 +112,7 @@ class Shell:
         """Run one command line (possibly with a heredoc body) and collect its output."""
         device = self.device
         device.log_command(text.split("\n", 1)[0] if "<<" in text else text)
+        device.wire.stats.command(classify_airos_shell(text), self.peer)
         decision = await device.faults.before_command(text)
         if decision.action is Action.DROP:
             return ShellResult(drop=True)
@@ -289,7 +292,7 @@ def make_ssh_server(device: AirOSDevice) -> asyncssh.SSHServer:
 
 async def handle_process(device: AirOSDevice, process: asyncssh.SSHServerProcess[str]) -> None:
     """Serve one SSH session: an exec command or an interactive shell."""
-    shell = Shell(device)
+    shell = Shell(device, process.get_extra_info("peername"))
     try:
         if process.command is not None:
             await _exec(shell, process, process.command)

@@ -15,6 +15,7 @@ from kopnet_iac.lab.routeros.query import compile_query, select_props
 from kopnet_iac.lab.routeros.schema import SENSITIVE_KEYS
 from kopnet_iac.lab.routeros.store import Entry, RosError
 from kopnet_iac.lab.routeros.wire import ProtocolViolation, encode_sentence, read_sentence
+from kopnet_iac.lab.wirestats import classify_routeros_api
 
 if TYPE_CHECKING:
     from kopnet_iac.lab.routeros.device import RouterOSDevice
@@ -78,7 +79,7 @@ class ApiSession:
             elif word.startswith("?"):
                 queries.append(word)
             elif word.startswith(".tag="):
-                tag = [f"={word}"]
+                tag = [word]  # RouterOS echoes the tag word itself: .tag=N
             elif word.startswith(".") and "=" in word:
                 key, _, value = word.partition("=")
                 attrs[key] = value
@@ -87,6 +88,9 @@ class ApiSession:
                 self.trap(f"unknown parameter {word}", tag, 0)
                 return True
         device.record(_masked(words))
+        device.wire.stats.command(
+            classify_routeros_api(words), self.writer.get_extra_info("peername")
+        )
         decision = await device.faults.before_command(command)
         if decision.action is Action.DROP:
             return False

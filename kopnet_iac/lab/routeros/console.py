@@ -14,6 +14,7 @@ from kopnet_iac.lab.faults import Action
 from kopnet_iac.lab.routeros.render import CRLF, render_reply
 from kopnet_iac.lab.routeros.script import parse_commands, split_statements
 from kopnet_iac.lab.routeros.store import RosError
+from kopnet_iac.lab.wirestats import classify_routeros_console
 
 if TYPE_CHECKING:
     from kopnet_iac.lab.routeros.device import RouterOSDevice
@@ -129,6 +130,9 @@ class Console:
         if not text:
             return "", True
         device.record(text)
+        device.wire.stats.command(
+            classify_routeros_console(text), self.process.get_extra_info("peername")
+        )
         decision = await device.faults.before_command(text)
         if decision.action is Action.DROP:
             self.process.channel.get_connection().abort()

@@ -28,6 +28,7 @@ from kopnet_iac.lab.routeros.scheduler import Scheduler
 from kopnet_iac.lab.routeros.script import Interpreter
 from kopnet_iac.lab.routeros.store import ConfigStore, RosError, mask_secrets
 from kopnet_iac.lab.spec import DeviceSpec, LabNetwork
+from kopnet_iac.lab.wire import Wire
 
 log = logging.getLogger(__name__)
 COMMANDS_LOG_LIMIT = 20000
@@ -51,6 +52,7 @@ class RouterOSDevice:
         self.network = network
         self.faults = faults if faults is not None else Faults()
         self.commands_log: list[str] = []
+        self.wire = Wire(spec.hostname, self.faults)  # relays, link model, wire stats
         self.router = Router(spec, network, self.faults, ConfigStore())
         self.router.interpreter = Interpreter(self.router)
         self.scheduler = Scheduler(self.router)
@@ -93,6 +95,7 @@ class RouterOSDevice:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reboot_task
         await self._shutdown()
+        await self.wire.wait_closed()  # (a reboot does not wait: in-flight data still lands)
         if self._loaded:  # never overwrite saved state with the empty pre-start store
             self._save()
         self._state = "stopped"
@@ -196,25 +199,21 @@ class RouterOSDevice:
         try:
             if self.spec.api_port is not None:
                 self._api_server = await asyncio.start_server(
-                    self._api_client, host, self.spec.api_port, reuse_address=True
+                    self._api_client, sock=await self.wire.listen("api", host, self.spec.api_port)
                 )
                 if self._ssl_context is not None:
                     self._api_ssl_server = await asyncio.start_server(
                         self._api_client,
-                        host,
-                        self._api_ssl_port,
+                        sock=await self.wire.listen("api-ssl", host, self._api_ssl_port),
                         ssl=self._ssl_context,
-                        reuse_address=True,
                     )
             self._ssh_server = await asyncssh.create_server(
                 lambda: console.SSHServer(self),
-                host,
-                self.spec.ssh_port,
+                sock=await self.wire.listen("ssh", host, self.spec.ssh_port),
                 server_host_keys=[self._host_key_loaded()],
                 line_editor=False,
                 encoding="utf-8",
                 process_factory=self._ssh_process,
-                reuse_address=True,
             )
         except OSError as exc:
             await self._shutdown()
@@ -254,6 +253,7 @@ class RouterOSDevice:
     async def _shutdown(self) -> None:
         self._state = "stopped" if self._state == "stopped" else "booting"
         await self.scheduler.stop()
+        await self.wire.close()
         for server in (self._api_server, self._api_ssl_server):
             if server is not None:
                 server.close()

@@ -9,21 +9,25 @@ from __future__ import annotations
 import time
 
 from kopnet_iac.lab.routeros import schema
+from kopnet_iac.lab.routeros.printing import export_props
 from kopnet_iac.lab.routeros.store import ConfigStore, Entry
 from kopnet_iac.platforms.routeros.emitter import quote
 
+# RouterOS never exports users or their SSH keys (``/user group`` and ``/user aaa`` it does).
+NOT_EXPORTED = frozenset({"file", "user", "user ssh-keys"})
 
-def _props(props: dict[str, str], show_sensitive: bool) -> str:
+
+def _props(path: str, props: dict[str, str], show_sensitive: bool) -> str:
     parts = []
-    for key, value in props.items():
+    for key, value in export_props(path, props).items():
         if key in schema.SENSITIVE_KEYS and not show_sensitive:
             continue
         parts.append(key if key.startswith("!") else f"{key}={quote(value)}")
     return " ".join(parts)
 
 
-def _entry_line(entry: Entry, show_sensitive: bool) -> str | None:
-    props = _props(entry.props, show_sensitive)
+def _entry_line(path: str, entry: Entry, show_sensitive: bool) -> str | None:
+    props = _props(path, entry.props, show_sensitive)
     if entry.builtin is not None:
         if not props:
             return None
@@ -54,16 +58,16 @@ def export_text(
     for path, menu in store.menus.items():
         if scope and path != scope and not path.startswith(scope + " "):
             continue
-        if path == "file":
+        if path in NOT_EXPORTED:
             continue
         body: list[str] = []
         if menu.singleton:
-            props = _props(menu.props, show_sensitive)
+            props = _props(path, menu.props, show_sensitive)
             if props:
                 body.append(f"set {props}")
         else:
             for entry in menu.entries:
-                line = _entry_line(entry, show_sensitive)
+                line = _entry_line(path, entry, show_sensitive)
                 if line is not None:
                     body.append(line)
         if not body:

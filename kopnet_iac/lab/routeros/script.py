@@ -25,6 +25,7 @@ import re
 from typing import TYPE_CHECKING
 
 from kopnet_iac.errors import ParseError
+from kopnet_iac.lab.routeros.printing import same_value
 from kopnet_iac.lab.routeros.render import render_reply
 from kopnet_iac.lab.routeros.store import Entry, Reply, RosError, format_id
 from kopnet_iac.platforms.routeros.model import Command, Selector
@@ -63,12 +64,30 @@ def parse_duration(text: str) -> float:
 
 
 def split_statements(text: str) -> str:
-    """Turn top-level ``;`` separators into line breaks (outside quotes and brackets)."""
+    r"""Turn top-level ``;`` separators into line breaks (outside quotes, brackets and
+    ``#`` comment lines).
+
+    >>> split_statements('/a; /b "x;y"\n# c; d\n')
+    '/a\n /b "x;y"\n# c; d\n'
+    """
     out = []
     depth = 0
     quoted = False
     escaped = False
+    comment = False
+    line_start = True
     for ch in text:
+        if comment:
+            comment = ch != "\n"
+            line_start = not comment
+            out.append(ch)
+            continue
+        if line_start and ch == "#" and not quoted and depth == 0:
+            comment = True  # a comment runs to the end of the line, ``;`` included
+            out.append(ch)
+            continue
+        if ch not in " \t":
+            line_start = ch == "\n"
         if escaped:
             escaped = False
         elif ch == "\\":
@@ -99,9 +118,9 @@ def _matches(row: dict[str, str], cond: tuple[str, str, str]) -> bool:
     key, op, value = cond
     have = row.get(key, "")
     if op == "=":
-        return _norm(have) == _norm(value)
+        return same_value(key, have, value)
     if op == "!=":
-        return _norm(have) != _norm(value)
+        return not same_value(key, have, value)
     if op == "~":
         try:
             return re.search(value, have) is not None
@@ -194,6 +213,13 @@ class Interpreter:
             items = None
         elif path == "file" and cmd.target is not None:
             args["numbers"] = cmd.target
+            items = None
+        elif path == "file" and cmd.selector is not None:
+            rows = [row for _, row in self.router.rows("file")]
+            conds = cmd.selector.conditions
+            args["numbers"] = ",".join(
+                row["name"] for row in rows if all(_matches(row, c) for c in conds)
+            )
             items = None
         else:
             items = self.items_of(cmd, path, lenient=lenient)

@@ -235,6 +235,32 @@ async def device_mode_update(
     return Reply()
 
 
+async def ssh_key_import(router: Router, args: dict[str, str], items: list[Entry] | None) -> Reply:
+    """``/user ssh-keys import public-key-file=F user=U``: add the key, remove the file."""
+    name = args.get("public-key-file", "")
+    user = args.get("user", "")
+    rosfile = router.store.files.get(name)
+    if rosfile is None:
+        raise RosError("failure: no such file", 1)
+    if not any(e.get("name") == user for e in router.store.entries("user")):
+        raise RosError("input does not match any value of user", 1)
+    parts = rosfile.contents.strip().split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith(("ssh-", "ecdsa-")):
+        raise RosError("failure: unable to load key file (wrong format or bad passphrase)", 1)
+    bits = {"ssh-ed25519": "256", "ssh-rsa": "2048"}.get(parts[0], "256")
+    router.store.add(
+        "user ssh-keys",
+        {
+            "user": user,
+            "key-type": parts[0].removeprefix("ssh-"),
+            "bits": bits,
+            "key-owner": parts[2].strip() if len(parts) > 2 else "",
+        },
+    )
+    del router.store.files[name]
+    return Reply()
+
+
 async def quit_session(router: Router, args: dict[str, str], items: list[Entry] | None) -> Reply:
     raise RosError("interrupted", -1)
 
@@ -250,4 +276,5 @@ SPECIAL: dict[tuple[str, str], Handler] = {
     ("tool", "ping"): ping,
     ("", "execute"): execute,
     ("system device-mode", "update"): device_mode_update,
+    ("user ssh-keys", "import"): ssh_key_import,
 }

@@ -216,6 +216,9 @@ def registration_rows(router: Router) -> list[Row]:
                 "mac-address": "",
                 "signal-strength": f"{signal}dBm@6Mbps",
                 "signal-to-noise": str(signal + 100),
+                # CCQ falls with the signal margin above the -80 dBm sensitivity floor
+                "tx-ccq": str(max(0, min(100, 2 * (signal + 100)))),
+                "rx-ccq": str(max(0, min(100, 2 * (signal + 100) - 2))),
                 "tx-rate": "130Mbps",
                 "rx-rate": "130Mbps",
                 "uptime": "1h",

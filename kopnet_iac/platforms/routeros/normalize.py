@@ -3,6 +3,8 @@
 * the header (export date, software id ...) is not part of the comparison;
 * ``yes``/``true`` and ``no``/``false`` are the same; rate fields compare with units expanded
   (``10M`` == ``10000000``, ``1M/5M`` == ``1000000/5000000``);
+* durations compare in seconds (``1h`` == ``60m`` == ``01:00:00``), host prefixes without
+  their length (``10.0.0.1/32`` == ``10.0.0.1``), MAC addresses without case;
 * a property equal to its schema default equals an absent one, and so does an empty value
   (``comment=""``; RouterOS treats empty as unset); read-only/derived fields are ignored;
 * all selector-less ``set`` lines of a path merge into one singleton record; ``set`` lines on
@@ -16,6 +18,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
+from kopnet_iac.platforms.routeros import values
 from kopnet_iac.platforms.routeros.model import Condition, Entry, Path, RouterOSConfig
 from kopnet_iac.platforms.routeros.paths import PathSchema, Schema, load_schema
 
@@ -54,6 +57,12 @@ def norm_value(schema: PathSchema, key: str, value: str) -> str:
         return b
     if key in schema.rates and value:
         return _rate(value)
+    if key in schema.durations:
+        return values.duration(value)
+    if key in schema.hosts:
+        return values.host(value)
+    if key in schema.macs:
+        return values.mac(value)
     return value
 
 
@@ -74,6 +83,10 @@ def norm_props(schema: PathSchema, props: dict[str, str]) -> dict[str, str]:
     if not rates.isdisjoint(out):
         for k in rates.intersection(out):
             out[k] = _rate(out[k])
+    typed = schema.typed
+    if not typed.isdisjoint(out):
+        for k in typed.intersection(out):
+            out[k] = norm_value(schema, k, out[k])
     for k, d in schema.norm_defaults.items():
         if out.get(k) == d:
             del out[k]

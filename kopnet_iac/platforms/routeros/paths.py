@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from kopnet_iac.platforms.routeros import values
 from kopnet_iac.platforms.routeros.model import Path
 
 
@@ -34,6 +35,10 @@ class PathSchema:
     sensitive: frozenset[str] = frozenset()
     ignore: frozenset[str] = frozenset()
     rates: frozenset[str] = frozenset()
+    durations: frozenset[str] = frozenset()
+    hosts: frozenset[str] = frozenset()
+    macs: frozenset[str] = frozenset()
+    typed: frozenset[str] = frozenset()  # durations | hosts | macs
     rank: int = 0
     norm_defaults: dict[str, str] = field(default_factory=dict)
 
@@ -52,6 +57,9 @@ class Schema:
     global_defaults: dict[str, str]
     global_ignore: frozenset[str]
     global_rates: frozenset[str]
+    global_durations: frozenset[str] = frozenset()
+    global_hosts: frozenset[str] = frozenset()
+    global_macs: frozenset[str] = frozenset()
 
     def get(self, path: Path) -> PathSchema:
         found = self.paths.get(path)
@@ -66,6 +74,9 @@ class Schema:
                 sensitive=self.global_sensitive,
                 ignore=self.global_ignore,
                 rates=self.global_rates,
+                durations=self.global_durations,
+                hosts=self.global_hosts,
+                macs=self.global_macs,
                 rank=len(self.paths),
             )
         )
@@ -83,6 +94,9 @@ class Schema:
             self.global_defaults,
             self.global_ignore | self.global_sensitive,
             self.global_rates,
+            self.global_durations,
+            self.global_hosts,
+            self.global_macs,
         )
 
     def is_sensitive(self, path: Path, key: str) -> bool:
@@ -92,10 +106,22 @@ class Schema:
 _BOOLS = {"true": "yes", "false": "no"}
 
 
+def _norm_default(ps: PathSchema, key: str, value: str) -> str:
+    value = _BOOLS.get(value, value)
+    if key in ps.durations:
+        return values.duration(value)
+    if key in ps.hosts:
+        return values.host(value)
+    if key in ps.macs:
+        return values.mac(value)
+    return value
+
+
 def _with_norm_defaults(ps: PathSchema) -> PathSchema:
-    """Defaults spelled as the normaliser compares them (bools as yes/no)."""
-    norm = {k: _BOOLS.get(v, v) for k, v in ps.defaults.items()}
-    return replace(ps, norm_defaults=norm)
+    """Defaults spelled as the normaliser compares them (bools as yes/no, durations in
+    seconds, host prefixes without ``/32``)."""
+    norm = {k: _norm_default(ps, k, v) for k, v in ps.defaults.items()}
+    return replace(ps, norm_defaults=norm, typed=ps.durations | ps.hosts | ps.macs)
 
 
 def _build(data: dict[str, Any]) -> Schema:
@@ -104,6 +130,9 @@ def _build(data: dict[str, Any]) -> Schema:
     g_sensitive = frozenset(str(k) for k in glob.get("sensitive") or ())
     g_ignore = frozenset(str(k) for k in glob.get("ignore") or ())
     g_rates = frozenset(str(k) for k in glob.get("rates") or ())
+    g_durations = frozenset(str(k) for k in glob.get("durations") or ())
+    g_hosts = frozenset(str(k) for k in glob.get("hosts") or ())
+    g_macs = frozenset(str(k) for k in glob.get("macs") or ())
     paths: dict[Path, PathSchema] = {}
     for rank, (name, spec) in enumerate((data.get("paths") or {}).items()):
         spec = spec or {}
@@ -124,10 +153,13 @@ def _build(data: dict[str, Any]) -> Schema:
                 sensitive=g_sensitive | frozenset(str(k) for k in spec.get("sensitive") or ()),
                 ignore=g_ignore | frozenset(str(k) for k in spec.get("ignore") or ()),
                 rates=g_rates | frozenset(str(k) for k in spec.get("rates") or ()),
+                durations=g_durations | frozenset(str(k) for k in spec.get("durations") or ()),
+                hosts=g_hosts | frozenset(str(k) for k in spec.get("hosts") or ()),
+                macs=g_macs,
                 rank=rank,
             )
         )
-    return Schema(paths, g_sensitive, g_defaults, g_ignore, g_rates)
+    return Schema(paths, g_sensitive, g_defaults, g_ignore, g_rates, g_durations, g_hosts, g_macs)
 
 
 @functools.lru_cache(maxsize=1)

@@ -210,8 +210,8 @@ def test_raw_protocol_tags_fatal_and_malformed(lab: Lab) -> None:
     assert client.read() == ["!done"]
     client.login()
     client.send("/system/identity/print", ".tag=7")
-    assert client.read() == ["!re", "=name=MikroTik", "=.tag=7"]
-    assert client.read() == ["!done", "=.tag=7"]
+    assert client.read() == ["!re", "=name=MikroTik", ".tag=7"]
+    assert client.read() == ["!done", ".tag=7"]
     client.send("/system/identity/print", "garbage-word")
     assert client.read()[0] == "!trap"
     assert client.read() == ["!done"]

@@ -119,11 +119,13 @@ def test_import_file_and_script_run(conn: Any, device: RouterOSDevice) -> None:
 def test_exec_channel_runs_one_command(device: RouterOSDevice) -> None:
     out = exec_command(device, "/system identity print")
     assert "name: MikroTik" in out
+    exec_command(device, "/ppp secret add name=ops password=ops-fake-pw service=pppoe")
     exec_command(device, "/user add name=ops group=read password=ops-fake-pw")
     hidden = exec_command(device, "/export")
     shown = exec_command(device, "export terse show-sensitive")
-    assert "ops-fake-pw" not in hidden and "/user\nadd name=ops group=read" in hidden
-    assert "/user add name=ops group=read password=ops-fake-pw" in shown
+    assert "ops-fake-pw" not in hidden and "/ppp secret\nadd name=ops service=pppoe" in hidden
+    assert "/ppp secret add name=ops password=ops-fake-pw service=pppoe" in shown
+    assert "/user" not in shown  # RouterOS never exports users
 
 
 def test_wrong_password_and_dropped_session(device: RouterOSDevice) -> None:

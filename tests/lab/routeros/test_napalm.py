@@ -36,7 +36,8 @@ def router(lab: Lab) -> RouterOSDevice:
             "/system identity set name=core-test\n"
             "/system ntp client set enabled=yes servers=pool.ntp.org\n"
             "/snmp community add name=noc addresses=10.99.0.0/24\n"
-            "/user add name=ops group=read password=ops-fake-pw\n",
+            "/user add name=ops group=read password=ops-fake-pw\n"
+            "/ppp secret add name=sub1 password=sub1-fake-pw service=pppoe\n",
             source="setup",
         )
     )
@@ -93,7 +94,7 @@ def test_getters_are_schema_valid(driver: Any) -> None:
     config = driver.get_config()
     assert check_model(models.ConfigDict, config)
     assert "/system identity set name=core-test" in config["running"]
-    assert "ops-fake-pw" in config["running"]  # napalm exports with show-sensitive
+    assert "sub1-fake-pw" in config["running"]  # napalm exports with show-sensitive
     assert config["running"].startswith("# by RouterOS 7.15.3")
 
 
