@@ -13,6 +13,7 @@ import click
 
 from kopnet_iac import __version__
 from kopnet_iac.cli import (
+    deploy_cmds,
     gateway_cmds,
     inventory_cmds,
     lab_cmds,
@@ -20,11 +21,14 @@ from kopnet_iac.cli import (
     routeros_cmds,
     state_cmds,
 )
-from kopnet_iac.cli.context import AppContext
+from kopnet_iac.cli.context import EXIT_CODES_HELP, AppContext
 from kopnet_iac.cli.hostkey_cmds import hostkey
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES_HELP,
+)
 @click.option(
     "--inventory",
     "inventory_dir",
@@ -57,6 +61,7 @@ render_cmds.register(cli)
 routeros_cmds.register(cli)
 lab_cmds.register(cli)
 gateway_cmds.register(cli)
+deploy_cmds.register(cli)
 state_cmds.register(cli)
 cli.add_command(hostkey)
 
