@@ -164,3 +164,47 @@ def test_malformed_control_requests_get_error_answers(lab: Running) -> None:
     assert [a["ok"] for a in answers] == [False] * len(requests)
     assert all(a["error"] for a in answers)
     assert lab.request("ping")["devices"] == 0
+
+
+def test_status_shows_the_routeros_login_that_works_now(lab: Running) -> None:
+    """After a deploy re-passwords the admin, or replaces it by a named account, the status
+    (and so every ``--lab`` connection built from it) carries the device's current login."""
+    import librouteros
+
+    spec = DeviceSpec(
+        village="desa-test",
+        hostname="core-t",
+        platform="routeros",
+        model="RB5009UG+S+",
+        host="127.93.201.2",
+        api_port=8728,
+        ssh_port=8022,
+        password="lab-first",
+        boot_seconds=0.1,
+        ports=("ether1", "ether2"),
+    )
+    assert lab.request("add", specs=[spec_to_dict(spec)], faults={})["added"] == ["core-t"]
+
+    def login() -> tuple[str, str]:
+        row = next(r for r in lab.request("status")["devices"] if r["hostname"] == "core-t")
+        assert row["state"] == "running"
+        return str(row["username"]), str(row["password"])
+
+    assert login() == ("admin", "lab-first")
+    api = librouteros.connect(spec.host, "admin", "lab-first", port=8728, timeout=10)
+    users = api.path("user")
+    admin = next(u for u in users if u["name"] == "admin")
+    users.update(**{".id": admin[".id"], "password": "changed-by-deploy"})
+    api.close()
+    assert login() == ("admin", "changed-by-deploy")
+
+    api = librouteros.connect(spec.host, "admin", "changed-by-deploy", port=8728, timeout=10)
+    users = api.path("user")
+    users.add(name="noc", group="full", password="noc-now")
+    admin = next(u for u in users if u["name"] == "admin")
+    users.update(**{".id": admin[".id"], "disabled": "yes"})
+    api.close()
+    user, password = login()
+    assert (user, password) == ("noc", "noc-now")
+    api = librouteros.connect(spec.host, user, password, port=8728, timeout=10)  # it works
+    api.close()

@@ -141,6 +141,32 @@ class RouterOSDevice:
         if self.router.store.dirty:
             self._save()
 
+    def current_login(self) -> tuple[str, str]:
+        """The login that works now: the spec's user while it exists, else the first enabled
+        full-rights user (a deploy may rename or re-password the admin); the spec's as a last
+        resort (no user table yet)."""
+        users = [
+            e for e in self.router.store.entries("user") if e.get("disabled") not in ("yes", "true")
+        ]
+        for entry in users:
+            if entry.get("name") == self.spec.username:
+                return self.spec.username, str(entry.get("password") or "")
+        for entry in users:
+            name = entry.get("name")
+            if entry.get("group") == "full" and name:
+                return str(name), str(entry.get("password") or "")
+        return self.spec.username, self.spec.password
+
+    @property
+    def username(self) -> str:
+        """Current login user (see :meth:`current_login`); ``lab status`` shows it."""
+        return self.current_login()[0]
+
+    @property
+    def password(self) -> str:
+        """Current password of :attr:`username`, never the stale one from the spec."""
+        return self.current_login()[1]
+
     def user_password(self, name: str) -> str | None:
         for entry in self.router.store.entries("user"):
             if entry.get("name") == name and entry.get("disabled") not in ("yes", "true"):
