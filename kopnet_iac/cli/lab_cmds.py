@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +12,10 @@ from click.core import ParameterSource
 
 from kopnet_iac.cli.context import EXIT_ERROR, AppContext, cli_errors, echo_json, pass_app
 from kopnet_iac.errors import LabError
-from kopnet_iac.lab import control
+from kopnet_iac.lab import control, service
 from kopnet_iac.lab.control import lab_stats
-from kopnet_iac.lab.faultspec import parse_fault_spec, validate_changes
-from kopnet_iac.lab.spec import DeviceSpec, spec_to_dict
+from kopnet_iac.lab.faultspec import validate_changes
 from kopnet_iac.lab.targets import lab_status
-from kopnet_iac.lab.topology import AddressBook, village_specs
-
-DAEMON_START_TIMEOUT = 20.0
-READY_TIMEOUT = 180.0
 
 lab_dir_option = click.option(
     "--lab-dir",
@@ -44,155 +35,15 @@ def _load_inventory(inventory_dir: Path) -> Any:
     return load(inventory_dir)
 
 
-def _spawn_daemon(lab_dir: Path) -> int:
-    lab_dir.mkdir(parents=True, exist_ok=True)
-    log = open(lab_dir / control.LOG_NAME, "ab")  # noqa: SIM115 - handed to the child
-    try:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "kopnet_iac.cli.main",
-                "lab",
-                "daemon",
-                "--lab-dir",
-                str(lab_dir),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            close_fds=True,
-        )
-    except OSError as exc:  # e.g. the interpreter cannot be run: a message, not a traceback
-        raise LabError(f"cannot start the lab daemon: {exc}") from exc
-    finally:
-        log.close()
-    deadline = time.monotonic() + DAEMON_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise LabError(f"lab daemon exited at start; see {lab_dir / control.LOG_NAME}")
-        if control.is_running(lab_dir):
-            return process.pid
-        time.sleep(0.1)
-    raise LabError(f"lab daemon did not come up; see {lab_dir / control.LOG_NAME}")
-
-
-def _ports(row: dict[str, Any]) -> list[int]:
-    return [
-        int(row[key]) for key in ("api_port", "ssh_port", "http_port", "https_port") if row.get(key)
-    ]
-
-
-def _answers(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-def _wait_ready(lab_dir: Path, hostnames: set[str]) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + READY_TIMEOUT
-    ready: set[str] = set()
-    shown = -1
-    while True:
-        rows = [r for r in lab_status(lab_dir) if r["hostname"] in hostnames]
-        failed = [r for r in rows if r["state"] == "failed"]
-        for row in rows:
-            if row["hostname"] in ready or row["state"] != "running":
-                continue
-            if all(_answers(row["host"], port) for port in _ports(row)):
-                ready.add(row["hostname"])
-        if len(ready) != shown:
-            shown = len(ready)
-            click.echo(f"  {len(ready)}/{len(hostnames) - len(failed)} devices answering")
-        if len(ready) + len(failed) >= len(hostnames):
-            return rows
-        if time.monotonic() > deadline:
-            missing = sorted(hostnames - ready - {r["hostname"] for r in failed})
-            raise LabError(
-                f"devices not answering after {READY_TIMEOUT:.0f}s: {', '.join(missing)}"
-            )
-        time.sleep(0.2)
-
-
-def _gateway_module() -> Any:
-    try:
-        from kopnet_iac.lab import gateway_netns
-    except ImportError:
-        return None
-    return gateway_netns
-
-
-def _gateways_up(
-    villages: list[str], inventory: Any, lab_dir: Path, *, explicit: bool
-) -> list[str]:
-    """Start the gateways; the reasons of those that did not start (empty: all up).
-
-    Gateways the user did not ask for by name (the ``--gateways`` default) are skipped with a
-    note where they cannot run at all (not root, no gateway lab module); asked for explicitly,
-    that is a failure too.
-    """
-    unavailable = None
-    if os.geteuid() != 0:
-        unavailable = "needs root"
-    elif _gateway_module() is None:
-        unavailable = "gateway lab module not installed"
-    if unavailable is not None:
-        if not explicit:
-            click.echo(f"gateways not started: {unavailable} (--no-gateways silences this)")
-            return []
-        return [f"gateways not available: {unavailable}"]
-    module = _gateway_module()
-    failures: list[str] = []
-    for village in villages:
-        try:
-            info = module.up(village, inventory, lab_dir)
-        except Exception as exc:  # report it and keep the emulated devices running
-            reason = f"gateway of {village} not started: {exc}"
-            click.echo(reason, err=True)
-            failures.append(reason)
-            continue
-        click.echo(f"gateway {info.get('hostname', village)} up at {info.get('host', '?')}")
-    return failures
-
-
-def _pin_host_keys(lab_dir: Path, villages: set[str]) -> None:
-    """Record the SSH host keys of the lab's devices, just started, in the known-hosts store
-    (replacing older ones: lab gateways get new keys at every start)."""
-    from kopnet_iac.transport.hostkeys import HostKeyStore, pin_current_keys
-
-    store = HostKeyStore.open()
-    targets = [
-        (str(row["host"]), int(row["ssh_port"]), str(row["hostname"]))
-        for row in lab_status(lab_dir)
-        if row.get("village") in villages and row.get("ssh_port") and row["state"] == "running"
-    ]
-    problems = pin_current_keys(store, targets)
-    for device, reason in sorted(problems.items()):
-        click.echo(f"  {device}: host key not recorded: {reason}", err=True)
-    click.echo(f"  {len(targets) - len(problems)} SSH host keys recorded in {store.path}")
-
-
-def _gateways_down(lab_dir: Path, village: str | None = None) -> None:
-    module = _gateway_module()
-    if module is None or os.geteuid() != 0:
-        return
-    try:
-        if village is None:
-            module.down(lab_dir)
-        else:
-            module.down_village(lab_dir, village)
-    except Exception as exc:  # say it, do not hide it
-        click.echo(f"gateways not stopped cleanly: {exc}", err=True)
+def _warn(message: str) -> None:
+    click.echo(message, err=True)
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
     header = ("HOSTNAME", "VILLAGE", "PLATFORM", "STATE", "ADDRESS", "PORTS", "USER", "FAULTS")
     lines = [header]
     for row in rows:
-        ports = ",".join(str(p) for p in _ports(row))
+        ports = ",".join(str(p) for p in service.device_ports(row))
         faults = ",".join(sorted(row.get("faults") or {}))
         lines.append(
             (
@@ -261,59 +112,27 @@ def up(
       scheduler-disabled slow-boot=S link-down=PORT
     """
     with cli_errors():
-        directory = control.resolve_lab_dir(lab_dir)
-        control.socket_path(directory)  # fails early when the path is too long for a socket
         inventory = _load_inventory(app.inventory_dir)
         chosen = sorted(inventory.villages) if all_villages else list(villages)
         if not chosen:
             raise click.UsageError("name at least one village or use --all")
-        book = AddressBook(directory / "addresses.json")
-        specs: list[DeviceSpec] = []
-        for village in chosen:
-            specs.extend(village_specs(inventory, village, book, factory_default=factory_default))
-        book.save()
-        fault_map: dict[str, dict[str, Any]] = {}
-        for text in faults:
-            host, changes = parse_fault_spec(text)
-            if host not in {s.hostname for s in specs}:
-                raise LabError(f"fault for unknown device {host!r}")
-            fault_map.setdefault(host, {}).update(changes)
-        if control.is_running(directory):
-            click.echo(f"adding {len(specs)} devices to the running lab in {directory}")
-        else:
-            pid = _spawn_daemon(directory)
-            click.echo(f"lab daemon started (pid {pid}) in {directory}")
-        answer = control.request(
-            directory,
-            "add",
-            timeout=600.0,
-            specs=[spec_to_dict(s) for s in specs],
-            faults=fault_map,
-            factory_reset=factory_default,
+        source = click.get_current_context().get_parameter_source("gateways")
+        result = service.lab_up(
+            inventory,
+            chosen,
+            lab_dir,
+            factory_default=factory_default,
+            gateways=gateways,
+            explicit_gateways=source is not None and source != ParameterSource.DEFAULT,
+            faults=faults,
+            say=click.echo,
+            warn=_warn,
         )
-        already = answer.get("already_running", [])
-        if already:
-            note = " (not reset to factory state)" if factory_default else ""
-            click.echo(f"  already running{note}: {', '.join(already)}")
-        for host, reason in sorted(answer.get("failed", {}).items()):
-            click.echo(f"  {host}: failed to start: {reason}", err=True)
-        rows = _wait_ready(directory, {s.hostname for s in specs})
-        gateway_failures: list[str] = []
-        if gateways:
-            source = click.get_current_context().get_parameter_source("gateways")
-            explicit = source is not None and source != ParameterSource.DEFAULT
-            gateway_failures = _gateways_up(chosen, inventory, directory, explicit=explicit)
-        _pin_host_keys(directory, set(chosen))
-        started = [r["hostname"] for r in rows if r["state"] == "running"]
-        if started:  # readiness probes and host-key pinning are not the user's traffic
-            lab_stats(directory, started, reset=True)
-        running = sum(1 for r in rows if r["state"] == "running")
-        click.echo(f"lab up: {running}/{len(specs)} devices running ({', '.join(chosen)})")
-        failed_devices = sorted(answer.get("failed", {}))
-        if failed_devices or gateway_failures:
-            parts = [f"{len(failed_devices)} device(s) failed to start"] if failed_devices else []
-            parts.extend(gateway_failures)
-            click.echo("lab up incomplete: " + "; ".join(parts), err=True)
+        click.echo(
+            f"lab up: {result.running}/{len(result.specs)} devices running ({', '.join(chosen)})"
+        )
+        if not result.complete:
+            click.echo("lab up incomplete: " + "; ".join(result.problems()), err=True)
             sys.exit(EXIT_ERROR)
 
 
@@ -322,9 +141,7 @@ def up(
 def down(lab_dir: Path | None) -> None:
     """Stop the lab daemon this lab directory started (device state is kept)."""
     with cli_errors():
-        directory = control.resolve_lab_dir(lab_dir)
-        pid = control.stop_daemon(directory)
-        _gateways_down(directory)
+        pid = service.lab_down(lab_dir, warn=_warn)
         click.echo(f"lab stopped (pid {pid})" if pid else "no lab daemon was running")
 
 
@@ -334,11 +151,8 @@ def down(lab_dir: Path | None) -> None:
 def remove(villages: tuple[str, ...], lab_dir: Path | None) -> None:
     """Stop the devices of some villages; the rest of the lab keeps running."""
     with cli_errors():
-        directory = control.resolve_lab_dir(lab_dir)
-        answer = control.request(directory, "remove", villages=list(villages))
-        for village in villages:
-            _gateways_down(directory, village)
-        click.echo(f"removed {len(answer.get('removed', []))} devices")
+        removed = service.lab_remove(villages, lab_dir, warn=_warn)
+        click.echo(f"removed {len(removed)} devices")
 
 
 @lab.command("status")

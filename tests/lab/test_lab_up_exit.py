@@ -3,8 +3,6 @@ gateways, by default) does not start; the emulated devices it could start keep r
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -71,8 +69,8 @@ def test_devices_only_lab_up_exits_zero_and_pins_the_host_keys(lab: Lab) -> None
 
 def _gateways_up_without_root(explicit: bool, tmp_path: Path) -> str:
     """What ``lab up``'s gateway step reports in a process that dropped root."""
-    from kopnet_iac.cli import lab_cmds
     from kopnet_iac.inventory.loader import load_inventory
+    from kopnet_iac.lab import service
     from tests.conftest import EXAMPLE_FLEET
 
     inv = load_inventory(EXAMPLE_FLEET)
@@ -82,12 +80,11 @@ def _gateways_up_without_root(explicit: bool, tmp_path: Path) -> str:
         try:
             os.close(read_end)
             os.setuid(65534)
-            out = io.StringIO()
-            with contextlib.redirect_stdout(out):
-                failures = lab_cmds._gateways_up(
-                    ["sukadana"], inv, tmp_path / "lab", explicit=explicit
-                )
-            os.write(write_end, json.dumps([failures, out.getvalue()]).encode())
+            said: list[str] = []
+            failures = service.gateways_up(
+                ["sukadana"], inv, tmp_path / "lab", explicit=explicit, say=said.append
+            )
+            os.write(write_end, json.dumps([failures, "\n".join(said)]).encode())
         finally:
             os._exit(0)
     os.close(write_end)
