@@ -40,8 +40,12 @@ def test_a_routeros_export_keeps_its_configuration_without_date_or_secret() -> N
 
 
 def test_airos_lines_are_sorted_masked_and_volatile_keys_dropped() -> None:
-    one = "wireless.1.ssid=bh\nusers.1.password=$1$ab$cd\nsystem.date=2026-11-30\naaa.1.wpa.psk=k7\n"
-    other = "aaa.1.wpa.psk=k7\nsystem.date=2027-01-01\nwireless.1.ssid=bh\nusers.1.password=$1$ab$cd\n"
+    one = (
+        "wireless.1.ssid=bh\nusers.1.password=$1$ab$cd\nsystem.date=2026-11-30\naaa.1.wpa.psk=k7\n"
+    )
+    other = (
+        "aaa.1.wpa.psk=k7\nsystem.date=2027-01-01\nwireless.1.ssid=bh\nusers.1.password=$1$ab$cd\n"
+    )
     assert normalise("airos", one) == normalise("airos", other)
     assert normalise("airos", one).splitlines() == [
         "aaa.1.wpa.psk=***",
