@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from kopnet_iac.fleet.backup import BackupError, BackupReport, BackupRepo, DeviceBackup
-from kopnet_iac.fleet.backup import commit_message
+from kopnet_iac.fleet.backup import (
+    BackupError,
+    BackupRepo,
+    BackupReport,
+    DeviceBackup,
+    commit_message,
+)
 from kopnet_iac.fleet.normalise import normalise
 
 EXPORT = """\

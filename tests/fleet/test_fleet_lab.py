@@ -19,9 +19,9 @@ from typing import Any
 import librouteros
 import pytest
 
-from kopnet_iac.state import ReleaseStore
 from kopnet_iac.lab.topology import ENV_PREFIX
-from tests.deploy.conftest import DeployLab, canary_env, leaked  # noqa: F401 (fixture)
+from kopnet_iac.state import ReleaseStore
+from tests.deploy.conftest import DeployLab, leaked
 
 pytestmark = [pytest.mark.lab]
 
@@ -99,8 +99,9 @@ def test_before_any_deploy_every_device_is_never_deployed_and_backed_up(lab: Fle
     assert {d["status"] for d in report["devices"]} == {"never-deployed"}
     # nothing to compare with: no device was contacted
     assert {int(row["connections"]) for row in lab.stats().values()} == {0}
-    code, backup, _ = lab.run("backup", "--all", "--lab", "--json")
+    code, backup, stderr = lab.run("backup", "--all", "--lab", "--json")
     assert code == 0, backup
+    assert stderr == ""  # not a terminal: no progress, only the JSON document
     rows = devices(backup)
     assert rows["gw-sukadana"]["status"] == "skipped"
     read = [r for r in rows.values() if r["platform"] != "linux"]
@@ -108,6 +109,24 @@ def test_before_any_deploy_every_device_is_never_deployed_and_backed_up(lab: Fle
     assert (lab.backups / "lebung-itam" / "bh-lebung-itam-a.cfg").is_file()
     assert lab.git("log", "--format=%s").startswith("backup ")
     assert "14 new" in backup["message"]
+
+
+def test_a_fleet_dry_run_groups_the_devices_by_distinct_change(lab: FleetLab) -> None:
+    lab.stats(reset=True)
+    code, report, output = lab.run("deploy", "--all", "--lab", "--dry-run", "--json")
+    assert code == 1, output  # changes planned, nothing applied
+    planned = [
+        (v["village"], d["hostname"]) for v in report["villages"] for d in v["devices"]
+        if d["changed"]
+    ]  # fmt: skip
+    assert len(planned) == 14
+    groups = report["groups"]
+    members = sorted(tuple(m.split("/")) for g in groups for m in g["devices"])
+    assert members == sorted(planned)  # every changed device in exactly one group
+    assert len(groups) < len(planned)  # devices of the same kind share their change
+    assert all(g["count"] == len(g["devices"]) and g["plan"] for g in groups)
+    assert {int(row["config_commands"]) for row in lab.stats().values()} == {0}
+    assert not ReleaseStore.open(lab.state).releases()
 
 
 def rollout(lab: FleetLab, *args: str) -> tuple[int, dict[str, Any]]:
@@ -284,9 +303,7 @@ def test_damaged_backup_repository_and_state_are_refused_untouched(lab: FleetLab
     broken = lab.root / "broken-state"
     broken.mkdir()
     (broken / "state.db").write_bytes(b"garbage, not a database")
-    result = lab.kopnet(
-        "drift", "--all", "--lab", "--state", str(broken), env=lab.env()
-    )
+    result = lab.kopnet("drift", "--all", "--lab", "--state", str(broken), env=lab.env())
     assert result.exit_code == 4, result.stdout + result.stderr
     assert "not an SQLite database" in result.stderr
     assert (broken / "state.db").read_bytes() == b"garbage, not a database"

@@ -167,12 +167,14 @@ def test_unknown_villages_and_rollouts_are_refused_before_anything_is_recorded(
     tmp_path: Path,
 ) -> None:
     deploy = RecordingDeploy(tmp_path, {})
-    with pytest.raises(RolloutUsageError, match="unknown village.*nowhere"):
+    with pytest.raises(RolloutUsageError, match=r"unknown village.*nowhere"):
         start_rollout(["a", "nowhere"], options(tmp_path), known=["a"], deploy=deploy)
     with pytest.raises(RolloutUsageError, match="more than the 1"):
         start_rollout(["a"], options(tmp_path, canary=2), known=["a"], deploy=deploy)
     assert deploy.started == []
     assert not (tmp_path / "state.db").exists()
-    with ReleaseStore.open(tmp_path) as store:
-        with pytest.raises(UnknownRolloutError, match="none recorded"):
-            store.get_rollout("rollout-x")
+    with (
+        ReleaseStore.open(tmp_path) as store,
+        pytest.raises(UnknownRolloutError, match="none recorded"),
+    ):
+        store.get_rollout("rollout-x")
