@@ -132,9 +132,11 @@ def backup(
     if as_json:
         echo_json(report.to_json())
     else:
+        width = max((len(d.village) + len(d.hostname) + 1 for d in report.devices), default=8)
         for device in report.devices:
             extra = f"  {device.error}" if device.error else ""
-            click.echo(f"  {device.village}/{device.hostname:<24} {device.status}{extra}")
+            name = f"{device.village}/{device.hostname}"
+            click.echo(f"  {name:<{width}}  {device.status:<11}{extra}")
         first = report.message.splitlines()[0] if report.message else ""
         commit = report.commit[:12] if report.commit else "no commit (nothing changed)"
         click.echo(f"{first}\n{report.repository}: {commit}")
