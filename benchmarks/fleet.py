@@ -1,6 +1,6 @@
 """What ``kopnet backup --all`` and ``kopnet drift --all`` cost over a fleet behind GEO links.
 
-A synthetic fleet (``benchmarks/fleetgen.py``, default 50 villages: over 200 emulated RouterOS
+A synthetic fleet (``benchmarks/fleetgen.py``, default 60 villages: over 200 emulated RouterOS
 and airOS devices; gateways are not part of these commands) in one lab. Every village is first
 deployed with no link delay (``deploy --all``: drift needs a confirmed release), then every
 device is put behind the lab's link model (default 600 ms RTT) and the commands run through the
@@ -13,7 +13,7 @@ Printed per run: wall time, devices, and per device the TCP connections, round t
 as the lab's wire counted them (``kopnet lab stats``): mean and max; for drift the target is no
 more round trips per device than the backup's one read of the configuration. Figures only.
 
-    .venv/bin/python benchmarks/fleet.py                      # 50 villages, 600 ms RTT
+    .venv/bin/python benchmarks/fleet.py                      # 60 villages, 600 ms RTT
     .venv/bin/python benchmarks/fleet.py --villages 80 --rtt-ms 0
 """
 
@@ -51,7 +51,7 @@ SECRETS = [
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--villages", type=int, default=50)
+    parser.add_argument("--villages", type=int, default=60)
     parser.add_argument("--rtt-ms", type=float, default=600.0)
     parser.add_argument("--prefix", default=os.environ.get("KOPNET_LAB_PREFIX", "127.91"))
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
