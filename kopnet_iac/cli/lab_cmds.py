@@ -298,15 +298,15 @@ def up(
         for host, reason in sorted(answer.get("failed", {}).items()):
             click.echo(f"  {host}: failed to start: {reason}", err=True)
         rows = _wait_ready(directory, {s.hostname for s in specs})
-        started = [r["hostname"] for r in rows if r["state"] == "running"]
-        if started:  # the readiness probes are not the user's traffic
-            lab_stats(directory, started, reset=True)
         gateway_failures: list[str] = []
         if gateways:
             source = click.get_current_context().get_parameter_source("gateways")
             explicit = source is not None and source != ParameterSource.DEFAULT
             gateway_failures = _gateways_up(chosen, inventory, directory, explicit=explicit)
         _pin_host_keys(directory, set(chosen))
+        started = [r["hostname"] for r in rows if r["state"] == "running"]
+        if started:  # readiness probes and host-key pinning are not the user's traffic
+            lab_stats(directory, started, reset=True)
         running = sum(1 for r in rows if r["state"] == "running")
         click.echo(f"lab up: {running}/{len(specs)} devices running ({', '.join(chosen)})")
         failed_devices = sorted(answer.get("failed", {}))

@@ -308,6 +308,25 @@ def test_daemon_stats_reset_and_runtime_link_faults(daemon: tuple[DaemonThread, 
     assert out.exit_code == 0 and host in out.output and "ROUND-TRIPS" in out.output
     assert control.lab_stats(running.lab_dir, [host])[host]["round_trips"] == 0
 
+    out = CliRunner().invoke(
+        cli,
+        [
+            *("lab", "fault", host, "--no-nagle", "--loss-burst", "500", "--loss-every", "5"),
+            *("--kbps", "1000", "--link-jitter", "10"),
+        ],
+        env=env,
+    )
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output.split(": ", 1)[1]) == {
+        "link_rtt_ms": 400.0,
+        "link_nagle": False,
+        "link_loss_burst_ms": 500.0,
+        "link_loss_every_s": 5.0,
+        "link_kbps": 1000.0,
+        "link_jitter_ms": 10.0,
+    }
+    out = CliRunner().invoke(cli, ["lab", "fault", host, "--clear"], env=env)
+    assert out.exit_code == 0 and "no faults" in out.output
     tuple(client("/system/identity/set", name="wire-daemon"))
     assert control.lab_stats(running.lab_dir, [host])[host]["config_commands"] == 1
     client.close()
