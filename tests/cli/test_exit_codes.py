@@ -42,6 +42,10 @@ CASES: list[tuple[tuple[str, ...], int]] = [
     (("deploy",), USAGE),
     (("deploy", "desa-x", "--dry-run", "--state", "{tmp}/state"), ERROR),
     (("recover", "desa-x", "--state", "{tmp}/state"), ERROR),
+    (("hostkey", "forget", "no-such-host", "--state", "{tmp}/state"), ERROR),
+    (("topology", "desa-x", "--svg", "{tmp}/x.svg"), ERROR),
+    (("topology", "sukadana"), USAGE),
+    (("show", "no-such-release", "--html", "{tmp}/x.html", "--state", "{tmp}/state"), ERROR),
 ]
 
 
