@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from kopnet_iac.cli.context import AppContext, echo_json, pass_app
 
@@ -295,7 +296,12 @@ def deploy(
     that did not succeed. --dry-run plans every village and groups the devices by distinct
     change. Exit: 0 every village confirmed or no change, 1 some failed or not started.
     """
-    fleet = all_villages or resume is not None or len(villages) != 1
+    context = click.get_current_context()
+    waves_asked = any(
+        context.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+        for name in ("canary", "batch_growth", "max_parallel", "max_fail")
+    )
+    fleet = all_villages or resume is not None or len(villages) != 1 or waves_asked
     if not fleet:
         from kopnet_iac.deploy.transaction import deploy_village
 

@@ -264,8 +264,11 @@ def fleet_deploy(
                     err=True,
                 ):
                     sys.exit(EXIT_DIFFERENT)
-        elif not (yes or terminal):
-            raise click.UsageError("not a terminal: pass --yes to change devices")
+        elif not yes:
+            if not terminal:
+                raise click.UsageError("not a terminal: pass --yes to change devices")
+            if not click.confirm(f"resume rollout {resume}?", err=True):
+                sys.exit(EXIT_DIFFERENT)
         total = len(villages)
         if resume is not None:
             from kopnet_iac.state import ReleaseStore

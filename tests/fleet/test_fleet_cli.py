@@ -43,6 +43,8 @@ def test_an_unknown_village_is_an_error_naming_the_known_ones(command: str, tmp_
         (["--all", "sukadana"], "not both"),
         (["--resume", "rollout-x", "sukadana"], "takes no VILLAGE"),
         (["--all", "--only", "core-sukadana"], "--only"),
+        # a wave option makes one village a rollout too: its limits are checked
+        (["sukadana", "--max-fail", "2"], "more than the 1 village"),
     ],
 )
 def test_rollout_options_that_cannot_be_met_are_usage_errors(
