@@ -122,3 +122,29 @@ def test_the_commit_message_names_what_changed_and_what_was_not_read() -> None:
     assert head.endswith(": 1 changed, 1 unchanged, 1 unreachable")
     assert "changed: v/core-v" in body and "unreachable: w/bh-w: connection refused" in body
     assert "villages: v, w" in body and "by: ana" in body
+
+
+def test_a_multi_line_export_becomes_one_line_per_entry() -> None:
+    export = (
+        "# 2026-11-30 10:00:01 by RouterOS 7.15.3\n"
+        "/ip address\n"
+        'add address=10.1.0.1/24 comment="mgmt \\\n'
+        '    vlan" interface=ether2\n'
+    )
+    assert normalise("routeros", export).splitlines() == [
+        '/ip address add address=10.1.0.1/24 comment="mgmt vlan" interface=ether2'
+    ]
+
+
+def test_text_the_engine_cannot_read_is_kept_and_still_masked() -> None:
+    text = normalise("routeros", "not an export at all password=hunter22\n")
+    assert "hunter22" not in text and "not an export" in text
+    assert normalise("airos", "") == ""
+
+
+def test_committing_nothing_makes_no_commit(tmp_path: Path) -> None:
+    repo = BackupRepo(tmp_path / "b")
+    repo.open()
+    assert repo.commit([], "nothing\n") is None
+    assert repo.git("rev-parse", "--verify", "-q", "HEAD", check=False).returncode != 0
+    repo.open()  # an empty repository (no commit yet) is healthy

@@ -91,3 +91,49 @@ def test_render_reports_progress_for_every_village(jobs: int) -> None:
     assert sum(steps) == len(ids)
     assert {a.village for a in artifacts} == set(ids)
     assert artifacts == render_villages_parallel(renderer, inv, ids, jobs)
+
+
+def test_a_fleet_preview_names_each_group_with_its_representative_plan() -> None:
+    from kopnet_iac.deploy.report import DeployReport, DeviceReport
+    from kopnet_iac.fleet.preview import FleetPreview
+    from kopnet_iac.render.grouping import ChangeItem, group_changes
+
+    reports = []
+    for village in ("v1", "v2", "v3"):
+        device = DeviceReport(f"core-{village}", "routeros", "core-router")
+        device.changed = village != "v3"
+        device.diff = f"/system identity set name=core-{village}-b" if device.changed else ""
+        reports.append(DeployReport(village, outcome="planned", devices=[device]))
+    preview = FleetPreview(reports=reports, errors={"v4": "v4: lock held by ana"})
+    items = [
+        ChangeItem(r.village, d.hostname, "plan", d.diff) for r in reports for d in r.devices
+        if d.changed
+    ]  # fmt: skip
+    preview.groups = group_changes(items, {})
+    assert preview.changed
+    data = preview.to_json()
+    assert data["groups"] == [
+        {
+            "count": 2,
+            "representative": "v1/core-v1",
+            "devices": ["v1/core-v1", "v2/core-v2"],
+            "plan": "/system identity set name=core-v1-b",
+        }
+    ]
+    assert data["errors"] == {"v4": "v4: lock held by ana"}
+    assert FleetPreview().to_json()["groups"] == [] and not FleetPreview().changed
+
+
+def test_rollout_options_recorded_for_a_resume() -> None:
+    from kopnet_iac.deploy.planning import DeployOptions
+    from kopnet_iac.fleet.rollout import RolloutOptions
+
+    template = DeployOptions(
+        village="", inventory_dir=EXAMPLE_FLEET, lab_dir=Path("/l"), revert_in=120, settle_s=5
+    )
+    recorded = RolloutOptions(2, 1.5, 3, 1, template).to_json()
+    assert recorded == {
+        "canary": 2, "growth": 1.5, "max_parallel": 3, "max_fail": 1, "lab_dir": "/l",
+        "revert_in": 120, "settle_s": 5,
+    }  # fmt: skip
+    assert RolloutOptions().to_json()["lab_dir"] is None
