@@ -1,6 +1,6 @@
 """Field-grade checks: radio standards, radio planning on a mast, management reachability.
 
-Split from ``checks`` (same conventions: findings go to a ``Problems`` list with the field path
+Split from ``validation`` (same conventions: findings go to a ``Problems`` list with the field path
 of the offending value; warnings do not make the inventory invalid).
 """
 

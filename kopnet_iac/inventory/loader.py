@@ -1,7 +1,7 @@
 """Load and validate an inventory folder.
 
 ``load_inventory`` parses every file with positions, validates the schema (pydantic) and the
-fleet-wide semantics (``checks``) and the address lock (``lockcheck``), and raises one
+fleet-wide semantics (``validation``) and the address lock (``lockcheck``), and raises one
 ``InventoryError`` listing *every* problem as ``FILE:LINE:COL: field.path: message``.
 """
 
@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from kopnet_iac.errors import InventoryError, InventoryProblem, SourcePosition
-from kopnet_iac.inventory import checks, lockcheck
+from kopnet_iac.inventory import lockcheck, validation
 from kopnet_iac.inventory.hints import unit_hint
 from kopnet_iac.inventory.lockfile import LOCK_FILE, AddressLock
 from kopnet_iac.inventory.models import Device, Fleet, Hardware, HardwareModel, Village
@@ -218,15 +218,15 @@ def _load_inventory(root: Path, check_lock: bool) -> Inventory:
         village = validate_model(Village, doc, out)
         if village is None:
             continue
-        checks.check_village_id(village, doc, villages, village_docs, out)
+        validation.check_village_id(village, doc, villages, village_docs, out)
         villages.setdefault(village.id, village)
         village_docs.setdefault(village.id, doc)
     docs.update(village_docs)
 
     if fleet is not None and fleet_doc is not None:
-        checks.check_fleet(fleet, fleet_doc, out)
+        validation.check_fleet(fleet, fleet_doc, out)
     if hardware is not None and hw_doc is not None:
-        checks.check_hardware(hardware, hw_doc, out)
+        validation.check_hardware(hardware, hw_doc, out)
     # with a broken fleet.yaml or catalogue, villages are still checked as far as possible:
     # against the valid catalogue entries, without the fleet references
     usable, broken = (hardware, set()) if hardware is not None else _partial_hardware(hw_doc)
@@ -243,7 +243,7 @@ def _load_inventory(root: Path, check_lock: bool) -> Inventory:
         if lock is not None
         else set()
     )
-    checks.check_villages(fleet, usable, villages, village_docs, out, broken, established)
+    validation.check_villages(fleet, usable, villages, village_docs, out, broken, established)
     if check_lock and fleet is not None:
         lockcheck.check_lock(fleet, villages, village_docs, lock, docs.get("lock"), lock_path, out)
 

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
-from kopnet_iac.inventory.checks import overlaps
 from kopnet_iac.inventory.lockfile import (
     AddressLock,
     VillageAllocation,
@@ -22,6 +21,7 @@ from kopnet_iac.inventory.lockfile import (
     required_pools,
 )
 from kopnet_iac.inventory.models import Fleet, Village
+from kopnet_iac.inventory.validation import overlaps
 from kopnet_iac.inventory.yamlpos import Loc, Problems, YamlDoc
 
 RUN = "run `kopnet addresses update`"

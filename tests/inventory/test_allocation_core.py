@@ -7,8 +7,8 @@ from ipaddress import IPv4Network
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kopnet_iac.inventory.checks import overlaps
 from kopnet_iac.inventory.lockfile import _Space, hotspot_area
+from kopnet_iac.inventory.validation import overlaps
 
 PARENT = IPv4Network("10.0.0.0/24")
 
