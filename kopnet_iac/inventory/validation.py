@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Set
 from ipaddress import IPv4Network
 
-from kopnet_iac.inventory import fieldchecks
+from kopnet_iac.inventory import fieldvalidation
 from kopnet_iac.inventory.models import Fleet, Hardware, HardwareModel, Village
 from kopnet_iac.inventory.yamlpos import Loc, Problems, Where, YamlDoc
 
@@ -158,7 +158,7 @@ def check_hardware(hardware: Hardware, doc: YamlDoc, out: Problems) -> None:
             out.add(doc, ("models", name, "wireless"), "airOS wireless needs platform airos")
         if model.wireless == "routeros-wireless" and model.platform != "routeros":
             out.add(doc, ("models", name, "wireless"), "RouterOS wireless needs platform routeros")
-        fieldchecks.check_radio_standard(name, model, doc, out)
+        fieldvalidation.check_radio_standard(name, model, doc, out)
 
 
 # --------------------------------------------------------------------------- villages
@@ -249,8 +249,8 @@ class VillageChecker:
         self.links()
         self.hamlets()
         self.services()
-        fieldchecks.check_radio_plan(self.village, self.doc, self.out)
-        fieldchecks.check_management_reachable(self.village, self.models, self.doc, self.out)
+        fieldvalidation.check_radio_plan(self.village, self.doc, self.out)
+        fieldvalidation.check_management_reachable(self.village, self.models, self.doc, self.out)
 
     def devices(self) -> None:
         roles: dict[str, list[int]] = {}
