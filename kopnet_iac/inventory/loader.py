@@ -1,7 +1,7 @@
 """Load and validate an inventory folder.
 
 ``load_inventory`` parses every file with positions, validates the schema (pydantic) and the
-fleet-wide semantics (``validation``) and the address lock (``lockcheck``), and raises one
+fleet-wide semantics (``validation``) and the address lock (``lockvalidation``), and raises one
 ``InventoryError`` listing *every* problem as ``FILE:LINE:COL: field.path: message``.
 """
 
@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from kopnet_iac.errors import InventoryError, InventoryProblem, SourcePosition
-from kopnet_iac.inventory import lockcheck, validation
+from kopnet_iac.inventory import lockvalidation, validation
 from kopnet_iac.inventory.hints import unit_hint
 from kopnet_iac.inventory.lockfile import LOCK_FILE, AddressLock
 from kopnet_iac.inventory.models import Device, Fleet, Hardware, HardwareModel, Village
@@ -245,7 +245,9 @@ def _load_inventory(root: Path, check_lock: bool) -> Inventory:
     )
     validation.check_villages(fleet, usable, villages, village_docs, out, broken, established)
     if check_lock and fleet is not None:
-        lockcheck.check_lock(fleet, villages, village_docs, lock, docs.get("lock"), lock_path, out)
+        lockvalidation.check_lock(
+            fleet, villages, village_docs, lock, docs.get("lock"), lock_path, out
+        )
 
     out.raise_if_any()
     assert fleet is not None and hardware is not None  # no problems means both loaded
