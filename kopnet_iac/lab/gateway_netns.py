@@ -19,7 +19,7 @@ or as root on the controller ``nsenter -t SSHD_PID -m -u -n sh`` (its mounts, ho
 
 Every village's resources are recorded in ``lab_dir/gateways/<village>.json`` *before* they are
 created, so cleanup always knows what to remove. Layout and addressing: see
-:mod:`kopnet_iac.lab.gateway.plan`. Needs root.
+:mod:`kopnet_iac.lab.gateway.layout`. Needs root.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from kopnet_iac.errors import KopnetError, LabError
 from kopnet_iac.lab.gateway import system
-from kopnet_iac.lab.gateway.plan import (
+from kopnet_iac.lab.gateway.layout import (
     CORE_STUB_PORT,
     EDGE_PORT,
     LAB_USER,

@@ -13,7 +13,7 @@ import pytest
 from kopnet_iac.errors import LabError
 from kopnet_iac.inventory.loader import Inventory
 from kopnet_iac.lab.gateway import system
-from kopnet_iac.lab.gateway.plan import (
+from kopnet_iac.lab.gateway.layout import (
     controller_addresses,
     edge_bird_conf,
     edge_unbound_conf,
