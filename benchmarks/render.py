@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.fleetgen import generate_fleet  # noqa: E402
 from kopnet_iac.inventory.loader import load_inventory  # noqa: E402
 from kopnet_iac.render.context import village_contexts  # noqa: E402
-from kopnet_iac.render.gitdiff import diff_revisions  # noqa: E402
+from kopnet_iac.render.gitcompare import diff_revisions  # noqa: E402
 from kopnet_iac.render.output import write_build  # noqa: E402
 from kopnet_iac.render.parallel import default_jobs, render_villages_parallel  # noqa: E402
 from kopnet_iac.render.renderer import Renderer, frozen_heap  # noqa: E402

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.browser import chromium, timed_dump
-from kopnet_iac.render import gitdiff
+from kopnet_iac.render import gitcompare
 from kopnet_iac.render.compare import format_markdown
 from kopnet_iac.render.diffgroups import diff_groups, format_markdown_grouped
 from kopnet_iac.render.grouping import fleet_values
@@ -103,9 +103,9 @@ def diff_grouping(villages: int) -> None:
             spent.append(time.perf_counter() - start)
             return result
 
-        setattr(gitdiff, "fleet_values", timed_values)  # noqa: B010 (count its share)
+        setattr(gitcompare, "fleet_values", timed_values)  # noqa: B010 (count its share)
         start = time.perf_counter()
-        report = gitdiff.diff_revisions(repo / "inventory", "HEAD", None, templates)
+        report = gitcompare.diff_revisions(repo / "inventory", "HEAD", None, templates)
         wall = time.perf_counter() - start
         start = time.perf_counter()
         groups = diff_groups(report)

@@ -18,7 +18,7 @@ from kopnet_iac.render.diffgroups import (
     groups_json,
     worth_grouping,
 )
-from kopnet_iac.render.gitdiff import diff_revisions
+from kopnet_iac.render.gitcompare import diff_revisions
 from kopnet_iac.render.output import write_build
 from kopnet_iac.render.parallel import render_villages_parallel
 from kopnet_iac.render.policy import lint_artifacts

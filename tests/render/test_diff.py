@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from kopnet_iac.cli.main import cli
 from kopnet_iac.errors import RenderError
 from kopnet_iac.render.compare import DiffReport, FileChange, format_markdown
-from kopnet_iac.render.gitdiff import RepoLayout, diff_revisions, village_scope
+from kopnet_iac.render.gitcompare import RepoLayout, diff_revisions, village_scope
 from tests.render.conftest import EXAMPLE_INVENTORY, TEMPLATES, git
 
 MakeRepo = Callable[..., Path]

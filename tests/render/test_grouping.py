@@ -231,7 +231,7 @@ def test_single_device_changes_keep_the_per_device_format(git_repo: MakeRepo) ->
 def test_grouped_markdown_stays_within_the_limit(git_repo: MakeRepo) -> None:
     repo = git_repo()
     _fleet_change(repo)
-    from kopnet_iac.render.gitdiff import diff_revisions
+    from kopnet_iac.render.gitcompare import diff_revisions
 
     report = diff_revisions(repo / "inventory", "HEAD")
     groups = diff_groups(report)

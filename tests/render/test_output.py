@@ -11,7 +11,7 @@ import pytest
 from benchmarks.fleetgen import generate_fleet
 from kopnet_iac.errors import RenderError
 from kopnet_iac.inventory.loader import load_inventory
-from kopnet_iac.render.gitdiff import narrow_lock
+from kopnet_iac.render.gitcompare import narrow_lock
 from kopnet_iac.render.output import BUILD_MANIFEST, write_build
 from kopnet_iac.render.parallel import fork_allowed, render_villages_parallel
 from kopnet_iac.render.renderer import Artifact, Renderer
