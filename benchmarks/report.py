@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.browser import chromium, timed_dump
 from kopnet_iac.render import gitcompare
 from kopnet_iac.render.compare import format_markdown
-from kopnet_iac.render.diffgroups import diff_groups, format_markdown_grouped
+from kopnet_iac.render.comparegroups import diff_groups, format_markdown_grouped
 from kopnet_iac.render.grouping import fleet_values
 from kopnet_iac.report.compliance import render_compliance_page
 from kopnet_iac.report.html import page, write_atomic

@@ -11,7 +11,7 @@ from kopnet_iac.cli.context import AppContext, cli_errors, echo_json, pass_app
 from kopnet_iac.errors import KopnetError, RenderError
 from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.render.compare import COMMENT_LIMIT, format_markdown, format_text
-from kopnet_iac.render.diffgroups import (
+from kopnet_iac.render.comparegroups import (
     diff_groups,
     format_markdown_grouped,
     format_text_grouped,

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from kopnet_iac.cli.main import cli
 from kopnet_iac.inventory.loader import Inventory, load_inventory
 from kopnet_iac.render.compare import unified
-from kopnet_iac.render.diffgroups import (
+from kopnet_iac.render.comparegroups import (
     diff_groups,
     format_markdown_grouped,
     format_text_grouped,
