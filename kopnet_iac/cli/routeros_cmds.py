@@ -11,11 +11,11 @@ from kopnet_iac.cli.context import EXIT_ERROR, AppContext, cli_errors, echo_json
 from kopnet_iac.errors import KopnetError, ParseError
 from kopnet_iac.inventory.addressing import village_addressing
 from kopnet_iac.inventory.loader import load_inventory
-from kopnet_iac.platforms.routeros.diff import diff_report, render_text
 from kopnet_iac.platforms.routeros.lint import describe_rules, lint
 from kopnet_iac.platforms.routeros.model import RouterOSConfig
 from kopnet_iac.platforms.routeros.parser import parse_export
 from kopnet_iac.platforms.routeros.planner import plan
+from kopnet_iac.platforms.routeros.planreport import diff_report, render_text
 
 MASKED_NOTE = "# sensitive values masked (********): not runnable; use --show-sensitive\n"
 

@@ -35,7 +35,6 @@ schema in ``paths.yaml`` and the policy rules in ``lint_rules.yaml``.
 from __future__ import annotations
 
 from kopnet_iac.platforms.routeros.apply import apply_script
-from kopnet_iac.platforms.routeros.diff import diff_report, render_text
 from kopnet_iac.platforms.routeros.emitter import emit, quote
 from kopnet_iac.platforms.routeros.fleet import PlanResult, plan_many
 from kopnet_iac.platforms.routeros.lint import Finding, lint
@@ -43,6 +42,7 @@ from kopnet_iac.platforms.routeros.model import Command, Entry, Header, RouterOS
 from kopnet_iac.platforms.routeros.normalize import equivalent, normalize
 from kopnet_iac.platforms.routeros.parser import parse_export, parse_script
 from kopnet_iac.platforms.routeros.planner import Operation, Plan, plan, target_state
+from kopnet_iac.platforms.routeros.planreport import diff_report, render_text
 
 __all__ = [
     "Command",

@@ -9,11 +9,11 @@ from __future__ import annotations
 import pytest
 
 from kopnet_iac.errors import PlanError
-from kopnet_iac.platforms.routeros.diff import diff_report, render_text
 from kopnet_iac.platforms.routeros.lint import lint
 from kopnet_iac.platforms.routeros.parser import parse_export
 from kopnet_iac.platforms.routeros.paths import load_schema
 from kopnet_iac.platforms.routeros.planner import MASK, plan
+from kopnet_iac.platforms.routeros.planreport import diff_report, render_text
 
 # (path, field, entry line with {secret} standing for the value); secrets are fake.
 CASES = [

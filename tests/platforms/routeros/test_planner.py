@@ -6,11 +6,11 @@ import pytest
 
 from kopnet_iac.errors import ApplyError, PlanError
 from kopnet_iac.platforms.routeros.apply import apply_script
-from kopnet_iac.platforms.routeros.diff import diff_report, render_text
 from kopnet_iac.platforms.routeros.model import RouterOSConfig
 from kopnet_iac.platforms.routeros.normalize import equivalent
 from kopnet_iac.platforms.routeros.parser import parse_export
 from kopnet_iac.platforms.routeros.planner import plan, target_state
+from kopnet_iac.platforms.routeros.planreport import diff_report, render_text
 
 
 def _roundtrip(running: RouterOSConfig, intended: RouterOSConfig) -> str:
