@@ -15,7 +15,7 @@ from kopnet_iac.inventory.yamlpos import Problems, YamlDoc
 BAND_5GHZ = (5725, 5825)
 
 
-def check_radio_standard(name: str, model: HardwareModel, doc: YamlDoc, out: Problems) -> None:
+def validate_radio_standard(name: str, model: HardwareModel, doc: YamlDoc, out: Problems) -> None:
     """A wireless model states its radio standard (it picks the band / ieee mode rendered)."""
     if model.wireless != "none" and model.radio_standard is None:
         out.add(
@@ -27,7 +27,7 @@ def check_radio_standard(name: str, model: HardwareModel, doc: YamlDoc, out: Pro
         )
 
 
-def check_radio_plan(village: Village, doc: YamlDoc, out: Problems) -> None:
+def validate_radio_plan(village: Village, doc: YamlDoc, out: Problems) -> None:
     """Overlapping channels on one mast: an error with a backhaul, a warning between sectors."""
     for clash in clashes(village, BAND_5GHZ):
         a, b = clash.later, clash.earlier
@@ -43,7 +43,7 @@ def check_radio_plan(village: Village, doc: YamlDoc, out: Problems) -> None:
             out.warn(doc, (*a.loc, "frequency"), message)
 
 
-def check_management_reachable(
+def validate_management_reachable(
     village: Village, models: dict[str, HardwareModel], doc: YamlDoc, out: Problems
 ) -> None:
     """Every device with a management address is reachable over the rendered VLAN path."""

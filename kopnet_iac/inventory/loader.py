@@ -218,15 +218,15 @@ def _load_inventory(root: Path, check_lock: bool) -> Inventory:
         village = validate_model(Village, doc, out)
         if village is None:
             continue
-        validation.check_village_id(village, doc, villages, village_docs, out)
+        validation.validate_village_id(village, doc, villages, village_docs, out)
         villages.setdefault(village.id, village)
         village_docs.setdefault(village.id, doc)
     docs.update(village_docs)
 
     if fleet is not None and fleet_doc is not None:
-        validation.check_fleet(fleet, fleet_doc, out)
+        validation.validate_fleet(fleet, fleet_doc, out)
     if hardware is not None and hw_doc is not None:
-        validation.check_hardware(hardware, hw_doc, out)
+        validation.validate_hardware(hardware, hw_doc, out)
     # with a broken fleet.yaml or catalogue, villages are still checked as far as possible:
     # against the valid catalogue entries, without the fleet references
     usable, broken = (hardware, set()) if hardware is not None else _partial_hardware(hw_doc)
@@ -243,9 +243,9 @@ def _load_inventory(root: Path, check_lock: bool) -> Inventory:
         if lock is not None
         else set()
     )
-    validation.check_villages(fleet, usable, villages, village_docs, out, broken, established)
+    validation.validate_villages(fleet, usable, villages, village_docs, out, broken, established)
     if check_lock and fleet is not None:
-        lockvalidation.check_lock(
+        lockvalidation.validate_lock(
             fleet, villages, village_docs, lock, docs.get("lock"), lock_path, out
         )
 

@@ -34,7 +34,7 @@ def _net(text: str) -> IPv4Network | None:
         return None
 
 
-def check_lock(
+def validate_lock(
     fleet: Fleet,
     villages: Mapping[str, Village],
     village_docs: Mapping[str, YamlDoc],

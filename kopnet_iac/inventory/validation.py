@@ -37,7 +37,7 @@ def _pos(doc: YamlDoc, loc: Loc) -> str:
 # --------------------------------------------------------------------------- fleet.yaml
 
 
-def check_fleet(fleet: Fleet, doc: YamlDoc, out: Problems) -> None:
+def validate_fleet(fleet: Fleet, doc: YamlDoc, out: Problems) -> None:
     purposes = {pool.purpose for pool in fleet.pools.values()}
     for purpose in REQUIRED_PURPOSES:
         if purpose not in purposes:
@@ -140,7 +140,7 @@ def _unique(doc: YamlDoc, entries: list[tuple[Loc, str]], what: str, out: Proble
 # --------------------------------------------------------------------------- hardware.yaml
 
 
-def check_hardware(hardware: Hardware, doc: YamlDoc, out: Problems) -> None:
+def validate_hardware(hardware: Hardware, doc: YamlDoc, out: Problems) -> None:
     for name, model in hardware.models.items():
         _unique(
             doc, [(("models", name, "ports", i), p) for i, p in enumerate(model.ports)], "port", out
@@ -158,13 +158,13 @@ def check_hardware(hardware: Hardware, doc: YamlDoc, out: Problems) -> None:
             out.add(doc, ("models", name, "wireless"), "airOS wireless needs platform airos")
         if model.wireless == "routeros-wireless" and model.platform != "routeros":
             out.add(doc, ("models", name, "wireless"), "RouterOS wireless needs platform routeros")
-        fieldvalidation.check_radio_standard(name, model, doc, out)
+        fieldvalidation.validate_radio_standard(name, model, doc, out)
 
 
 # --------------------------------------------------------------------------- villages
 
 
-def check_village_id(
+def validate_village_id(
     village: Village,
     doc: YamlDoc,
     villages: Mapping[str, Village],
@@ -180,7 +180,7 @@ def check_village_id(
         out.add(doc, ("id",), f"duplicate village id {village.id!r} (also in {first.path.name})")
 
 
-def check_villages(
+def validate_villages(
     fleet: Fleet | None,
     hardware: Hardware,
     villages: Mapping[str, Village],
@@ -216,10 +216,10 @@ def check_villages(
                     doc, loc, f"duplicate {what} {value!r} (first at {_pos(first_doc, first_loc)})"
                 )
     for vid, village in villages.items():
-        VillageChecker(fleet, hardware, village, docs[vid], out, broken_models or set()).run()
+        VillageValidator(fleet, hardware, village, docs[vid], out, broken_models or set()).run()
 
 
-class VillageChecker:
+class VillageValidator:
     """Checks inside one village file."""
 
     def __init__(
@@ -249,8 +249,8 @@ class VillageChecker:
         self.links()
         self.hamlets()
         self.services()
-        fieldvalidation.check_radio_plan(self.village, self.doc, self.out)
-        fieldvalidation.check_management_reachable(self.village, self.models, self.doc, self.out)
+        fieldvalidation.validate_radio_plan(self.village, self.doc, self.out)
+        fieldvalidation.validate_management_reachable(self.village, self.models, self.doc, self.out)
 
     def devices(self) -> None:
         roles: dict[str, list[int]] = {}
