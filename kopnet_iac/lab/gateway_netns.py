@@ -45,13 +45,13 @@ from kopnet_iac.lab.gateway.layout import (
     MGMT_PORT,
     SSH_PORT,
     SYSLOG_RECEIVER,
-    GatewayLabPlan,
+    GatewayLabLayout,
     boot_script,
     controller_addresses,
     edge_bird_conf,
     edge_chrony_conf,
     edge_unbound_conf,
-    plan_gateway,
+    gateway_layout,
 )
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def up(village_id: str, inv: Inventory, lab_dir: Path) -> dict[str, object]:
     limit = min(MAX_SLOTS, len(controller_addresses(inv)))
     slot = system.claim_slot(str(record_path), limit)
     try:
-        plan = plan_gateway(inv, village_id, slot)
+        plan = gateway_layout(inv, village_id, slot)
     except BaseException:
         system.release_slot(slot, str(record_path))
         raise
@@ -215,7 +215,7 @@ def status(lab_dir: Path) -> list[dict[str, object]]:
 
 
 def _info(
-    plan: GatewayLabPlan, gw_dir: Path, state: str, sshd_pid: int | None = None
+    plan: GatewayLabLayout, gw_dir: Path, state: str, sshd_pid: int | None = None
 ) -> dict[str, object]:
     return {
         "village": plan.village,
@@ -240,7 +240,7 @@ def _info(
     }
 
 
-def _create_network(plan: GatewayLabPlan) -> None:
+def _create_network(plan: GatewayLabLayout) -> None:
     gw, edge, core = plan.namespaces
     for ns in plan.namespaces:
         if system.netns_exists(ns):  # left over from a lab in this (stale) slot whose dir is gone
@@ -286,7 +286,7 @@ def _create_network(plan: GatewayLabPlan) -> None:
         system.run(argv)
 
 
-def _bgp_password(inv: Inventory, plan: GatewayLabPlan) -> str | None:
+def _bgp_password(inv: Inventory, plan: GatewayLabLayout) -> str | None:
     """The eBGP TCP-MD5 password the edge needs (the fleet's secret), None when unused."""
     if plan.routing != "bgp" or plan.bgp_password_secret is None:
         return None
@@ -295,7 +295,7 @@ def _bgp_password(inv: Inventory, plan: GatewayLabPlan) -> str | None:
     return resolve_secret(inv, plan.bgp_password_secret)
 
 
-def _apply_rendered_network(inv: Inventory, plan: GatewayLabPlan, gw_dir: Path) -> None:
+def _apply_rendered_network(inv: Inventory, plan: GatewayLabLayout, gw_dir: Path) -> None:
     """Give the gateway its uplink, core-link and loopback addresses (and NOC routes) from its
     rendered network files, with the role's own applier: the lab's cabling and management
     link are lab-only, the gateway's addressing is the intent (as on a box installed with the
@@ -318,7 +318,7 @@ def _apply_rendered_network(inv: Inventory, plan: GatewayLabPlan, gw_dir: Path) 
 
 
 def _start_edge(
-    plan: GatewayLabPlan,
+    plan: GatewayLabLayout,
     gw_dir: Path,
     record: dict[str, Any],
     record_path: Path,
@@ -390,7 +390,7 @@ def _record_pidfile(
 
 
 def _start_gateway(
-    plan: GatewayLabPlan, gw_dir: Path, record: dict[str, Any], record_path: Path
+    plan: GatewayLabLayout, gw_dir: Path, record: dict[str, Any], record_path: Path
 ) -> None:
     key = gw_dir / "id_ed25519"
     system.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kopnet-lab", "-f", str(key)])
@@ -420,7 +420,7 @@ def _start_gateway(
     _write(record_path, record)
 
 
-def _wait_ssh(plan: GatewayLabPlan, gw_dir: Path, record: dict[str, Any]) -> None:
+def _wait_ssh(plan: GatewayLabLayout, gw_dir: Path, record: dict[str, Any]) -> None:
     """Wait until sshd answers with its banner on the management address."""
     sshd = system.ProcessRef.from_json(next(p for p in record["processes"] if p["name"] == "sshd"))
     deadline = time.monotonic() + READY_TIMEOUT

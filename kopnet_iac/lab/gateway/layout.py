@@ -45,7 +45,7 @@ SSH_PORT = 22
 
 
 @dataclass(frozen=True)
-class GatewayLabPlan:
+class GatewayLabLayout:
     """Names, addresses and settings of one village's lab gateway (see module docstring)."""
 
     village: str
@@ -139,7 +139,7 @@ def controller_addresses(inv: Inventory) -> list[IPv4Address]:
     return list(reversed(hosts))
 
 
-def plan_gateway(inv: Inventory, village_id: str, slot: int) -> GatewayLabPlan:
+def gateway_layout(inv: Inventory, village_id: str, slot: int) -> GatewayLabLayout:
     """Compute the lab layout of ``village_id``'s gateway in ``slot``."""
     if village_id not in inv.villages:
         raise LabError(f"unknown village {village_id!r}", village=village_id)
@@ -162,7 +162,7 @@ def plan_gateway(inv: Inventory, village_id: str, slot: int) -> GatewayLabPlan:
     services = tuple(
         dict.fromkeys(IPv4Address(a) for a in (*noc.dns, *noc.ntp, *regulator_dns, noc.syslog))
     )
-    return GatewayLabPlan(
+    return GatewayLabLayout(
         village=village_id,
         hostname=device.hostname,
         model=device.model,
@@ -195,7 +195,7 @@ def plan_gateway(inv: Inventory, village_id: str, slot: int) -> GatewayLabPlan:
 # --------------------------------------------------------------------------- edge configs
 
 
-def edge_bird_conf(plan: GatewayLabPlan, log_file: str, bgp_password: str | None = None) -> str:
+def edge_bird_conf(plan: GatewayLabLayout, log_file: str, bgp_password: str | None = None) -> str:
     """BIRD 2 config of the partner ISP edge: blackhole default exported over eBGP, or (static
     uplinks) static routes back to the gateway's public NAT block and loopback. The eBGP
     session matches the gateway's hardening: TCP-MD5 with ``bgp_password`` (the value of the
@@ -243,7 +243,7 @@ def edge_bird_conf(plan: GatewayLabPlan, log_file: str, bgp_password: str | None
     return "\n".join(lines) + "\n"
 
 
-def edge_unbound_conf(plan: GatewayLabPlan, state_dir: str) -> str:
+def edge_unbound_conf(plan: GatewayLabLayout, state_dir: str) -> str:
     """A tiny DNS server on the NOC DNS addresses (inside the edge namespace) that answers the
     fleet domain locally, so a gateway's DNS cache resolves offline."""
     domain = plan.domain.rstrip(".") + "."
@@ -273,7 +273,7 @@ def edge_unbound_conf(plan: GatewayLabPlan, state_dir: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def edge_chrony_conf(plan: GatewayLabPlan, state_dir: str) -> str:
+def edge_chrony_conf(plan: GatewayLabLayout, state_dir: str) -> str:
     """NTP server of the NOC stand-in in the edge namespace: serves its local clock (run with
     ``chronyd -x``: the clock is shared with the host and must never be stepped)."""
     lines = [
@@ -313,7 +313,7 @@ MaxSessions 50
 """
 
 
-def boot_script(plan: GatewayLabPlan, gw_dir: str) -> str:
+def boot_script(plan: GatewayLabLayout, gw_dir: str) -> str:
     """Shell script run as the first process of the gateway's mount + UTS namespace.
 
     It gives the gateway its own view of ``/etc``, ``/var``, ``/usr`` (overlays whose upper

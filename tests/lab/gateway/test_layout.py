@@ -17,13 +17,13 @@ from kopnet_iac.lab.gateway.layout import (
     controller_addresses,
     edge_bird_conf,
     edge_unbound_conf,
-    plan_gateway,
+    gateway_layout,
 )
 
 
 def test_plans_follow_the_address_plan_and_uplink_profiles(inv: Inventory) -> None:
-    fiber = plan_gateway(inv, "sukadana", 0)
-    vsat = plan_gateway(inv, "pematang-panggang", 1)
+    fiber = gateway_layout(inv, "sukadana", 0)
+    vsat = gateway_layout(inv, "pematang-panggang", 1)
     assert (fiber.routing, vsat.routing) == ("bgp", "static")
     assert (fiber.isp_asn, fiber.pop_asn) == (64500, 65010)
     assert (
@@ -42,7 +42,7 @@ def test_plans_follow_the_address_plan_and_uplink_profiles(inv: Inventory) -> No
 
 
 def test_names_are_unique_per_slot_and_fit_linux_limits(inv: Inventory) -> None:
-    plans = [plan_gateway(inv, "lebung-itam", slot) for slot in (0, 1, 199)]
+    plans = [gateway_layout(inv, "lebung-itam", slot) for slot in (0, 1, 199)]
     names = [n for p in plans for n in (*p.namespaces, p.root_link)]
     assert len(set(names)) == len(names)
     assert all(len(p.root_link) <= 15 for p in plans)  # IFNAMSIZ
@@ -50,18 +50,18 @@ def test_names_are_unique_per_slot_and_fit_linux_limits(inv: Inventory) -> None:
 
 def test_unknown_village_and_slot_out_of_range(inv: Inventory) -> None:
     with pytest.raises(LabError, match="unknown village"):
-        plan_gateway(inv, "desa-x", 0)
+        gateway_layout(inv, "desa-x", 0)
     with pytest.raises(LabError, match="slot"):
-        plan_gateway(inv, "sukadana", 10_000)
+        gateway_layout(inv, "sukadana", 10_000)
 
 
 def test_edge_configs(inv: Inventory, tmp_path: Path) -> None:
-    fiber = edge_bird_conf(plan_gateway(inv, "sukadana", 0), str(tmp_path / "bird.log"))
+    fiber = edge_bird_conf(gateway_layout(inv, "sukadana", 0), str(tmp_path / "bird.log"))
     assert "neighbor 172.30.0.1 as 65010;" in fiber and "local 172.30.0.0 as 64500;" in fiber
     assert "route 0.0.0.0/0 blackhole;" in fiber
-    vsat = edge_bird_conf(plan_gateway(inv, "pematang-panggang", 0), str(tmp_path / "b.log"))
+    vsat = edge_bird_conf(gateway_layout(inv, "pematang-panggang", 0), str(tmp_path / "b.log"))
     assert "protocol bgp" not in vsat and "via 172.30.32.1;" in vsat
-    dns = edge_unbound_conf(plan_gateway(inv, "sukadana", 0), str(tmp_path))
+    dns = edge_unbound_conf(gateway_layout(inv, "sukadana", 0), str(tmp_path))
     assert 'local-zone: "oki.kopnet.id." static' in dns and "interface: 10.255.0.53" in dns
     if shutil.which("bird") is None:
         pytest.skip("bird not installed")
