@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.fleetgen import generate_fleet  # noqa: E402
 from kopnet_iac.inventory.loader import load_inventory  # noqa: E402
 from kopnet_iac.render.context import village_contexts  # noqa: E402
-from kopnet_iac.render.gitcompare import diff_revisions  # noqa: E402
+from kopnet_iac.render.gitcompare import compare_revisions  # noqa: E402
 from kopnet_iac.render.output import write_build  # noqa: E402
 from kopnet_iac.render.parallel import default_jobs, render_villages_parallel  # noqa: E402
 from kopnet_iac.render.renderer import Renderer, frozen_heap  # noqa: E402
@@ -136,7 +136,7 @@ def diff_runs(inv_src: Path, work: Path, repeat: int) -> dict[str, Any]:
     times = []
     for _ in range(repeat):
         clock = Clock()
-        report = diff_revisions(inv, "HEAD~1", "HEAD", TEMPLATES)
+        report = compare_revisions(inv, "HEAD~1", "HEAD", TEMPLATES)
         times.append(clock.lap()[0])
     out["inproc"] = min(times)
     out["devices"] = len(report.devices())
@@ -160,7 +160,7 @@ def diff_runs(inv_src: Path, work: Path, repeat: int) -> dict[str, Any]:
     fleet = repo / "inventory" / "fleet.yaml"
     fleet.write_text(fleet.read_text().replace("contact: noc@", "contact: ops@"))
     clock = Clock()
-    full = diff_revisions(inv, "HEAD", None, TEMPLATES)
+    full = compare_revisions(inv, "HEAD", None, TEMPLATES)
     out["full"] = clock.lap()[0]
     out["full_devices"] = len(full.devices())
     return out

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.browser import chromium, timed_dump
 from kopnet_iac.render import gitcompare
 from kopnet_iac.render.compare import format_markdown
-from kopnet_iac.render.comparegroups import diff_groups, format_markdown_grouped
+from kopnet_iac.render.comparegroups import compare_groups, format_markdown_grouped
 from kopnet_iac.render.grouping import fleet_values
 from kopnet_iac.report.compliance import render_compliance_page
 from kopnet_iac.report.html import page, write_atomic
@@ -105,10 +105,10 @@ def diff_grouping(villages: int) -> None:
 
         setattr(gitcompare, "fleet_values", timed_values)  # noqa: B010 (count its share)
         start = time.perf_counter()
-        report = gitcompare.diff_revisions(repo / "inventory", "HEAD", None, templates)
+        report = gitcompare.compare_revisions(repo / "inventory", "HEAD", None, templates)
         wall = time.perf_counter() - start
         start = time.perf_counter()
-        groups = diff_groups(report)
+        groups = compare_groups(report)
         grouping = time.perf_counter() - start
         devices = len(report.devices())
         grouped = format_markdown_grouped(report, groups, limit=10**9)

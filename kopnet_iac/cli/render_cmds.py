@@ -12,13 +12,13 @@ from kopnet_iac.errors import KopnetError, RenderError
 from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.render.compare import COMMENT_LIMIT, format_markdown, format_text
 from kopnet_iac.render.comparegroups import (
-    diff_groups,
+    compare_groups,
     format_markdown_grouped,
     format_text_grouped,
     groups_json,
     worth_grouping,
 )
-from kopnet_iac.render.gitcompare import diff_revisions
+from kopnet_iac.render.gitcompare import compare_revisions
 from kopnet_iac.render.output import write_build
 from kopnet_iac.render.parallel import render_villages_parallel
 from kopnet_iac.render.policy import lint_artifacts
@@ -184,13 +184,13 @@ def diff_cmd(
     --exit-code, 2 usage, 3 errors (bad inventory, unknown revision, template error).
     """
     with cli_errors():
-        report = diff_revisions(app.inventory_dir, base, head, templates_dir)
+        report = compare_revisions(app.inventory_dir, base, head, templates_dir)
         if full_diff is not None:
             try:
                 full_diff.write_text(format_text(report), encoding="utf-8")
             except OSError as exc:
                 raise KopnetError(f"{full_diff}: cannot write: {exc.strerror}") from exc
-        groups = diff_groups(report) if group else []
+        groups = compare_groups(report) if group else []
         if fmt == "json":
             echo_json(report.to_json() | ({"groups": groups_json(groups)} if group else {}))
         elif worth_grouping(groups):

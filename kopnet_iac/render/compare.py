@@ -28,7 +28,7 @@ class FileChange:
 
 
 @dataclass(frozen=True)
-class DiffReport:
+class CompareReport:
     """What a change alters, per device, in the intended configurations."""
 
     base: str
@@ -110,7 +110,7 @@ def unified(path: str, old: str, new: str) -> tuple[str, int, int]:
 
 def compare_artifacts(
     old: list[Artifact], new: list[Artifact], *, base: str, head: str, scope: str, villages: int
-) -> DiffReport:
+) -> CompareReport:
     """Added, removed and changed files between two renders."""
     before = {a.path: a for a in old}
     after = {a.path: a for a in new}
@@ -135,12 +135,12 @@ def compare_artifacts(
                 removed_lines=minus,
             )
         )
-    return DiffReport(
+    return CompareReport(
         base=base, head=head, scope=scope, rendered_villages=villages, changes=changes
     )
 
 
-def format_text(report: DiffReport) -> str:
+def format_text(report: CompareReport) -> str:
     if not report.changed:
         return f"no changes in rendered configurations ({report.base} -> {report.head})\n"
     parts = [
@@ -170,7 +170,7 @@ COMMENT_LIMIT = 65_536
 
 
 def format_markdown(
-    report: DiffReport, *, limit: int = COMMENT_LIMIT, full_diff: str | None = None
+    report: CompareReport, *, limit: int = COMMENT_LIMIT, full_diff: str | None = None
 ) -> str:
     """A PR comment: summary table, then one collapsible diff per file, at most ``limit``
     characters (GitHub's comment limit). What does not fit is summarised: the table stops with

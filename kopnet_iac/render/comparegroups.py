@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kopnet_iac.render.compare import COMMENT_LIMIT, DiffReport, FileChange
+from kopnet_iac.render.compare import COMMENT_LIMIT, CompareReport, FileChange
 from kopnet_iac.render.grouping import ChangeGroup, ChangeItem, group_changes
 
 #: GitHub refuses comments longer than this (characters)
@@ -18,7 +18,7 @@ MARKDOWN_LIMIT = COMMENT_LIMIT
 LISTED = 40
 
 
-def diff_groups(report: DiffReport) -> list[ChangeGroup]:
+def compare_groups(report: CompareReport) -> list[ChangeGroup]:
     """The report's devices grouped by their distinct changes, biggest group first."""
     items = [ChangeItem(c.village, c.host, c.path, c.diff) for c in report.changes]
     return group_changes(items, report.values)
@@ -29,7 +29,7 @@ def worth_grouping(groups: list[ChangeGroup]) -> bool:
     return any(group.count > 1 for group in groups)
 
 
-def _files(report: DiffReport, device: tuple[str, str]) -> list[FileChange]:
+def _files(report: CompareReport, device: tuple[str, str]) -> list[FileChange]:
     return [c for c in report.changes if (c.village, c.host) == device]
 
 
@@ -40,7 +40,7 @@ def _names(group: ChangeGroup, limit: int = LISTED) -> str:
     return ", ".join(names)
 
 
-def _headline(report: DiffReport, groups: list[ChangeGroup]) -> str:
+def _headline(report: CompareReport, groups: list[ChangeGroup]) -> str:
     devices = sum(g.count for g in groups)
     return (
         f"{devices} device(s), {len(report.changes)} file(s) differ in {len(groups)} distinct "
@@ -48,7 +48,7 @@ def _headline(report: DiffReport, groups: list[ChangeGroup]) -> str:
     )
 
 
-def format_text_grouped(report: DiffReport, groups: list[ChangeGroup]) -> str:
+def format_text_grouped(report: CompareReport, groups: list[ChangeGroup]) -> str:
     """One section per distinct change: count, devices, the representative's diff."""
     parts = [_headline(report, groups) + "\n"]
     parts.append("devices in one group differ only in their own names, addresses, VLAN ids,\n")
@@ -76,7 +76,7 @@ def _fence(text: str) -> str:
 
 
 def format_markdown_grouped(
-    report: DiffReport,
+    report: CompareReport,
     groups: list[ChangeGroup],
     *,
     limit: int = MARKDOWN_LIMIT,
@@ -149,7 +149,7 @@ def groups_json(groups: list[ChangeGroup]) -> list[dict[str, Any]]:
 
 
 __all__ = [
-    "diff_groups",
+    "compare_groups",
     "format_markdown_grouped",
     "format_text_grouped",
     "groups_json",

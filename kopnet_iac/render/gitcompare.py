@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from kopnet_iac.errors import InventoryError, InventoryProblem, RenderError, SourcePosition
 from kopnet_iac.inventory.loader import Inventory, load_inventory
 from kopnet_iac.inventory.lockfile import LOCK_FILE
-from kopnet_iac.render.compare import DiffReport, compare_artifacts
+from kopnet_iac.render.compare import CompareReport, compare_artifacts
 from kopnet_iac.render.grouping import fleet_values
 from kopnet_iac.render.parallel import render_villages_parallel
 from kopnet_iac.render.renderer import Artifact, Renderer, default_templates_dir
@@ -278,9 +278,9 @@ def _prepare(inv_root: Path, stems: set[str] | None) -> None:
         narrow_lock(inv_root, stems)
 
 
-def diff_revisions(
+def compare_revisions(
     inventory_dir: Path, base: str, head: str | None = None, templates_dir: Path | None = None
-) -> DiffReport:
+) -> CompareReport:
     """Render ``base`` and ``head`` (None: the working tree) and compare per device."""
     layout = RepoLayout.discover(inventory_dir, templates_dir)
     base_commit = resolve_revision(layout, base)
@@ -289,7 +289,7 @@ def diff_revisions(
     paths = changed_paths(layout, base_commit, head_commit)
     if not paths:
         log.info("no inventory or template change between %s and %s", base, head_label)
-        return DiffReport(base=base, head=head_label, scope="none", rendered_villages=0)
+        return CompareReport(base=base, head=head_label, scope="none", rendered_villages=0)
     stems = village_scope(layout, paths)
     scope = "all" if stems is None else "villages: " + ", ".join(sorted(stems))
     log.info("diff %s..%s: %d changed paths, rendering %s", base, head_label, len(paths), scope)

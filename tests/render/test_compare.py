@@ -10,7 +10,7 @@ import pytest
 from kopnet_iac.errors import RenderError
 from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.render.compare import (
-    DiffReport,
+    CompareReport,
     compare_artifacts,
     format_markdown,
     format_text,
@@ -31,7 +31,7 @@ OLD = [_a("v1/r1.rsc", "a\nb\nc\n"), _a("v1/r2.rsc", "same\n"), _a("v2/gone.rsc"
 NEW = [_a("v1/r1.rsc", "a\nB\nc\n"), _a("v1/r2.rsc", "same\n"), _a("v3/new.rsc", "y\n")]
 
 
-def _report() -> DiffReport:
+def _report() -> CompareReport:
     return compare_artifacts(OLD, NEW, base="main", head="HEAD", scope="all", villages=3)
 
 

@@ -12,8 +12,8 @@ from click.testing import CliRunner, Result
 
 from kopnet_iac.cli.main import cli
 from kopnet_iac.errors import RenderError
-from kopnet_iac.render.compare import DiffReport, FileChange, format_markdown
-from kopnet_iac.render.gitcompare import RepoLayout, diff_revisions, village_scope
+from kopnet_iac.render.compare import CompareReport, FileChange, format_markdown
+from kopnet_iac.render.gitcompare import RepoLayout, compare_revisions, village_scope
 from tests.render.conftest import EXAMPLE_INVENTORY, TEMPLATES, git
 
 MakeRepo = Callable[..., Path]
@@ -96,7 +96,7 @@ def test_fleet_change_renders_every_village(git_repo: MakeRepo) -> None:
     repo = git_repo()
     fleet = repo / "inventory" / "fleet.yaml"
     fleet.write_text(fleet.read_text().replace("ntp: [10.255.0.123]", "ntp: [10.255.0.124]"))
-    report = diff_revisions(repo / "inventory", "HEAD")
+    report = compare_revisions(repo / "inventory", "HEAD")
     assert report.scope == "all" and report.rendered_villages == 3
     villages = {v for v, _, _ in report.devices()}
     assert villages == {"sukadana", "lebung-itam", "pematang-panggang"}
@@ -108,7 +108,7 @@ def test_template_change_renders_every_village(git_repo: MakeRepo) -> None:
     macros = repo / "templates" / "routeros" / "common" / "macros.j2"
     macros.write_text(macros.read_text().replace("set strong-crypto=yes", "set strong-crypto=no"))
     git(repo, "commit", "-q", "-am", "weaker ssh")
-    report = diff_revisions(repo / "inventory", "HEAD~1", "HEAD")
+    report = compare_revisions(repo / "inventory", "HEAD~1", "HEAD")
     assert report.scope == "all"
     changed = {c.path for c in report.changes}
     assert changed and all(p.endswith(".rsc") for p in changed)
@@ -129,7 +129,7 @@ def test_unknown_revision_is_a_clear_error(git_repo: MakeRepo) -> None:
 
 def test_not_a_git_repository(inventory_copy: Path) -> None:
     with pytest.raises(RenderError, match="git"):
-        diff_revisions(inventory_copy, "HEAD")
+        compare_revisions(inventory_copy, "HEAD")
 
 
 def test_broken_inventory_at_head_is_reported(git_repo: MakeRepo) -> None:
@@ -178,7 +178,7 @@ def test_templates_outside_the_repository_are_shared(tmp_path: Path) -> None:
     git(repo, "commit", "-q", "-m", "fleet at the repository root")
     village = repo / "villages" / "lebung-itam.yaml"
     village.write_text(village.read_text().replace("bandwidth_mbps: 150", "bandwidth_mbps: 100"))
-    report = diff_revisions(repo, "HEAD", templates_dir=TEMPLATES)
+    report = compare_revisions(repo, "HEAD", templates_dir=TEMPLATES)
     assert report.scope == "villages: lebung-itam"
     assert [(v, h) for v, h, _ in report.devices()] == [("lebung-itam", "core-lebung-itam")]
     (change,) = report.changes
@@ -294,7 +294,7 @@ def test_markdown_limit_keeps_whole_diffs_and_says_what_is_missing() -> None:
         )
         for i in range(40)
     ]
-    report = DiffReport(base="a", head="b", scope="all", rendered_villages=1, changes=changes)
+    report = CompareReport(base="a", head="b", scope="all", rendered_villages=1, changes=changes)
     text = format_markdown(report, limit=20_000)
     assert len(text) <= 20_000
     shown = text.count("<details>")

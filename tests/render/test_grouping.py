@@ -13,7 +13,7 @@ from kopnet_iac.cli.main import cli
 from kopnet_iac.inventory.loader import Inventory, load_inventory
 from kopnet_iac.render.compare import unified
 from kopnet_iac.render.comparegroups import (
-    diff_groups,
+    compare_groups,
     format_markdown_grouped,
     format_text_grouped,
     worth_grouping,
@@ -231,10 +231,10 @@ def test_single_device_changes_keep_the_per_device_format(git_repo: MakeRepo) ->
 def test_grouped_markdown_stays_within_the_limit(git_repo: MakeRepo) -> None:
     repo = git_repo()
     _fleet_change(repo)
-    from kopnet_iac.render.gitcompare import diff_revisions
+    from kopnet_iac.render.gitcompare import compare_revisions
 
-    report = diff_revisions(repo / "inventory", "HEAD")
-    groups = diff_groups(report)
+    report = compare_revisions(repo / "inventory", "HEAD")
+    groups = compare_groups(report)
     assert worth_grouping(groups)
     small = format_markdown_grouped(report, groups, limit=3000)
     assert len(small) <= 3000
@@ -264,9 +264,9 @@ def test_grouped_markdown_names_the_full_diff_and_cli_limits(
 def test_many_devices_in_a_group_are_named_up_to_a_limit() -> None:
     items = [ChangeItem(f"v{i:03d}", f"core-v{i:03d}", "p", "+x\n") for i in range(60)]
     (group,) = group_changes(items, {})
-    from kopnet_iac.render.compare import DiffReport, FileChange
+    from kopnet_iac.render.compare import CompareReport, FileChange
 
-    report = DiffReport(
+    report = CompareReport(
         base="a",
         head="b",
         scope="all",
@@ -278,7 +278,7 @@ def test_many_devices_in_a_group_are_named_up_to_a_limit() -> None:
             for i in items
         ],
     )
-    groups = diff_groups(report)
+    groups = compare_groups(report)
     assert [g.count for g in groups] == [60] and group.count == 60
     text = format_text_grouped(report, groups)
     assert "v000/core-v000" in text and "and 20 more" in text
