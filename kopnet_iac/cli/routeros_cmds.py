@@ -15,7 +15,7 @@ from kopnet_iac.platforms.routeros.lint import describe_rules, lint
 from kopnet_iac.platforms.routeros.model import RouterOSConfig
 from kopnet_iac.platforms.routeros.parser import parse_export
 from kopnet_iac.platforms.routeros.planner import plan
-from kopnet_iac.platforms.routeros.planreport import diff_report, render_text
+from kopnet_iac.platforms.routeros.planreport import change_report, change_text
 
 MASKED_NOTE = "# sensitive values masked (********): not runnable; use --show-sensitive\n"
 
@@ -103,13 +103,13 @@ def diff(
         )
         mask = not show_sensitive
         if as_json:
-            report = diff_report(result, host=str(intended))
+            report = change_report(result, host=str(intended))
             report["script"] = result.script(mask_sensitive=mask)
             report["revert_script"] = result.revert_script(mask_sensitive=mask)
             echo_json(report)
             return
         if as_changes:
-            click.echo(render_text(diff_report(result, host=str(intended))), nl=False)
+            click.echo(change_text(change_report(result, host=str(intended))), nl=False)
             return
         render = result.revert_script if revert else result.script
         text = render(mask_sensitive=mask)

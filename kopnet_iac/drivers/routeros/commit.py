@@ -40,9 +40,9 @@ from kopnet_iac.platforms.routeros import (
     Entry,
     Plan,
     RouterOSConfig,
-    diff_report,
+    change_report,
+    change_text,
     plan,
-    render_text,
 )
 from kopnet_iac.platforms.routeros.model import Path
 from kopnet_iac.platforms.routeros.paths import load_schema
@@ -165,7 +165,7 @@ class CommitFlow:
             raise error(self.mask(exc.message), host=self.label, step="plan") from None
         diff = ""
         if result:
-            diff = render_text(diff_report(result, host=self.label))
+            diff = change_text(change_report(result, host=self.label))
         if users:
             if not diff:
                 diff = f"{self.label}: users\n"

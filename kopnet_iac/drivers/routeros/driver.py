@@ -56,7 +56,7 @@ from kopnet_iac.drivers.routeros.errors import (
 from kopnet_iac.drivers.routeros.session import LinkSettings, Reply, Sentence, Session
 from kopnet_iac.drivers.routeros.state import DeviceState, device_state, read_sentences
 from kopnet_iac.errors import KopnetError
-from kopnet_iac.platforms.routeros import Header, diff_report, emit
+from kopnet_iac.platforms.routeros import Header, change_report, emit
 
 log = logging.getLogger(__name__)
 
@@ -213,13 +213,13 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
     def plan_report(self) -> dict[str, Any]:
         """The last ``compare_config``'s plan as data (for journals and reports), secrets
         masked: ``{"host", "changed", "operations", "summary", "paths"`` (the engine's
-        ``diff_report``) ``, "script": str, "revert_script": str, "users": [str],
+        ``change_report``) ``, "script": str, "revert_script": str, "users": [str],
         "read": {"board": str, "scheduler_allowed": bool, "free_disk": int|None,
         "pending_commit": bool}}``; ``{}`` before any ``compare_config``."""
         prepared = self._prepared
         if prepared is None:
             return {}
-        report = diff_report(prepared.plan, host=self.label)
+        report = change_report(prepared.plan, host=self.label)
         report["changed"] = bool(prepared)
         report["script"] = self.flow.mask(prepared.plan.script(mask_sensitive=True))
         report["revert_script"] = self.flow.mask(prepared.plan.revert_script(mask_sensitive=True))

@@ -1,11 +1,11 @@
-"""RouterOS configuration engine: parse, emit, plan + revert plan, normalise, diff, lint.
+"""RouterOS configuration engine: parse, emit, plan + revert plan, normalise, plan report, lint.
 
 Pure computation over text and data; no device access. The pipeline::
 
     export text --parse_export--> RouterOSConfig --plan(running, intended)--> Plan
         Plan.script()         RouterOS script for /import (subset: see planner docstring)
         Plan.revert_script()  takes the post-apply state back to running
-        diff_report(plan)     per path, entries and properties that change (secrets masked)
+        change_report(plan)   per path, entries and properties that change (secrets masked)
 
 Example::
 
@@ -42,7 +42,7 @@ from kopnet_iac.platforms.routeros.model import Command, Entry, Header, RouterOS
 from kopnet_iac.platforms.routeros.normalize import equivalent, normalize
 from kopnet_iac.platforms.routeros.parser import parse_export, parse_script
 from kopnet_iac.platforms.routeros.planner import Operation, Plan, plan, target_state
-from kopnet_iac.platforms.routeros.planreport import diff_report, render_text
+from kopnet_iac.platforms.routeros.planreport import change_report, change_text
 
 __all__ = [
     "Command",
@@ -55,7 +55,8 @@ __all__ = [
     "RouterOSConfig",
     "Selector",
     "apply_script",
-    "diff_report",
+    "change_report",
+    "change_text",
     "emit",
     "equivalent",
     "lint",
@@ -65,6 +66,5 @@ __all__ = [
     "plan",
     "plan_many",
     "quote",
-    "render_text",
     "target_state",
 ]

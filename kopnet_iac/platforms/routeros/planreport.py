@@ -1,4 +1,4 @@
-"""Diff presentation: per device, grouped by path, the entries and properties that change.
+"""Plan report: per device, grouped by path, the entries and properties that change.
 
 Sensitive values (schema ``sensitive`` fields) are always masked here.
 """
@@ -14,7 +14,7 @@ from kopnet_iac.platforms.routeros.planner import MASK, Plan
 _SIGN = {"add": "+", "remove": "-", "set": "~", "move": ">"}
 
 
-def diff_report(
+def change_report(
     plan: Plan, *, host: str | None = None, schema: Schema | None = None
 ) -> dict[str, Any]:
     """JSON-ready description of the changes in ``plan``."""
@@ -44,8 +44,8 @@ def diff_report(
     }
 
 
-def render_text(report: dict[str, Any]) -> str:
-    """Human-readable form of :func:`diff_report` output."""
+def change_text(report: dict[str, Any]) -> str:
+    """Human-readable form of :func:`change_report` output."""
     lines: list[str] = []
     host = report.get("host") or "device"
     if not report["changed"]:

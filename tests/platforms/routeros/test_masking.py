@@ -13,7 +13,7 @@ from kopnet_iac.platforms.routeros.lint import lint
 from kopnet_iac.platforms.routeros.parser import parse_export
 from kopnet_iac.platforms.routeros.paths import load_schema
 from kopnet_iac.platforms.routeros.planner import MASK, plan
-from kopnet_iac.platforms.routeros.planreport import diff_report, render_text
+from kopnet_iac.platforms.routeros.planreport import change_report, change_text
 
 # (path, field, entry line with {secret} standing for the value); secrets are fake.
 CASES = [
@@ -67,13 +67,13 @@ def _config(path: str, line: str | None) -> str:
 def _outputs(running: str, intended: str) -> tuple[str, str]:
     """(unmasked scripts, everything meant for people or logs)."""
     result = plan(parse_export(running), parse_export(intended))
-    report = diff_report(result, host="core")
+    report = change_report(result, host="core")
     raw = result.script() + result.revert_script()
     shown = (
         result.script(mask_sensitive=True)
         + result.revert_script(mask_sensitive=True)
         + repr(report)
-        + render_text(report)
+        + change_text(report)
     )
     return raw, shown
 
@@ -111,7 +111,7 @@ def test_unset_trap_community_is_masked_both_ways() -> None:
     assert "/snmp set !trap-community" in raw and "fake-trap-s3cret" in raw
     assert "s3cret" not in shown
     result = plan(parse_export(running), parse_export(intended))
-    props = diff_report(result)["paths"][0]["changes"][0]["properties"]
+    props = change_report(result)["paths"][0]["changes"][0]["properties"]
     assert props["trap-community"] == {"before": MASK, "after": None}
 
 

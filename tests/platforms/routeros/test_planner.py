@@ -10,7 +10,7 @@ from kopnet_iac.platforms.routeros.model import RouterOSConfig
 from kopnet_iac.platforms.routeros.normalize import equivalent
 from kopnet_iac.platforms.routeros.parser import parse_export
 from kopnet_iac.platforms.routeros.planner import plan, target_state
-from kopnet_iac.platforms.routeros.planreport import diff_report, render_text
+from kopnet_iac.platforms.routeros.planreport import change_report, change_text
 
 
 def _roundtrip(running: RouterOSConfig, intended: RouterOSConfig) -> str:
@@ -120,8 +120,8 @@ def test_sensitive_values_are_masked_on_request_and_in_diffs() -> None:
     assert "fake-new-1" in result.script()
     masked = result.script(mask_sensitive=True) + result.revert_script(mask_sensitive=True)
     assert "fake-new-1" not in masked and "fake-old-1" not in masked and "********" in masked
-    report = diff_report(result, host="core")
-    text = render_text(report)
+    report = change_report(result, host="core")
+    text = change_text(report)
     assert "fake" not in text and "fake" not in str(report)
     assert report["paths"][0]["changes"][0]["properties"]["password"] == {
         "before": "********",
@@ -136,12 +136,12 @@ def test_diff_report_groups_by_path() -> None:
     intended = parse_export(
         "/ip pool\nadd name=b ranges=10.0.1.2-10.0.1.9\n/system identity\nset name=y\n"
     )
-    report = diff_report(plan(running, intended), host="core")
+    report = change_report(plan(running, intended), host="core")
     assert [g["path"] for g in report["paths"]] == ["/system identity", "/ip pool"]
     assert report["summary"] == {"add": 1, "remove": 1, "set": 1, "move": 0}
-    text = render_text(report)
+    text = change_text(report)
     assert "name: x -> y" in text and "+ name=b" in text and "- name=a" in text
-    assert render_text(diff_report(plan(running, running), host="core")) == "core: no changes\n"
+    assert change_text(change_report(plan(running, running), host="core")) == "core: no changes\n"
 
 
 def test_values_needing_quotes_survive_the_plan() -> None:
