@@ -8,6 +8,10 @@ masked). One run reads every device of the chosen villages in parallel (one
 ``git log -p <village>/<hostname>.rsc`` shows what changed on a device and when. A run where
 nothing changed makes no commit.
 
+A Linux gateway is a folder, ``<village>/<hostname>/<path on the gateway>``: every file the
+gateway role manages, read over one SSH session (:mod:`kopnet_iac.fleet.gateway`), secrets
+as their placeholders; a file no longer on the gateway is removed from the folder.
+
 A device that cannot be read is reported and its file left as it was; the others are kept.
 A backup folder that is not a healthy git repository is refused before any device is read,
 and nothing in it is touched.
