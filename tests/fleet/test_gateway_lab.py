@@ -129,6 +129,10 @@ def test_a_file_changed_by_hand_shows_in_drift_and_in_the_backup(lab: GatewayFle
     assert "\n-#server " in plan and "\n+server " in plan
     assert "\n-# admin: @@secret:gw-admin@@\n" in plan
     assert [d for d in drift["devices"] if d["status"] == "drifted"] == [gw]
+    code, _, text = lab.run("drift", VILLAGE, "--lab", "--exit-code")
+    assert code == 1, text
+    assert f"  {GATEWAY:<24} drifted (release {gw['release']})" in text
+    assert f"      --- {CHRONY} (running)" in text and "      -# admin: @@secret:gw-admin@@" in text
     page = html.read_text()
     assert GATEWAY in page and "#server " in page and not secrets_in(page)
 
