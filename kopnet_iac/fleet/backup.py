@@ -293,7 +293,8 @@ def _store_gateway(repo: BackupRepo, row: DeviceBackup, out: GatewayOutcome) -> 
             changed.append(relative)
     for relative in sorted(set(before) - set(files)):
         (repo.path / relative).unlink()
-        changed.append(relative)
+        if repo.git("ls-files", "--error-unmatch", "--", relative, check=False).returncode == 0:
+            changed.append(relative)  # tracked: its removal is committed
     row.status = "new" if not before else "changed" if changed else "unchanged"
     return changed
 

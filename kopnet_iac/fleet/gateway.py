@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 #: a managed file that is not on the gateway
 ABSENT = None
+#: literal characters a line needs around its placeholders to be used as a masking pattern
+MIN_LITERAL = 3
 
 
 class GatewayReadError(KopnetError):
@@ -97,6 +99,8 @@ def _line_pattern(line: str) -> tuple[re.Pattern[str], list[str]] | None:
     if not names:
         return None
     pieces = PLACEHOLDER_RE.split(line)  # literal, name, literal, name, ..., literal
+    if len("".join(pieces[0::2]).strip()) < MIN_LITERAL:
+        return None  # a line that is (nearly) only a secret would match any line
     literal = [re.escape(p) for p in pieces[0::2]]
     return re.compile("(.+?)".join(literal)), names
 

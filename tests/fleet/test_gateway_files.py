@@ -103,6 +103,12 @@ def test_two_placeholders_on_one_line() -> None:
     assert mask_text("other X1 and Y2;", {}, intended) == "other X1 and Y2;"
 
 
+def test_a_line_that_is_only_a_secret_is_not_a_pattern() -> None:
+    intended = "@@secret:psk@@\n"
+    assert mask_text("any line\nsomething else", {}, intended) == "any line\nsomething else"
+    assert mask_text("the-psk-value", {"psk": "the-psk-value"}, intended) == "@@secret:psk@@"
+
+
 # --------------------------------------------------------------------------- paths
 
 
@@ -197,6 +203,10 @@ def test_a_gateway_folder_in_the_backup_history(tmp_path: Path) -> None:
     assert "+  neighbor 203.0.113.1 as 64999;" in shown
     assert "deleted file mode" in shown and "-table x" in shown
     assert not (repo.path / "v/gw-v/etc/nftables.conf").exists()
+    (repo.path / "v/gw-v/etc/stray").write_text("never committed\n")
+    status, commit = store(second)
+    assert (status, commit) == ("unchanged", None)  # an untracked stray file is just removed
+    assert not (repo.path / "v/gw-v/etc/stray").exists()
     failed = DeviceBackup("v", "gw-v", "linux", "skipped")
     assert _store_gateway(repo, failed, GatewayOutcome("unreachable", error="down")) == []
     assert (failed.status, failed.error) == ("unreachable", "down")
