@@ -174,9 +174,9 @@ def diff_cmd(
     max_chars: int,
     full_diff: Path | None,
 ) -> None:
-    """Which device configurations a change alters, between two git revisions.
+    """Compare the rendered configs of two git revisions: which devices a change alters.
 
-    Renders the inventory and templates of both revisions with the current code (no
+    Also available as ``kopnet compare``. Renders the inventory and templates of both revisions with the current code (no
     device is contacted) and lists, per device, added/removed/changed files with a unified
     diff. Markdown suits a pull-request comment; JSON suits machines. Devices sharing a
     change are grouped (one diff per distinct change; JSON adds "groups"); --no-group shows
@@ -213,3 +213,4 @@ def register(group: click.Group) -> None:
     """Add this module's commands to the top-level group."""
     group.add_command(render_cmd)
     group.add_command(diff_cmd)
+    group.add_command(diff_cmd, name="compare")  # the concept's own word; ``diff`` stays

@@ -1,4 +1,4 @@
-"""``kopnet routeros``: check, diff and lint RouterOS export files (no device access)."""
+"""``kopnet routeros``: check, plan (``diff``) and lint RouterOS export files (no device access)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ def _load(path: Path) -> RouterOSConfig:
 def register(group: click.Group) -> None:
     """Add the ``routeros`` command group to the top-level group."""
     group.add_command(routeros)
+    routeros.add_command(diff, name="plan")  # the concept's own word; ``diff`` stays
 
 
 @click.group()
@@ -69,7 +70,7 @@ def check(files: tuple[Path, ...]) -> None:
 @click.argument("running", type=click.Path(path_type=Path))
 @click.argument("intended", type=click.Path(path_type=Path))
 @click.option("--revert", is_flag=True, help="Print the script that undoes the plan.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable diff and scripts.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable plan report and scripts.")
 @click.option(
     "--show-sensitive",
     is_flag=True,
@@ -92,7 +93,8 @@ def diff(
     as_changes: bool,
     running_hides_sensitive: bool,
 ) -> None:
-    """Print the plan script that turns RUNNING into INTENDED (nothing when equivalent).
+    """Plan RUNNING -> INTENDED: print the script that turns one into the other (nothing
+    when they are equivalent). Also available as ``kopnet routeros plan``.
 
     Paths that appear in INTENDED (or are declared with a `# kopnet: manage /a b, /c` comment)
     converge fully; other paths are left alone.
@@ -147,7 +149,7 @@ def lint_cmd(
     village: str | None,
     list_rules: bool,
 ) -> None:
-    """Check intended configs against the policy rules (exit 1 on any finding).
+    """Lint intended configs against the policy rules (exit 1 on any finding).
 
     Each finding is printed as FILE:LINE: RULE: PATH ENTRY: MESSAGE.
     """
