@@ -109,18 +109,19 @@ def count_operations(diff: str) -> int:
 # --------------------------------------------------------------------------- read + plan
 
 
-def fetch_running(task: Task) -> Result:
-    """Read the running configuration (``get_config(retrieve="running")``) and the facts.
+def fetch_running(task: Task, facts: bool = False) -> Result:
+    """Read the running configuration (``get_config(retrieve="running")``), and with ``facts``
+    the device facts too (each a round trip more on a slow link).
 
-    Payload: ``{"hostname", "running", "facts"}``.
+    Payload: ``{"hostname", "running", "facts"}`` (``facts`` empty unless asked).
     """
     driver = device(task, "read running")
-    facts = _call(task, "read running", ConnectError, driver.get_facts)
+    answer = _call(task, "read running", ConnectError, driver.get_facts) if facts else {}
     config = _call(
         task, "read running", ConnectError, lambda: driver.get_config(retrieve="running")
     )
     running = str(config.get("running", ""))
-    payload = {"hostname": task.host.name, "running": running, "facts": facts}
+    payload = {"hostname": task.host.name, "running": running, "facts": dict(answer)}
     return Result(host=task.host, result=payload)
 
 
