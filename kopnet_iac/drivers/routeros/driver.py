@@ -8,23 +8,30 @@ Round trips (one pipelined, tagged batch of API sentences each; TCP connect not 
    (scheduler allowed?), the revert job and file, and ``/user`` + ``/user ssh-keys`` when the
    candidate manages users. Model mismatch is refused here. The plan is the engine's
    (:mod:`kopnet_iac.platforms.routeros`); converged means an empty ``compare_config``, so a
-   no-op costs login + this read and sends no configuration command.
+   no-op costs login + this read (2 round trips) and sends no configuration command.
 3. ``commit_config`` arm: upload the revert script, add the ``/system scheduler`` revert job,
-   upload the apply script (and SSH keys), save a binary backup (last-resort layer; optional).
+   upload the apply script (and SSH keys), save a binary backup (last-resort layer; optional
+   with ``backup=False``). Any refusal here (scheduler disabled, disk full, upload refused)
+   is undone and nothing was changed.
 4. ``commit_config`` apply: ``/import`` of the apply script (the script removes itself).
-5. ``commit_config`` verify (optional): read the managed menus back, plus password sets of
-   users (API only, never in a file).
-6. ``confirm_commit``: remove the job and the leftover files in one batch.
+5. ``commit_config`` verify (``verify_after_commit``, default on): read the managed menus
+   back, pipelined with the password sets of users (API only, never in a file).
+6. ``confirm_commit``: remove the job and the leftover files in one batch
+   (``has_pending_commit`` answers from memory while the job is armed by this session).
 
-A one-line change, armed and confirmed, is 6 round trips including login and the read.
+A one-line change, armed and confirmed, is 6 round trips including login and the read;
+``rollback`` is login + 1 (job removed, revert script imported; no reboot).
 
 Revert: the revert script is the engine's exact revert plan, guarded so that it also restores
 a partly applied plan (see :mod:`~kopnet_iac.drivers.routeros.transaction`). A failing line
-during ``/import`` is reverted at once by importing it; a session lost mid-commit is reverted
-by the armed job. ``rollback`` imports the revert script (no reboot). ``optional_args``:
-``expected_model``, ``secrets`` (mapping or resolver), ``force_without_revert``,
-``backup`` (default True), ``verify_after_commit`` (default True), ``password_update``
-(``on_create``|``always``|``never``), ``safety_revert_in`` (seconds, when no ``revert_in``),
+during ``/import`` is reverted at once by importing it (the error says so); a session lost
+mid-commit is reverted by the armed job (the error says when). After ``confirm_commit`` the
+revert script stays on the device as the rollback point until the next commit.
+
+``optional_args``: ``expected_model``, ``secrets`` (mapping or resolver with ``get``),
+``force_without_revert``, ``backup`` (default True), ``verify_after_commit`` (default True),
+``password_update`` (``on_create``|``always``|``never``), ``safety_revert_in`` (seconds; the
+job armed during a commit without ``revert_in``, removed once it succeeded),
 ``import_timeout``, ``connect_timeout``, ``connect_retries``, ``port``, ``host_label``.
 """
 
