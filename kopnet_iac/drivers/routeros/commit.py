@@ -272,6 +272,10 @@ class CommitFlow:
         sentences.append(tx.arm_job(seconds))
         sentences.append(tx.file_add(tx.APPLY_FILE, apply))
         sentences.extend(tx.file_add(name, text) for name, text in prepared.users.key_files)
+        # New users (the NOC account) exist before the apply script imports their keys and
+        # disables admin; the armed job's revert removes them again.
+        users_at = len(sentences) - first
+        sentences.extend(prepared.users.api_before)
         if self.backup:
             sentences.append(("/system/backup/save", {"name": tx.BACKUP, "dont-encrypt": "yes"}))
         replies = self.batch(sentences, "arm")[first:]
@@ -284,7 +288,9 @@ class CommitFlow:
         if self.force_without_revert and others_ok:
             log.warning("%s: committing WITHOUT a revert path (forced)", self.label)
             return revert_ok
-        self._cleanup(job=job_r.ok, revert_file=revert_r.ok, step="arm")
+        added = replies[users_at : users_at + len(prepared.users.api_before)]
+        created = [n for n, r in zip(prepared.users.created, added, strict=True) if r.ok]
+        self._cleanup(job=job_r.ok, revert_file=revert_r.ok, step="arm", users=created)
         reason = self.mask("; ".join(str(t) for t in failed))
         if not revert_ok or (self.backup and not replies[-1].ok):
             raise self._refuse(f"arming failed: {reason}")
@@ -292,8 +298,10 @@ class CommitFlow:
             f"upload failed: {reason}; nothing was changed", host=self.label, step="arm"
         )
 
-    def _cleanup(self, *, job: bool, revert_file: bool, step: str) -> None:
-        sentences: list[Sentence] = []
+    def _cleanup(
+        self, *, job: bool, revert_file: bool, step: str, users: list[str] | None = None
+    ) -> None:
+        sentences: list[Sentence] = [("/user/remove", {"numbers": name}) for name in users or []]
         if job:
             sentences.append(("/system/scheduler/remove", {"numbers": tx.JOB}))
         if revert_file:
@@ -364,7 +372,8 @@ class CommitFlow:
         return state
 
     def _after(self, prepared: Prepared) -> int:
-        """Password sets (API only) and, optionally, read back and count residual changes."""
+        """Password rotations (API only) and, optionally, read back and count residual
+        changes (new users were created before the import, see :meth:`_arm`)."""
         secrets = list(prepared.users.api_after)
         if not self.verify and not secrets:
             return -1

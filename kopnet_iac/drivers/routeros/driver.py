@@ -10,7 +10,8 @@ Round trips (one pipelined, tagged batch of API sentences each; TCP connect not 
    (:mod:`kopnet_iac.platforms.routeros`); converged means an empty ``compare_config``, so a
    no-op costs login + this read (2 round trips) and sends no configuration command.
 3. ``commit_config`` arm: upload the revert script, add the ``/system scheduler`` revert job,
-   upload the apply script (and SSH keys), save a binary backup (last-resort layer; optional
+   upload the apply script (and SSH keys), create new users (the NOC account, before the
+   apply script disables ``admin``), save a binary backup (last-resort layer; optional
    with ``backup=False``). Any refusal here (scheduler disabled, disk full, upload refused)
    is undone and nothing was changed.
 4. ``commit_config`` apply: ``/import`` of the apply script (the script removes itself).
@@ -32,7 +33,10 @@ revert script stays on the device as the rollback point until the next commit.
 ``force_without_revert``, ``backup`` (default True), ``verify_after_commit`` (default True),
 ``password_update`` (``on_create``|``always``|``never``), ``safety_revert_in`` (seconds; the
 job armed during a commit without ``revert_in``, removed once it succeeded),
-``import_timeout``, ``connect_timeout``, ``connect_retries``, ``port``, ``host_label``.
+``import_timeout``, ``connect_timeout``, ``connect_retries``, ``port``, ``host_label``,
+``login_fallbacks`` (``[(user, password), ...]`` tried in order when the device refuses the
+login as ``username``: a device still on its old or default account, before the first deploy
+created the NOC account; the session then plans with the account that worked).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from kopnet_iac.drivers.routeros.errors import (
     CandidateError,
     DeviceCommitError,
     DeviceConnectError,
+    LoginRefusedError,
     ReplaceCandidateError,
 )
 from kopnet_iac.drivers.routeros.session import LinkSettings, Reply, Sentence, Session
@@ -74,6 +79,8 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
     ) -> None:
         args = dict(optional_args or {})
         super().__init__(hostname, username, password, timeout=timeout, optional_args=args)
+        self.username: str = username  # the account this session logs in with (see open)
+        self.password: str = password
         self.label = str(args.get("host_label") or hostname)
         self.settings = LinkSettings(
             connect_timeout=float(args.get("connect_timeout", 30)),
@@ -93,6 +100,8 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
             safety_revert_in=int(args.get("safety_revert_in", 600)),
             import_timeout=float(args.get("import_timeout", max(300.0, float(timeout)))),
         )
+        self._fallbacks = [(str(u), str(p)) for u, p in args.get("login_fallbacks") or ()]
+        self._refused: list[tuple[str, str]] = []
         self.session = Session(hostname, int(self.port), self.settings, self.label)
         self.flow.batch = self._batch
         self.flow.read = self._read
@@ -103,7 +112,25 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
     # -- connection ------------------------------------------------------------------------
 
     def open(self) -> None:
-        self.api = self.session.open(self.username, self.password)
+        """Log in; on a refusal, with each of ``login_fallbacks`` in turn. The account that
+        worked is tried first next time, then the refused one (a commit may have created it
+        meanwhile), then the other fallbacks."""
+        current = (self.username, self.password)
+        others = [*self._refused, *self._fallbacks]
+        logins = [current, *dict.fromkeys(x for x in others if x != current)]
+        for index, (user, password) in enumerate(logins):
+            try:
+                self.api = self.session.open(user, password)
+            except LoginRefusedError:
+                if index == len(logins) - 1:
+                    raise
+                continue
+            if index:
+                log.info("%s: logged in as %r (%r refused)", self.label, user, current[0])
+                self._refused = [current]  # tried first again next time: a commit may add it
+            self.username, self.password = user, password
+            self.flow.login_user, self.flow.login_password = user, password
+            return
 
     def close(self) -> None:
         self.session.close()
