@@ -39,7 +39,9 @@ def test_entry_point_loads_every_device() -> None:
     core = nr.inventory.hosts["core-sukadana"]
     assert core.hostname == "10.90.0.129"
     assert core.platform == "kopnet_routeros"
-    assert core.username == "admin"
+    assert core.username == "noc"  # the fleet's NOC account (noc.device_user)
+    fallbacks = core.connection_options["napalm"].extras["optional_args"]["login_fallbacks"]
+    assert [user for user, _ in fallbacks] == ["admin"]  # a device before its first deploy
     assert core.data["village"] == "sukadana"
     assert core["role"] == "core-router"  # data is reachable the Nornir way
     assert core["serial"] == "HE10A8F2K91"
