@@ -20,9 +20,9 @@ from kopnet_iac.deploy.verify import (
 )
 from kopnet_iac.errors import KopnetError
 from kopnet_iac.inventory.loader import Inventory, load_inventory
-from tests.conftest import REPO_ROOT
+from tests.conftest import EXAMPLE_FLEET
 
-INVENTORY = Path(REPO_ROOT) / "inventory"
+INVENTORY = EXAMPLE_FLEET
 
 
 @pytest.fixture(scope="module")
@@ -300,6 +300,10 @@ def test_management_rank_orders_the_far_end_first(inv: Inventory) -> None:
 def test_hotspot_expected_where_sold(inv: Inventory) -> None:
     exp = village_expectations(inv, "sukadana")["core-sukadana"]
     assert (exp.pppoe_servers, exp.hotspot_servers) == (2, 2)
+    # per hamlet: Pematang sells hotspot in two of its three hamlets, Lebung Itam in none
+    exp = village_expectations(inv, "pematang-panggang")["core-pematang"]
+    assert (exp.pppoe_servers, exp.hotspot_servers) == (3, 2)
+    assert village_expectations(inv, "lebung-itam")["core-lebung-itam"].hotspot_servers == 0
 
 
 # --------------------------------------------------------------------------- task helpers
