@@ -14,6 +14,7 @@ import click
 from kopnet_iac import __version__
 from kopnet_iac.cli import (
     deploy_cmds,
+    fleet_cmds,
     gateway_cmds,
     inventory_cmds,
     lab_cmds,
@@ -21,11 +22,14 @@ from kopnet_iac.cli import (
     routeros_cmds,
     state_cmds,
 )
-from kopnet_iac.cli.context import AppContext
+from kopnet_iac.cli.context import EXIT_CODES_HELP, AppContext
 from kopnet_iac.cli.hostkey_cmds import hostkey
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES_HELP,
+)
 @click.option(
     "--inventory",
     "inventory_dir",
@@ -59,6 +63,7 @@ routeros_cmds.register(cli)
 lab_cmds.register(cli)
 gateway_cmds.register(cli)
 deploy_cmds.register(cli)
+fleet_cmds.register(cli)
 state_cmds.register(cli)
 cli.add_command(hostkey)
 
