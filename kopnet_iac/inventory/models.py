@@ -122,6 +122,11 @@ class Noc(Model):
     syslog: str
     snmp: SnmpSettings
     ssh_keys: list[str] = Field(default_factory=list, description="public keys for admin users")
+    controller_key_login: bool = Field(
+        False,
+        description="the deploy controller logs in to airOS radios with an SSH key listed in "
+        "ssh_keys; only then is SSH password login disabled on them (keys are installed either way)",
+    )
     # -- device hardening (additive)
     device_user: Name = Field(
         "noc",

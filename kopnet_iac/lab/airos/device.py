@@ -24,6 +24,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import ssl
 import time
 from collections.abc import Callable, Coroutine
@@ -351,6 +352,23 @@ class AirOSDevice:
             return verdict
         return False
 
+    def password_login_allowed(self) -> bool:
+        """``sshd.auth.passwd=disabled`` in the applied configuration refuses password logins."""
+        return self.active.values.get("sshd.auth.passwd", "enabled") != "disabled"
+
+    def authenticate_key(self, username: str, key_type: str, key_value: str) -> bool:
+        """A public key login: ``username`` is an enabled user and the key is one of the
+        enabled ``sshd.auth.key.N`` entries of the applied configuration."""
+        if self.faults.refuse_login:
+            return False
+        values = self.active.values
+        user_ok = any(
+            values.get(f"users.{index}.name") == username
+            and values.get(f"users.{index}.status", "enabled") == "enabled"
+            for index in range(1, 10)
+        )
+        return user_ok and (key_type, key_value) in authorised_keys(values)
+
     def _board_info(self) -> str:
         return (
             f"board.sysid=0xe7fa\nboard.name={self.spec.model}\n"
@@ -450,3 +468,17 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def authorised_keys(values: dict[str, str]) -> set[tuple[str, str]]:
+    """The enabled ``sshd.auth.key.N`` entries of a configuration as (type, base64) pairs."""
+    found: set[tuple[str, str]] = set()
+    for key, status in values.items():
+        match = re.fullmatch(r"sshd\.auth\.key\.(\d+)\.status", key)
+        if match is None or status != "enabled":
+            continue
+        kind = values.get(f"sshd.auth.key.{match.group(1)}.type", "")
+        value = values.get(f"sshd.auth.key.{match.group(1)}.value", "")
+        if kind and value:
+            found.add((kind, value))
+    return found
