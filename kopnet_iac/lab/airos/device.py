@@ -24,7 +24,6 @@ import asyncio
 import json
 import logging
 import os
-import re
 import ssl
 import time
 from collections.abc import Callable, Coroutine
@@ -48,6 +47,7 @@ from kopnet_iac.lab.airos.status import mac_for
 from kopnet_iac.lab.faults import Faults
 from kopnet_iac.lab.spec import DeviceSpec, LabNetwork
 from kopnet_iac.lab.wire import Wire
+from kopnet_iac.platforms.airos.syscfg import enabled_ssh_keys
 
 logger = logging.getLogger(__name__)
 
@@ -367,7 +367,7 @@ class AirOSDevice:
             and values.get(f"users.{index}.status", "enabled") == "enabled"
             for index in range(1, 10)
         )
-        return user_ok and (key_type, key_value) in authorised_keys(values)
+        return user_ok and (key_type, key_value) in enabled_ssh_keys(values)
 
     def _board_info(self) -> str:
         return (
@@ -468,17 +468,3 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-def authorised_keys(values: dict[str, str]) -> set[tuple[str, str]]:
-    """The enabled ``sshd.auth.key.N`` entries of a configuration as (type, base64) pairs."""
-    found: set[tuple[str, str]] = set()
-    for key, status in values.items():
-        match = re.fullmatch(r"sshd\.auth\.key\.(\d+)\.status", key)
-        if match is None or status != "enabled":
-            continue
-        kind = values.get(f"sshd.auth.key.{match.group(1)}.type", "")
-        value = values.get(f"sshd.auth.key.{match.group(1)}.value", "")
-        if kind and value:
-            found.add((kind, value))
-    return found
