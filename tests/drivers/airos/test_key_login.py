@@ -85,9 +85,8 @@ def test_key_session_may_disable_password_login(
         driver.confirm_commit()  # a fresh check of the radio over the same key session
         assert not driver.has_pending_commit()
     assert radio.device.active.get("sshd.auth.passwd") == "disabled"
-    with pytest.raises(ConnectAuthError):
-        with opened(radio):
-            pass
+    with pytest.raises(ConnectAuthError):  # password login is refused now
+        driver_for(radio).open()
     with opened(radio, key_file=str(path)) as driver:  # later runs still get in
         driver.load_merge_candidate(config="sshd.auth.passwd=disabled\n")
         assert driver.compare_config() == ""
