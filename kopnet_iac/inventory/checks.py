@@ -77,6 +77,10 @@ def check_fleet(fleet: Fleet, doc: YamlDoc, out: Problems) -> None:
             )
 
     _check_secret(fleet, doc, ("noc", "snmp", "community"), fleet.noc.snmp.community, out)
+    if fleet.partner_isp.bgp_password_secret is not None:
+        secret = fleet.partner_isp.bgp_password_secret
+        _check_secret(fleet, doc, ("partner_isp", "bgp_password_secret"), secret, out)
+    _check_port_blocks(fleet, doc, out)
     for i, server in enumerate(fleet.radius):
         _check_secret(fleet, doc, ("radius", i, "secret"), server.secret, out)
     _unique(
@@ -100,6 +104,23 @@ def overlaps(
             if int(item[0].broadcast_address) <= int(widest[0].broadcast_address):
                 continue
         widest = item
+
+
+def _check_port_blocks(fleet: Fleet, doc: YamlDoc, out: Problems) -> None:
+    """Every subscriber address gets a CGNAT port block of at least ``cgnat.min_block`` ports."""
+    sizes = {p.purpose: p.size for p in fleet.pools.values()}
+    if "subscriber" not in sizes or "public-nat" not in sizes:
+        return
+    subscribers, public = 2 ** (32 - sizes["subscriber"]), 2 ** (32 - sizes["public-nat"])
+    ports = (65536 - fleet.cgnat.first_port) * public // subscribers
+    if ports < fleet.cgnat.min_block:
+        out.add(
+            doc,
+            ("cgnat", "min_block"),
+            f"{subscribers} subscriber addresses share {public} public addresses: "
+            f"{ports} ports each, fewer than min_block {fleet.cgnat.min_block} "
+            "(a larger public-nat block or a smaller subscriber block per village)",
+        )
 
 
 def _check_secret(fleet: Fleet | None, doc: YamlDoc, loc: Loc, name: str, out: Problems) -> None:

@@ -69,6 +69,40 @@ class PartnerIsp(Model):
     asn: int = Field(ge=1, le=4294967295, description="partner ISP edge ASN")
     pop_asn: int = Field(ge=64512, le=65534, description="private ASN of the village gateways")
     uplinks: dict[UplinkType, UplinkProfile]
+    # --- gateway eBGP session hardening (linux gateway templates)
+    bgp_password_secret: SecretRef | None = Field(
+        None, description="secret with the eBGP TCP-MD5 password (unset: the ISP supports none)"
+    )
+    bgp_ttl_security: bool = Field(
+        True, description="GTSM (RFC 5082): accept eBGP packets only from a directly connected edge"
+    )
+
+
+# --- gateway subscriber policy: regulator DNS and CGNAT traceability (linux gateway templates)
+
+
+class RegulatorDns(Model):
+    """The resolver the regulator requires for subscribers (content filtering)."""
+
+    name: str = Field(description="who runs it, e.g. the partner ISP's TrustPositif resolver")
+    resolvers: list[str] = Field(min_length=1, description="IPv4 addresses the gateways forward to")
+    enforce: bool = Field(
+        True, description="redirect subscribers' own DNS queries (port 53) to the gateway's cache"
+    )
+
+    _resolvers = field_validator("resolvers")(lambda v: [_address(x) for x in v])
+
+
+class CgnatPolicy(Model):
+    """CGNAT traceability: per-subscriber port blocks, logged to the NOC syslog."""
+
+    first_port: int = Field(1024, ge=1024, le=60000, description="lowest port handed out")
+    min_block: int = Field(
+        256, ge=64, le=32768, description="smallest acceptable ports per subscriber"
+    )
+    log_retention_days: int = Field(
+        365, ge=1, description="how long the NOC syslog keeps the block log (documented policy)"
+    )
 
 
 class SnmpSettings(Model):
@@ -154,6 +188,10 @@ class Fleet(Model):
     plans: list[ServicePlan] = Field(min_length=1)
     pools: dict[Name, Pool]
     secrets: dict[SecretRef, SecretDecl]
+    regulator_dns: RegulatorDns | None = Field(
+        None, description="subscriber DNS the regulator requires (unset: the NOC resolvers)"
+    )
+    cgnat: CgnatPolicy = Field(default_factory=CgnatPolicy)
     vault: str | None = Field(None, description="ansible-vault file with secret values")
 
 
@@ -174,6 +212,9 @@ class HardwareModel(Model):
     bands: list[Literal["2ghz", "5ghz", "60ghz"]] = Field(default_factory=list)
     max_channel_width: int = Field(80, ge=10, le=160, description="MHz")
     factory: FactoryDefaults | None = None
+    network_backend: Literal["networkd", "ifupdown"] = Field(
+        "networkd", description="linux: how the gateway's own interfaces are configured"
+    )
     # -- field-grade radio facts (additive)
     radio_standard: Literal["802.11n", "802.11ac"] | None = Field(
         None,

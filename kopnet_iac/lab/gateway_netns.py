@@ -43,6 +43,7 @@ from kopnet_iac.lab.gateway.plan import (
     MAX_SLOTS,
     MGMT_PORT,
     SSH_PORT,
+    SYSLOG_RECEIVER,
     GatewayLabPlan,
     boot_script,
     controller_addresses,
@@ -117,6 +118,11 @@ def up(village_id: str, inv: Inventory, lab_dir: Path) -> dict[str, object]:
     except BaseException:
         system.release_slot(slot, str(record_path))
         raise
+    try:
+        bgp_password = _bgp_password(inv, plan)
+    except BaseException:
+        system.release_slot(slot, str(record_path))
+        raise
     gw_dir = records / village_id
     record: dict[str, Any] = {
         "village": village_id,
@@ -136,7 +142,7 @@ def up(village_id: str, inv: Inventory, lab_dir: Path) -> dict[str, object]:
         gw_dir.mkdir(parents=True)
         _create_network(plan)
         _start_gateway(plan, gw_dir, record, record_path)  # boots while the edge starts
-        _start_edge(plan, gw_dir, record, record_path)
+        _start_edge(plan, gw_dir, record, record_path, bgp_password)
         _wait_ssh(plan, gw_dir, record)
     except BaseException as exc:
         log.warning("%s: lab gateway failed to start, cleaning up", plan.hostname)
@@ -228,6 +234,7 @@ def _info(
         "edge_address": str(plan.uplink_edge.ip),
         "edge_asn": plan.isp_asn,
         "edge_bird_socket": str(system.SLOTS_DIR.parent / f"edge{plan.slot}.ctl"),
+        "noc_syslog_log": str(gw_dir / "edge" / "syslog.log"),
     }
 
 
@@ -280,8 +287,21 @@ def _create_network(plan: GatewayLabPlan) -> None:
         system.run(argv)
 
 
+def _bgp_password(inv: Inventory, plan: GatewayLabPlan) -> str | None:
+    """The eBGP TCP-MD5 password the edge needs (the fleet's secret), None when unused."""
+    if plan.routing != "bgp" or plan.bgp_password_secret is None:
+        return None
+    from kopnet_iac.inventory.secrets import resolve_secret
+
+    return resolve_secret(inv, plan.bgp_password_secret)
+
+
 def _start_edge(
-    plan: GatewayLabPlan, gw_dir: Path, record: dict[str, Any], record_path: Path
+    plan: GatewayLabPlan,
+    gw_dir: Path,
+    record: dict[str, Any],
+    record_path: Path,
+    bgp_password: str | None = None,
 ) -> None:
     edir = gw_dir / "edge"
     edir.mkdir()
@@ -290,11 +310,37 @@ def _start_edge(
     sock = system.SLOTS_DIR.parent / f"edge{plan.slot}.ctl"
     record["files"] = [str(sock)]
     _write(record_path, record)
-    bird_conf.write_text(edge_bird_conf(plan, str(edir / "bird.log")))
-    system.run(["bird", "-p", "-c", str(bird_conf)])
+    bird_conf.touch(mode=0o600)
+    bird_conf.write_text(edge_bird_conf(plan, str(edir / "bird.log"), bgp_password))
     exe = ["ip", "netns", "exec", plan.ns_edge]
-    system.run([*exe, "bird", "-c", str(bird_conf), "-s", str(sock), "-P", str(pidfile)])
-    _record_pidfile(record, record_path, "edge-bird", pidfile)
+    try:
+        system.run(["bird", "-p", "-c", str(bird_conf)])
+        system.run([*exe, "bird", "-c", str(bird_conf), "-s", str(sock), "-P", str(pidfile)])
+        _record_pidfile(record, record_path, "edge-bird", pidfile)
+    finally:
+        # BIRD has read it: the password does not stay on the lab's disk
+        placeholder = None if plan.bgp_password_secret is None else plan.bgp_password_secret
+        masked = f"@@secret:{placeholder}@@" if bgp_password is not None else None
+        bird_conf.write_text(edge_bird_conf(plan, str(edir / "bird.log"), masked))
+    if plan.noc_syslog is not None:
+        syslog_pid = edir / "syslog.pid"
+        proc = subprocess.Popen(
+            [
+                *exe,
+                "python3",
+                "-c",
+                SYSLOG_RECEIVER,
+                str(plan.noc_syslog),
+                str(edir / "syslog.log"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=(edir / "syslog.err").open("ab"),
+            start_new_session=True,
+        )
+        syslog_pid.write_text(str(proc.pid))
+        record["processes"].append(system.process_ref("edge-syslog", proc.pid).to_json())
+        _write(record_path, record)
     unbound_conf = edir / "unbound.conf"
     unbound_conf.write_text(edge_unbound_conf(plan, str(edir)))
     system.run([*exe, "unbound", "-c", str(unbound_conf)])

@@ -355,7 +355,7 @@ def classify_airos_shell(line: str) -> str:
     expect_program = True
     for index, token in enumerate(tokens):
         if token in (">", ">>"):
-            target = tokens[index + 1] if index + 1 < len(tokens) else ""
+            target = tokens[index + 1].rstrip(")") if index + 1 < len(tokens) else ""
             if target != "/dev/null":
                 return CONFIG
             continue
@@ -363,11 +363,14 @@ def classify_airos_shell(line: str) -> str:
             expect_program = True
             continue
         if expect_program:
-            programs.append(token.rsplit("/", 1)[-1])
+            program = token.rsplit("/", 1)[-1]
+            if program == "kill" and tokens[index + 1 : index + 2] == ["-0"]:
+                program = "kill -0"  # only asks whether a process exists
+            programs.append(program)
             expect_program = False
     if programs and all(p in AIROS_SESSION_PROGRAMS for p in programs):
         return SESSION
-    if all(p in AIROS_READ_PROGRAMS for p in programs):
+    if all(p in AIROS_READ_PROGRAMS or p == "kill -0" for p in programs):
         if "hostname" in programs and len(tokens) > 1 and tokens[0] == "hostname":
             return CONFIG  # ``hostname NAME`` sets it
         return READ

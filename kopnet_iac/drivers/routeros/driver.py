@@ -10,7 +10,8 @@ Round trips (one pipelined, tagged batch of API sentences each; TCP connect not 
    (:mod:`kopnet_iac.platforms.routeros`); converged means an empty ``compare_config``, so a
    no-op costs login + this read (2 round trips) and sends no configuration command.
 3. ``commit_config`` arm: upload the revert script, add the ``/system scheduler`` revert job,
-   upload the apply script (and SSH keys), save a binary backup (last-resort layer; optional
+   upload the apply script (and SSH keys), create new users (the NOC account, before the
+   apply script disables ``admin``), save a binary backup (last-resort layer; optional
    with ``backup=False``). Any refusal here (scheduler disabled, disk full, upload refused)
    is undone and nothing was changed.
 4. ``commit_config`` apply: ``/import`` of the apply script (the script removes itself).
@@ -33,8 +34,9 @@ revert script stays on the device as the rollback point until the next commit.
 ``password_update`` (``on_create``|``always``|``never``), ``safety_revert_in`` (seconds; the
 job armed during a commit without ``revert_in``, removed once it succeeded),
 ``import_timeout``, ``connect_timeout``, ``connect_retries``, ``port``, ``host_label``,
-``fallback_usernames`` (tried in order when ``username`` is refused). ``model`` and ``name``
-are accepted for ``expected_model`` and ``host_label`` (the airOS driver's names).
+``login_fallbacks`` (``[(user, password), ...]`` tried in order when the device refuses the
+login as ``username``: a device still on its old or default account, before the first deploy
+created the NOC account; the session then plans with the account that worked).
 """
 
 from __future__ import annotations
@@ -51,12 +53,13 @@ from kopnet_iac.drivers.routeros.errors import (
     CandidateError,
     DeviceCommitError,
     DeviceConnectError,
+    LoginRefusedError,
     ReplaceCandidateError,
 )
 from kopnet_iac.drivers.routeros.session import LinkSettings, Reply, Sentence, Session
 from kopnet_iac.drivers.routeros.state import DeviceState, device_state, read_sentences
 from kopnet_iac.errors import KopnetError
-from kopnet_iac.platforms.routeros import Header, diff_report, emit
+from kopnet_iac.platforms.routeros import Header, emit
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +79,9 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
     ) -> None:
         args = dict(optional_args or {})
         super().__init__(hostname, username, password, timeout=timeout, optional_args=args)
-        self.username: str = username
+        self.username: str = username  # the account this session logs in with (see open)
         self.password: str = password
-        self.label = str(args.get("host_label") or args.get("name") or hostname)
+        self.label = str(args.get("host_label") or hostname)
         self.settings = LinkSettings(
             connect_timeout=float(args.get("connect_timeout", 30)),
             timeout=float(timeout),
@@ -88,7 +91,7 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
             label=self.label,
             login_user=username,
             login_password=password,
-            expected_model=args.get("expected_model") or args.get("model"),
+            expected_model=args.get("expected_model"),
             secrets=args.get("secrets"),
             force_without_revert=bool(args.get("force_without_revert", False)),
             backup=bool(args.get("backup", True)),
@@ -97,12 +100,11 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
             safety_revert_in=int(args.get("safety_revert_in", 600)),
             import_timeout=float(args.get("import_timeout", max(300.0, float(timeout)))),
         )
+        self._fallbacks = [(str(u), str(p)) for u, p in args.get("login_fallbacks") or ()]
+        self._refused: list[tuple[str, str]] = []
         self.session = Session(hostname, int(self.port), self.settings, self.label)
         self.flow.batch = self._batch
         self.flow.read = self._read
-        self.flow.relogin = self._relogin
-        fallback = args.get("fallback_usernames") or ()
-        self.fallback_usernames = [str(u) for u in fallback if u and u != username]
         self._candidate: Candidate | None = None
         self._replace = False
         self._prepared: Prepared | None = None
@@ -110,42 +112,25 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
     # -- connection ------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Log in as ``username``, else as each of ``fallback_usernames`` (same password):
-        after a deploy replaced the built-in admin by the named NOC account, or before it."""
-        errors: list[DeviceConnectError] = []
-        for user in [self.username, *self.fallback_usernames]:
+        """Log in; on a refusal, with each of ``login_fallbacks`` in turn. The account that
+        worked is tried first next time, then the refused one (a commit may have created it
+        meanwhile), then the other fallbacks."""
+        current = (self.username, self.password)
+        others = [*self._refused, *self._fallbacks]
+        logins = [current, *dict.fromkeys(x for x in others if x != current)]
+        for index, (user, password) in enumerate(logins):
             try:
-                self.api = self.session.open(user, self.password)
-            except DeviceConnectError as exc:
-                if exc.step != "login":
+                self.api = self.session.open(user, password)
+            except LoginRefusedError:
+                if index == len(logins) - 1:
                     raise
-                errors.append(exc)
                 continue
-            if user != self.username:
-                log.info("%s: logged in as %s", self.label, user)
-                self.username = self.flow.login_user = user
+            if index:
+                log.info("%s: logged in as %r (%r refused)", self.label, user, current[0])
+                self._refused = [current]  # tried first again next time: a commit may add it
+            self.username, self.password = user, password
+            self.flow.login_user, self.flow.login_password = user, password
             return
-        raise (
-            errors[-1]
-            if len(errors) == 1
-            else DeviceConnectError(
-                "login refused as "
-                + " and as ".join(repr(u) for u in [self.username, *self.fallback_usernames]),
-                host=self.label,
-                step="login",
-            )
-        )
-
-    def _relogin(self, user: str, password: str) -> None:
-        """Continue as ``user``: a new session proves the account works, the old one closes."""
-        fresh = Session(self.hostname, int(self.port), self.settings, self.label)
-        fresh.round_trips = self.session.round_trips
-        fresh.open(user, password)
-        self.session.close()
-        self.session = fresh
-        self.api = fresh.api
-        self.username, self.password = user, password
-        log.info("%s: continuing as %s", self.label, user)
 
     def close(self) -> None:
         self.session.close()
@@ -209,29 +194,6 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
             return ""
         self._prepared = self.flow.prepare(self._candidate, self._replace)
         return self._prepared.diff
-
-    def plan_report(self) -> dict[str, Any]:
-        """The last ``compare_config``'s plan as data (for journals and reports), secrets
-        masked: ``{"host", "changed", "operations", "summary", "paths"`` (the engine's
-        ``diff_report``) ``, "script": str, "revert_script": str, "users": [str],
-        "read": {"board": str, "scheduler_allowed": bool, "free_disk": int|None,
-        "pending_commit": bool}}``; ``{}`` before any ``compare_config``."""
-        prepared = self._prepared
-        if prepared is None:
-            return {}
-        report = diff_report(prepared.plan, host=self.label)
-        report["changed"] = bool(prepared)
-        report["script"] = self.flow.mask(prepared.plan.script(mask_sensitive=True))
-        report["revert_script"] = self.flow.mask(prepared.plan.revert_script(mask_sensitive=True))
-        report["users"] = [self.flow.mask(c) for c in prepared.users.changes]
-        state = prepared.state
-        report["read"] = {
-            "board": state.board,
-            "scheduler_allowed": state.scheduler_allowed,
-            "free_disk": state.free_disk,
-            "pending_commit": state.pending_job,
-        }
-        return report
 
     # -- commit, confirm, rollback -----------------------------------------------------------
 

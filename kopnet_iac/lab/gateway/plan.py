@@ -62,6 +62,11 @@ class GatewayLabPlan:
     domain: str
     controller_ip: IPv4Address
     mgmt_ip: IPv4Address
+    # eBGP hardening the edge must match; regulator DNS and NOC syslog stand-ins on the edge
+    bgp_password_secret: str | None = None
+    ttl_security: bool = False
+    regulator_dns: tuple[IPv4Address, ...] = ()
+    noc_syslog: IPv4Address | None = None
 
     @property
     def ns_gateway(self) -> str:
@@ -144,7 +149,11 @@ def plan_gateway(inv: Inventory, village_id: str, slot: int) -> GatewayLabPlan:
     if not 0 <= slot < min(MAX_SLOTS, len(controllers)):
         raise LabError(f"no free lab gateway slot (slot {slot})", village=village_id)
     noc = inv.fleet.noc
-    services = tuple(dict.fromkeys(IPv4Address(a) for a in (*noc.dns, *noc.ntp)))
+    regulator = inv.fleet.regulator_dns
+    regulator_dns = tuple(IPv4Address(a) for a in regulator.resolvers) if regulator else ()
+    services = tuple(
+        dict.fromkeys(IPv4Address(a) for a in (*noc.dns, *noc.ntp, *regulator_dns, noc.syslog))
+    )
     return GatewayLabPlan(
         village=village_id,
         hostname=device.hostname,
@@ -168,15 +177,21 @@ def plan_gateway(inv: Inventory, village_id: str, slot: int) -> GatewayLabPlan:
         domain=inv.fleet.fleet.domain,
         controller_ip=controllers[slot],
         mgmt_ip=LAB_MGMT_NET.network_address + slot + 1,
+        bgp_password_secret=isp.bgp_password_secret,
+        ttl_security=isp.bgp_ttl_security,
+        regulator_dns=regulator_dns,
+        noc_syslog=IPv4Address(noc.syslog),
     )
 
 
 # --------------------------------------------------------------------------- edge configs
 
 
-def edge_bird_conf(plan: GatewayLabPlan, log_file: str) -> str:
+def edge_bird_conf(plan: GatewayLabPlan, log_file: str, bgp_password: str | None = None) -> str:
     """BIRD 2 config of the partner ISP edge: blackhole default exported over eBGP, or (static
-    uplinks) static routes back to the gateway's public NAT block and loopback."""
+    uplinks) static routes back to the gateway's public NAT block and loopback. The eBGP
+    session matches the gateway's hardening: TCP-MD5 with ``bgp_password`` (the value of the
+    fleet's secret; the caller keeps it off the disk), GTSM when the fleet enables it."""
     edge, gw = plan.uplink_edge.ip, plan.uplink_gateway.ip
     lines = [
         f'log "{log_file}" all;',
@@ -196,6 +211,8 @@ def edge_bird_conf(plan: GatewayLabPlan, log_file: str) -> str:
             f'  description "KopNet POP {plan.village}";',
             f"  local {edge} as {plan.isp_asn};",
             f"  neighbor {gw} as {plan.pop_asn};",
+            *([f'  password "{bgp_password}";'] if bgp_password is not None else []),
+            *(["  ttl security on;"] if plan.ttl_security else []),
             "  connect delay time 1;",
             "  connect retry time 2;",
             "  error wait time 1, 4;",
@@ -225,7 +242,7 @@ def edge_unbound_conf(plan: GatewayLabPlan, state_dir: str) -> str:
     ns = plan.noc_dns[0]
     lines = [
         "server:",
-        *(f"  interface: {a}" for a in plan.noc_dns),
+        *(f"  interface: {a}" for a in (*plan.noc_dns, *plan.regulator_dns)),
         "  port: 53",
         "  do-ip6: no",
         '  chroot: ""',
@@ -259,6 +276,21 @@ def edge_chrony_conf(plan: GatewayLabPlan, state_dir: str) -> str:
         "bindcmdaddress /",
     ]
     return "\n".join(lines) + "\n"
+
+
+SYSLOG_RECEIVER = r"""
+import socket, sys, time
+addr, path = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((addr, 514))
+with open(path, "a", buffering=1) as out:
+    while True:
+        data, (src, port) = s.recvfrom(65535)
+        text = data.decode(errors="replace").replace(chr(10), " ")
+        out.write("%.3f %s:%d %s%s" % (time.time(), src, port, text, chr(10)))
+"""
+"""The NOC syslog stand-in on the edge: one line per datagram (receive time, source, message),
+so tests read what a gateway sent, from where (a CGNAT'd source shows its public port)."""
 
 
 # --------------------------------------------------------------------------- gateway boot

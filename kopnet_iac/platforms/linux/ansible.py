@@ -172,6 +172,8 @@ def runner_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         "ANSIBLE_FORCE_COLOR": "False",
         "ANSIBLE_DEPRECATION_WARNINGS": "False",
         "ANSIBLE_LOCALHOST_WARNING": "False",
+        # task arguments (rendered file contents) never go to stdout or runner events
+        "ANSIBLE_DISPLAY_ARGS_TO_STDOUT": "False",
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     if extra:
@@ -190,11 +192,14 @@ def run_playbook(
     forks: int = 10,
     workdir: Path | None = None,
     timeout: int = 600,
+    keep_artifacts: bool = False,
 ) -> PlaybookRun:
     """Run ``playbooks/<playbook>`` against ``inventory`` (YAML-shaped dict) and collect events.
 
-    ``workdir`` keeps runner's private data (artifacts) for inspection; by default a temporary
-    folder is used and removed afterwards.
+    ``workdir`` holds runner's private data (inventory, extra vars); by default a temporary
+    folder is used and removed afterwards. Runner's ``artifacts/`` (the event stream and
+    stdout, which carry diffs of configuration files) are read in memory and deleted after
+    the run unless ``keep_artifacts`` (debugging): nothing of a file's content stays on disk.
     """
     import ansible_runner
 
@@ -255,6 +260,8 @@ def run_playbook(
             shutil.rmtree(private, ignore_errors=True)
         else:
             scrub_runner_env(private)
+            if not keep_artifacts:
+                shutil.rmtree(private / "artifacts", ignore_errors=True)
     return result
 
 

@@ -9,6 +9,10 @@ Steps (``apply_gateway``):
 4. run the gateway checks until they pass or ``settle_s`` runs out;
 5. when the playbook or a check failed: re-apply the snapshot with the same playbook and check
    again, reporting the rollback outcome.
+
+Inside a deploy transaction the caller owns the revert (``transaction.arm_revert`` armed a
+timer on the gateway before): ``rollback=False`` skips steps 2 and 5, ``verify=False`` step 4,
+so the apply only moves the files and activates them.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from kopnet_iac.errors import SecretError
 from kopnet_iac.inventory.loader import Inventory
 from kopnet_iac.platforms.linux.ansible import PlaybookRun, TaskResult, run_playbook
 from kopnet_iac.platforms.linux.checks import (
@@ -27,7 +32,7 @@ from kopnet_iac.platforms.linux.checks import (
     gateway_check_context,
     run_gateway_checks,
 )
-from kopnet_iac.platforms.linux.files import rendered_files, write_files
+from kopnet_iac.platforms.linux.files import mask_secrets, rendered_files, write_files
 from kopnet_iac.platforms.linux.gateway import GatewayConnection, connection
 from kopnet_iac.platforms.linux.inventory import gateway_hosts, runner_inventory
 from kopnet_iac.platforms.linux.sshrun import SshTarget
@@ -107,6 +112,46 @@ def ssh_target(inv: Inventory, conn: GatewayConnection) -> SshTarget:
     )
 
 
+def known_secrets(inv: Inventory) -> dict[str, str]:
+    """name -> value of every declared secret that resolves here (to mask them)."""
+    from kopnet_iac.inventory.secrets import SecretResolver
+
+    resolver = SecretResolver(inv)
+    values = {}
+    for name in inv.fleet.secrets:
+        try:
+            values[name] = resolver.get(name)
+        except SecretError:
+            continue
+    return {k: v for k, v in values.items() if v}
+
+
+def mask_snapshot(snapshot: Path, secrets: dict[str, str]) -> None:
+    """Put placeholders back into fetched gateway files: the snapshot on the controller's disk
+    never holds a secret in clear (re-applying it substitutes them again)."""
+    if not snapshot.is_dir() or not secrets:
+        return
+    for path in snapshot.iterdir():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        masked = mask_secrets(text, secrets)
+        if masked != text:
+            path.write_text(masked, encoding="utf-8")
+
+
+def _masked(tasks: list[TaskResult], values: list[str]) -> list[TaskResult]:
+    """Task results with secret values masked in diffs and messages (second layer: the role's
+    module already masks what it returns)."""
+    if not values:
+        return tasks
+    return [
+        replace(t, diff=mask_secrets(t.diff, values), message=mask_secrets(t.message, values))
+        for t in tasks
+    ]
+
+
 def settle_checks(checker: Checker, settle_s: float, interval_s: float = 2.0) -> list[CheckResult]:
     """Run the checks until all pass or ``settle_s`` is over (a BGP session needs seconds)."""
     deadline = time.monotonic() + settle_s
@@ -137,12 +182,17 @@ def apply_gateway(
     settle_s: float = 45.0,
     checker: Checker | None = None,
     extravars: dict[str, Any] | None = None,
+    rollback: bool = True,
+    verify: bool = True,
 ) -> ApplyReport:
     """Apply (or with ``check`` plan) the gateway of ``village_id``; see the module docstring.
 
     ``checker`` replaces the standard gateway checks (the deploy pipeline passes its own);
-    ``extravars`` go to every playbook run (e.g. extra packages).
+    ``extravars`` go to every playbook run (e.g. extra packages). ``rollback=False``: no
+    snapshot and no re-apply on failure (a transaction's device-side revert does that);
+    ``verify=False``: no checks after the apply.
     """
+    workdir = workdir.absolute()  # Ansible runs in the playbooks folder: no relative paths
     conn = connection(inv, village_id, lab_dir)
     report = ApplyReport(village_id, conn.hostname, f"{conn.host}:{conn.port}", check)
     hosts = gateway_hosts(inv, [village_id], lab_dir)
@@ -150,6 +200,8 @@ def apply_gateway(
     rendered = workdir / "rendered"
     write_files(rendered_files(inv, village_id, conn.hostname), rendered, conn.hostname)
     base_vars = dict(extravars or {})
+    secrets = known_secrets(inv)
+    values = sorted(set(secrets.values()), key=len, reverse=True)
     if checker is None:
         ctx = gateway_check_context(inv, village_id)
         target = ssh_target(inv, conn)
@@ -158,7 +210,7 @@ def apply_gateway(
             return run_gateway_checks(target, ctx)
 
     snapshot = workdir / "snapshot"
-    if not check:
+    if not check and rollback:
         snap = run_playbook(
             "gateway-snapshot.yml",
             inventory,
@@ -166,6 +218,7 @@ def apply_gateway(
             diff=False,
             workdir=workdir / "runner-snapshot",
         )
+        mask_snapshot(snapshot, secrets)
         if not snap.ok:
             report.tasks = snap.tasks
             report.error = "snapshot of the active configuration failed, nothing changed:\n"
@@ -178,7 +231,7 @@ def apply_gateway(
         check=check,
         workdir=workdir / "runner-apply",
     )
-    report.tasks = run.tasks
+    report.tasks = _masked(run.tasks, values)
     if check:
         if not run.ok:
             report.error = _failure_text(run, village_id)
@@ -188,13 +241,19 @@ def apply_gateway(
         if not run.changes:
             report.rollback_detail = "nothing was changed; the previous configuration stays active"
             return report
+    elif not verify:
+        return report
     else:
         report.checks = settle_checks(checker, settle_s)
         if report.ok:
             return report
         failed = ", ".join(c.name for c in report.checks if not c.ok)
         report.error = f"{village_id}/{conn.hostname}: checks failed after apply: {failed}"
+    if not rollback:
+        report.rollback_detail = "rollback left to the caller (transaction revert armed)"
+        return report
     _rollback(report, inventory, snapshot, base_vars, workdir, checker, settle_s)
+    report.rollback_tasks = _masked(report.rollback_tasks, values)
     return report
 
 

@@ -16,6 +16,8 @@ Checks (names are stable, the deploy pipeline and ``kopnet verify`` use them):
   NAT block, or masquerade).
 - ``dns``: the local DNS cache (127.0.0.1:53) resolves the fleet domain (SOA).
 - ``forwarding``: ``net.ipv4.ip_forward`` is 1.
+- ``nat-logging`` and ``dns-policy``: the regulator's subscriber policy, see
+  :mod:`kopnet_iac.platforms.linux.policy_checks`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
 from typing import TYPE_CHECKING, Any
 
 from kopnet_iac.errors import ConnectError
+from kopnet_iac.platforms.linux.policy_checks import (
+    CGNAT_LOGGED,
+    CGNAT_TABLE,
+    UNBOUND_CONF,
+    check_dns_policy,
+    check_nat_logging,
+    nft_map_elements,
+)
 from kopnet_iac.platforms.linux.sshrun import SshTarget, connect
 
 if TYPE_CHECKING:
@@ -66,6 +76,11 @@ class GatewayCheckContext:
     public_nat: IPv4Network
     dns_name: str
     bird_socket: str = "/run/bird/bird.ctl"
+    # subscriber policy (nat-logging, dns-policy)
+    cgnat_first_port: int = 1024
+    noc_syslog: str = ""
+    dns_forwarders: tuple[str, ...] = ()
+    dns_enforce: bool = False
 
 
 def gateway_check_context(inv: Inventory, village_id: str) -> GatewayCheckContext:
@@ -76,6 +91,7 @@ def gateway_check_context(inv: Inventory, village_id: str) -> GatewayCheckContex
     gateway = next(d for d in village.devices if d.role == "gateway")
     addr = village_addressing(inv, village_id)
     isp = inv.fleet.partner_isp
+    regulator = inv.fleet.regulator_dns
     return GatewayCheckContext(
         village=village_id,
         hostname=gateway.hostname,
@@ -87,6 +103,10 @@ def gateway_check_context(inv: Inventory, village_id: str) -> GatewayCheckContex
         subscribers=addr.subscribers,
         public_nat=addr.public_nat,
         dns_name=inv.fleet.fleet.domain,
+        cgnat_first_port=inv.fleet.cgnat.first_port,
+        noc_syslog=inv.fleet.noc.syslog,
+        dns_forwarders=tuple(regulator.resolvers if regulator else inv.fleet.noc.dns),
+        dns_enforce=bool(regulator and regulator.enforce),
     )
 
 
@@ -140,6 +160,8 @@ def collect_script(ctx: GatewayCheckContext) -> str:
         "nft": "nft -j list ruleset",
         "forward": "cat /proc/sys/net/ipv4/ip_forward",
         "dns": f"python3 -c {shlex.quote(DNS_PROBE)} {shlex.quote(ctx.dns_name)} 6",
+        "unbound-conf": f"cat {UNBOUND_CONF}",
+        "cgnat-logged": f"cat {CGNAT_LOGGED} && sha256sum {CGNAT_TABLE}",
     }
     lines = ["export LC_ALL=C"]
     for key, command in commands.items():
@@ -196,10 +218,24 @@ def evaluate(outputs: dict[str, Output], ctx: GatewayCheckContext) -> list[Check
             )
         )
     results.append(check_default_route(outputs.get("route", missing), ctx))
-    results.append(check_nat_rules(outputs.get("nft", missing), ctx))
+    nft = outputs.get("nft", missing)
+    results.append(check_nat_rules(nft, ctx))
     results.append(check_dns(outputs.get("dns", missing), ctx))
     results.append(check_forwarding(outputs.get("forward", missing)))
+    items = _nft_items(nft)
+    results.append(check_nat_logging(items, outputs.get("cgnat-logged", missing), ctx))
+    results.append(check_dns_policy(outputs.get("unbound-conf", missing), items, ctx))
     return results
+
+
+def _nft_items(output: Output) -> list[dict[str, Any]] | None:
+    if output.status != 0:
+        return None
+    try:
+        items = json.loads(output.text).get("nftables", [])
+    except (ValueError, AttributeError):
+        return None
+    return items if isinstance(items, list) else None
 
 
 # --------------------------------------------------------------------------- BIRD
@@ -376,6 +412,17 @@ def check_nat_rules(output: Output, ctx: GatewayCheckContext) -> CheckResult:
         for expr in exprs:
             if "masquerade" in expr:
                 return CheckResult(name, True, f"masquerade {ctx.subscribers}")
+            if "snat" in expr and _snat_map(expr["snat"]):
+                ref = _snat_map(expr["snat"])
+                elements = nft_map_elements(items, ref.lstrip("@")) or []
+                publics = {str(e[1]["concat"][0]) for e in elements if _is_block(e)}
+                outside = sorted(p for p in publics if not _within(p, ctx.public_nat))
+                if elements and not outside:
+                    return CheckResult(
+                        name, True, f"snat {ctx.subscribers} through port-block map {ref}"
+                    )
+                wrong.append(f"snat {ctx.subscribers} through {ref}: {outside or 'empty map'}")
+                continue
             if "snat" in expr:
                 target = _snat_target(expr["snat"])
                 if target is not None and _within(target, ctx.public_nat):
@@ -416,6 +463,23 @@ def _as_network(value: Any) -> IPv4Network | None:
 
 def _covers(net: IPv4Network | None, block: IPv4Network) -> bool:
     return net is not None and block.subnet_of(net)
+
+
+def _snat_map(snat: dict[str, Any]) -> str:
+    """``@map`` when the snat takes its address (and ports) from a map, else ''."""
+    addr = snat.get("addr")
+    if isinstance(addr, dict) and isinstance(addr.get("map"), dict):
+        return str(addr["map"].get("data", ""))
+    return ""
+
+
+def _is_block(element: Any) -> bool:
+    return (
+        isinstance(element, list)
+        and len(element) == 2
+        and isinstance(element[1], dict)
+        and "concat" in element[1]
+    )
 
 
 def _snat_target(snat: dict[str, Any]) -> str | None:

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kopnet_iac.errors import RenderError
+from kopnet_iac.errors import RenderError, SecretError
 from kopnet_iac.inventory.loader import Inventory
-from kopnet_iac.inventory.secrets import referenced_secrets, substitute_secrets
+from kopnet_iac.inventory.secrets import (
+    SecretResolver,
+    placeholder,
+    referenced_secrets,
+    substitute_secrets,
+)
 from kopnet_iac.render.context import device_context
 from kopnet_iac.render.renderer import Renderer, default_templates_dir
 
@@ -22,6 +27,7 @@ FILE_NAMES = (
     "unbound.conf",
     "chrony.conf",
     "sshd.conf",
+    "cgnat-blocks",
 )
 """Managed files, in the order the role writes them."""
 
@@ -53,6 +59,39 @@ def push_text(inv: Inventory, text: str) -> str:
     if not referenced_secrets(text):
         return text
     return substitute_secrets(inv, text, platform="linux")
+
+
+def secret_values(inv: Inventory, texts: list[str]) -> list[str]:
+    """Values of the secrets referenced in ``texts`` (unresolvable ones are left out: pushing
+    fails on them anyway, with the reason), longest first."""
+    resolver = SecretResolver(inv)
+    values = set()
+    for name in sorted(set().union(*(referenced_secrets(t) for t in texts))):
+        try:
+            values.add(resolver.get(name))
+        except SecretError:
+            continue
+    return sorted((v for v in values if v), key=lambda v: (-len(v), v))
+
+
+def mask_secrets(text: str, values: list[str] | dict[str, str]) -> str:
+    """Replace secret values in ``text``: with their placeholder (``{name: value}``, so the text
+    can be pushed again) or with ``********`` (a list of values).
+
+    >>> mask_secrets("password s3cr3t;", {"isp-bgp": "s3cr3t"})
+    'password @@secret:isp-bgp@@;'
+    >>> mask_secrets("password s3cr3t;", ["s3cr3t"])
+    'password ********;'
+    """
+    pairs = (
+        [(v, placeholder(k)) for k, v in values.items()]
+        if isinstance(values, dict)
+        else [(v, "********") for v in values]
+    )
+    for value, replacement in sorted(pairs, key=lambda p: -len(p[0])):
+        if value:
+            text = text.replace(value, replacement)
+    return text
 
 
 def source_file(source_dir: Path, hostname: str, name: str) -> Path:

@@ -49,6 +49,7 @@ def host_vars(inv: Inventory, conn: GatewayConnection, lab_dir: Path | None) -> 
         "kopnet_uplink_type": village.uplink.type,
         "kopnet_uplink_routing": profile.routing,
         "kopnet_service_manager": "lab" if conn.lab else "systemd",
+        "kopnet_noc_syslog": inv.fleet.noc.syslog,
     }
     if conn.key_file:
         variables["ansible_ssh_private_key_file"] = conn.key_file

@@ -27,6 +27,11 @@ options:
     type: list
     elements: dict
     required: true
+  secrets:
+    description: Secret values substituted into the contents; masked in every result (no_log).
+    type: list
+    elements: str
+    default: []
 """
 
 ABSENT = "__KOPNET_ABSENT__"
@@ -42,7 +47,11 @@ def _read(path):
 
 def main():
     module = AnsibleModule(
-        argument_spec={"files": {"type": "list", "elements": "dict", "required": True}},
+        argument_spec={
+            "files": {"type": "list", "elements": "dict", "required": True},
+            # no_log: AnsibleModule replaces these values with ******** in whatever it returns
+            "secrets": {"type": "list", "elements": "str", "no_log": True, "default": []},
+        },
         supports_check_mode=True,
     )
     pending = []

@@ -40,6 +40,9 @@ FIBER = GatewayCheckContext(
     subscribers=IPv4Network("100.64.8.0/22"),
     public_nat=IPv4Network("198.18.0.16/29"),
     dns_name="oki.kopnet.id",
+    noc_syslog="10.255.0.14",
+    dns_forwarders=("203.0.113.53", "203.0.113.54"),
+    dns_enforce=True,
 )
 VSAT = replace(
     FIBER,
@@ -62,12 +65,20 @@ def _results(name: str, ctx: GatewayCheckContext) -> dict[str, tuple[bool, str]]
 
 def test_healthy_bgp_gateway_passes_every_check() -> None:
     results = _results("bgp-ok", FIBER)
-    assert list(results) == ["bgp-established", "default-route", "nat-rules", "dns", "forwarding"]
+    assert list(results) == [
+        *("bgp-established", "default-route", "nat-rules", "dns", "forwarding"),
+        *("nat-logging", "dns-policy"),
+    ]
     assert all(ok for ok, _ in results.values()), results
     assert results["bgp-established"][1] == (
         "isp: Established with 172.30.0.0 AS64500, 1 route(s) imported"
     )
-    assert results["nat-rules"][1] == "snat 100.64.8.0/22 to 198.18.0.16/29"
+    assert results["nat-rules"][1] == "snat 100.64.8.0/22 through port-block map @cgnat_blocks"
+    assert results["nat-logging"][1].startswith("1024 port blocks in force, logged to 10.255.0.14")
+    assert results["dns-policy"][1] == (
+        "subscriber DNS forwarded to 203.0.113.53, 203.0.113.54, "
+        "subscribers' own DNS queries redirected to the cache"
+    )
     assert results["default-route"][1] == "default via 172.30.0.0 dev enp1s0 proto bird"
 
 
@@ -175,7 +186,7 @@ def test_unreadable_nft_output_is_reported() -> None:
 
 def test_collect_script_marks_every_output() -> None:
     script = collect_script(FIBER)
-    assert script.count(f"{MARK} begin") == 7
+    assert script.count(f"{MARK} begin") == 9
     assert "birdc -s /run/bird/bird.ctl show protocols all" in script
     text = f"{MARK} begin route\n[]\n{MARK} end 0\n{MARK} begin nft\nboom\n{MARK} end 1\n"
     assert split_outputs(text) == {"route": Output("[]", 0), "nft": Output("boom", 1)}
@@ -310,7 +321,7 @@ def test_forwarding_variants(text: str, status: int, ok: bool) -> None:
 
 def test_missing_outputs_fail_instead_of_crashing() -> None:
     results = evaluate({}, FIBER)
-    assert [r.ok for r in results] == [False] * 5
+    assert [r.ok for r in results] == [False] * 7
     assert all(r.detail for r in results)
 
 

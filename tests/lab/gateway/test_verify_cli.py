@@ -59,8 +59,9 @@ def test_verify_lab_gateway_passes_and_reports_other_devices_as_not_covered(
     code, out, _ = _verify("sukadana", "--lab", "--lab-dir", str(shared_lab_dir))
     assert code == 0
     assert "PASS  bgp-established" in out
-    assert "core-sukadana (routeros): not covered yet" in out
-    assert "sec-sukadana-2 (airos): not covered yet" in out
+    # no emulated devices run in this lab: said so per device
+    assert "core-sukadana (routeros): not running in the lab" in out
+    assert "sec-sukadana-2 (airos): not running in the lab" in out
     assert out.rstrip().endswith("5 check(s), 0 failed")
 
 
@@ -77,7 +78,7 @@ def test_verify_fresh_gateway_fails_with_exit_1(inv: Inventory, lab_dir: Path) -
 def test_verify_without_a_lab_says_how_to_start_one(tmp_path: Path) -> None:
     code, _, err = _verify("sukadana", "--lab", "--lab-dir", str(tmp_path / "none"))
     assert code == 1
-    assert "no lab gateway recorded" in err and "kopnet lab up sukadana" in err
+    assert "no lab running" in err and "kopnet lab up sukadana" in err
 
 
 def test_verify_unknown_village() -> None:

@@ -62,9 +62,14 @@ def test_subscriber_pool_routed_via_core_and_natted(inv: Inventory, village: str
     nat = addr.public_nat
     port = inv.village(village).uplink.gateway_port
     assert (
-        f'oifname "{port}" ip saddr {addr.subscribers} '
-        f"snat to {nat.network_address}-{nat.broadcast_address} persistent"
+        f'oifname "{port}" ip saddr {addr.subscribers} meta l4proto {{ tcp, udp }} '
+        "snat ip to ip saddr map @cgnat_blocks"
     ) in files["nftables.conf"]
+    # other protocols: the same public address per subscriber, by prefix
+    assert (
+        f'oifname "{port}" ip saddr {next(addr.subscribers.subnets(3))} snat to {nat[0]} '
+        in (files["nftables.conf"])
+    )
 
 
 @pytest.mark.parametrize("village", VILLAGES)
