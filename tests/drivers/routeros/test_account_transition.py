@@ -177,3 +177,21 @@ def test_refused_logins_without_a_working_fallback(router: RouterOSDevice) -> No
     drv.username, drv.password = "noc", NOC_PASSWORD
     with pytest.raises(LoginRefusedError, match="login as 'admin' refused"):
         drv.open()
+
+
+def test_disabling_the_api_this_driver_talks_over_is_refused(router: RouterOSDevice) -> None:
+    """A config for api-ssl (a certificate in fleet.yaml) disables the plaintext API: applied
+    over that API it would cut the session, so it is refused before anything is sent."""
+    drv = make_driver(router, secrets=SECRETS)
+    drv.open()
+    for text in (
+        "/ip service\nset api disabled=yes\nset api-ssl certificate=noc disabled=no\n",
+        "/ip service\nset [ find name=api ] disabled=yes\n",
+    ):
+        drv.load_merge_candidate(config=text)
+        with pytest.raises(CandidateError, match="cut its own session"):
+            drv.compare_config()
+    drv.load_merge_candidate(config="/ip service\nset api address=10.255.0.0/24 disabled=no\n")
+    assert "api" in drv.compare_config()  # limiting it by address is fine
+    assert config_commands(router) == []
+    drv.close()
