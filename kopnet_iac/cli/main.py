@@ -18,6 +18,7 @@ from kopnet_iac.cli import (
     inventory_cmds,
     lab_cmds,
     render_cmds,
+    replace_cmds,
     routeros_cmds,
     state_cmds,
 )
@@ -60,6 +61,7 @@ lab_cmds.register(cli)
 gateway_cmds.register(cli)
 deploy_cmds.register(cli)
 state_cmds.register(cli)
+replace_cmds.register(cli)
 cli.add_command(hostkey)
 
 
