@@ -147,8 +147,7 @@ def _bootstrap(target: ReplaceTarget, probe: Probe, opts: ReplaceOptions, intend
         assert target.routeros is not None
         script = day0.substitute_routeros(day0.routeros_day0(intended), target.secret)
         day0.check_no_placeholder(script, village=opts.village, host=opts.hostname)
-        login = next((u, p) for u, p in target.routeros.factory_logins if u == probe.login_user)
-        target.routeros.bootstrap(login, script, day0.routeros_key_files(intended))
+        target.routeros.bootstrap(script, day0.routeros_key_files(intended))
         _emit(opts, "bootstrap", "ok", "reset into the day-0 script; waiting for the reboot")
         target.routeros.wait_managed(target.management, opts.boot_timeout)
         return

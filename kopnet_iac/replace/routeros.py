@@ -92,6 +92,8 @@ class RouterOSFactory:
     noc_login: tuple[str, str] = field(repr=False)
     settings: LinkSettings = field(default_factory=LinkSettings)
     round_trips: int = 0
+    login: tuple[str, str] = field(default=("", ""), repr=False)  # the last login accepted
+    management: str = ""
 
     def _error(self, message: str, step: str) -> KopnetError:
         return KopnetError(message, village=self.village, host=self.hostname, step=step)
@@ -117,12 +119,14 @@ class RouterOSFactory:
                 ) from exc
             session.round_trips = 0
             self.round_trips += 1
+            self.login = (user, password)
             return session, user
         return None
 
     def probe(self, management: str) -> Probe:
         """Log in with the factory logins at the factory address, then with the NOC account
         at the management address (a bootstrap that already ran); read the device."""
+        self.management = management
         opened = self._open(self.address, self.factory_logins, "probe")
         noc = False
         if opened is None:
@@ -149,21 +153,22 @@ class RouterOSFactory:
             raise self._error(f"cannot read the device: {'; '.join(failed)}", "probe")
         return _classify(self.hostname, user, [r.rows for r in replies], noc=noc)
 
-    def bootstrap(self, login: tuple[str, str], script: str, key_files: dict[str, str]) -> None:
-        """Upload the day-0 script (secrets filled in) and reset into it. ``login``: the
-        factory login the probe found."""
-        opened = self._open(self.address, [login], "bootstrap")
+    def bootstrap(self, script: str, key_files: dict[str, str]) -> None:
+        """Upload the day-0 script (secrets filled in) and its SSH keys, and reset into it,
+        logged in as the probe was (files of an earlier attempt are replaced)."""
+        address = self.address if self.login != self.noc_login else self.management
+        opened = self._open(address, [self.login], "bootstrap")
         if opened is None:
             raise self._error("the factory login was refused at bootstrap", "bootstrap")
         session = opened[0]
-        sentences: list[Sentence] = [
-            ("/file/remove", {"numbers": DAY0_FILE}),
-            ("/file/add", {"name": DAY0_FILE, "contents": script}),
-        ]
+        names = [DAY0_FILE, *key_files]
+        sentences: list[Sentence] = [("/file/remove", {"numbers": n}) for n in names]
+        sentences.append(("/file/add", {"name": DAY0_FILE, "contents": script}))
         sentences += [("/file/add", {"name": n, "contents": c}) for n, c in key_files.items()]
         try:
             replies = session.batch(sentences, step="bootstrap")
-            failed = [r.trap for r in replies[1:] if r.trap is not None]
+            # removing a file that is not there fails; only the uploads count
+            failed = [r.trap for r in replies[len(names) :] if r.trap is not None]
             if failed:
                 raise self._error(
                     f"upload of the day-0 script refused: {'; '.join(failed)}; nothing was changed",

@@ -6,10 +6,9 @@ management address is the village's address plan; the NOC account is ``fleet.noc
 with the device's ``credentials`` secret.
 
 Lab (``--lab``): the lab runs every device on a loopback address of its own, factory state
-included, so both addresses are the device's lab address. As in a lab deploy, the NOC
-account's password is the password the lab reports for the device (a RouterOS device keeps its
-factory one; an airOS radio, which must change it, gets the lab password, which the lab then
-reports).
+included, so both addresses are the device's lab address. The NOC account gets the lab
+password (``lab-<hostname>``), which the lab reports for the device from then on, so later lab
+deploys log in with it as they do on every lab device.
 """
 
 from __future__ import annotations
@@ -131,13 +130,11 @@ def replace_target(inv: Inventory, opts: ReplaceOptions) -> ReplaceTarget:
         management = lab.host
         api_port, ssh_port = lab.api_port or API_PORT, lab.ssh_port or SSH_PORT
         http_port, https_port = lab.http_port, None if lab.http_port else lab.https_port
-        reported = lab.password
+        noc_password = lab_password(opts.hostname)
         if platform == "airos":
-            noc_password = lab_password(opts.hostname)
             factory_password = opts.password or "ubnt"
         else:
-            noc_password = reported
-            factory_password = opts.password if opts.password is not None else reported
+            factory_password = opts.password if opts.password is not None else lab.password
     else:
         from kopnet_iac.inventory.addressing import village_addressing
 
