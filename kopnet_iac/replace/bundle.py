@@ -126,7 +126,16 @@ def _readme(host: str, village: str, platform: str, files: list[str], vault: boo
 def bundle_files(host: str, platform: str, config: str) -> dict[str, str]:
     """File name → text of the configuration files (placeholders kept)."""
     if platform == "routeros":
+        from kopnet_iac.platforms.routeros.emitter import quote
+        from kopnet_iac.replace.day0 import routeros_ssh_keys
+
         body = config.rstrip("\n") + "\n"
+        for index, (user, key) in enumerate(routeros_ssh_keys(config)):
+            name = f"kopnet-key{index}.pub"
+            body += (
+                f"/file add name={name} contents={quote(key)}\n"
+                f"/user ssh-keys import public-key-file={name} user={user}\n"
+            )
         return {
             f"{host}.netinstall.rsc": f"# netinstall configure script for {host}\n{body}",
             f"{host}.run-after-reset.rsc": (
