@@ -74,11 +74,13 @@ def main() -> None:
     os.environ.update(env)
 
     def lab(*words: str) -> None:
-        subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-m", "kopnet_iac.cli.main", "--inventory", str(inventory),
              "lab", *words],
-            check=True, capture_output=True, text=True, timeout=600, env={**os.environ, **env},
+            capture_output=True, text=True, timeout=600, env={**os.environ, **env},
         )  # fmt: skip
+        if done.returncode != 0:
+            raise SystemExit(f"kopnet lab {' '.join(words)} failed:\n{done.stdout}{done.stderr}")
 
     try:
         lab("up", args.village, "--gateways" if args.gateway else "--no-gateways")

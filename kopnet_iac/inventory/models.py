@@ -212,14 +212,15 @@ class HardwareModel(Model):
     bands: list[Literal["2ghz", "5ghz", "60ghz"]] = Field(default_factory=list)
     max_channel_width: int = Field(80, ge=10, le=160, description="MHz")
     factory: FactoryDefaults | None = None
-    network_backend: Literal["networkd", "ifupdown"] = Field(
-        "networkd", description="linux: how the gateway's own interfaces are configured"
-    )
     # -- field-grade radio facts (additive)
     radio_standard: Literal["802.11n", "802.11ac"] | None = Field(
         None,
         description="radio standard of a wireless model: 802.11ac renders band 5ghz-a/n/ac "
         "(RouterOS) and ieee_mode 11acvht* (airOS); 802.11n renders 5ghz-a/n / 11na*",
+    )
+    # -- linux gateways
+    network_backend: Literal["networkd", "ifupdown"] = Field(
+        "networkd", description="linux: how the gateway's own interfaces are configured"
     )
 
 

@@ -11,8 +11,9 @@ loopback for gateways). Platforms are Nornir/NAPALM names: ``kopnet_routeros`` a
 RouterOS and airOS hosts log in as the fleet's NOC account (``noc.device_user``, password: the
 device's credentials secret), the account the templates configure in place of ``admin`` /
 ``ubnt``; a device that does not have it yet (before its first deploy, or a lab device in
-its default state) is logged into with the NAPALM option ``login_fallbacks``: the earlier
-``admin`` with the same password, in the lab the lab's own credentials.
+its default state) is logged into with the NAPALM option ``fallback_usernames``: the earlier
+``admin`` (same password), in the lab the lab's own user (the NOC account gets the lab's
+password there).
 Groups: ``village:<id>``, ``role:<role>``, ``platform:<platform>``; platform groups carry the
 ``napalm`` and ``netmiko`` connection options, and each RouterOS/airOS host its own ``napalm``
 options: the expected model (the driver refuses another), the host name for errors and the
@@ -205,6 +206,9 @@ class KopnetInventory:
                 "lab": False,
             }
             managed = platform in NAPALM_PLATFORMS
+            # RouterOS and airOS: the named NOC account the templates configure in place of
+            # admin/ubnt (same credentials secret); the driver falls back to the earlier
+            # account (same password) on a device that does not have it yet
             host_kwargs: dict[str, Any] = {
                 "hostname": str(mgmt) if mgmt else None,
                 "username": inv.fleet.noc.device_user if managed else USERNAME[hw.platform],
@@ -212,19 +216,27 @@ class KopnetInventory:
                 "port": None,
                 "connection_options": {},
             }
-            host_napalm: dict[str, Any] = {
-                "expected_model": device.model,
-                "host_label": device.hostname,
-                "secrets": resolver,
-            }
+            host_napalm: dict[str, Any]
+            if platform == "kopnet_routeros":
+                host_napalm = {
+                    "expected_model": device.model,
+                    "host_label": device.hostname,
+                    "secrets": resolver,
+                }
+            else:  # the airOS driver's option names
+                host_napalm = {
+                    "model": device.model,
+                    "name": device.hostname,
+                    "village": vid,
+                    "secrets": resolver,
+                }
             if targets is not None:
                 target = targets.get(device.hostname)
                 if target is None:
                     log.info("%s is not running in the lab; left out", device.hostname)
                     continue
-                lab_login = (target.username, target.password)
-                if managed:  # the NOC account has the lab password there (LabSecrets)
-                    host_napalm["login_fallbacks"] = [lab_login]
+                if managed:  # the NOC account gets the lab password there (LabSecrets)
+                    host_napalm["fallback_usernames"] = [target.username]
                 host_kwargs.update(
                     hostname=target.host,
                     username=host_kwargs["username"] if managed else target.username,
@@ -244,9 +256,8 @@ class KopnetInventory:
                 host_kwargs["password"] = self._password(resolver, device.credentials)
                 if host_kwargs["password"] is None:
                     data["secret_error"] = self._secret_errors[device.credentials]
-                legacy = USERNAME[hw.platform]
-                if managed and legacy != host_kwargs["username"]:
-                    host_napalm["login_fallbacks"] = [(legacy, host_kwargs["password"] or "")]
+                if managed:
+                    host_napalm["fallback_usernames"] = [USERNAME[hw.platform]]
                 if platform in NAPALM_PLATFORMS:
                     host_kwargs["connection_options"] = {
                         "napalm": ConnectionOptions(
@@ -271,8 +282,8 @@ class KopnetInventory:
             extras = napalm_extras(platform, **optional, port=target.api_port)
             out["napalm"] = ConnectionOptions(platform=platform, extras=extras)
         elif platform == "kopnet_airos":
-            ports = {
-                "ssh_port": target.ssh_port,
+            ports = {  # the airOS driver's names: port is SSH
+                "port": target.ssh_port,
                 "http_port": target.http_port,
                 "https_port": getattr(target, "https_port", None),
             }

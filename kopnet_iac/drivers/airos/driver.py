@@ -17,9 +17,9 @@ operation (see :mod:`kopnet_iac.drivers.airos.scripts`); getters read the web AP
   refused before logging in);
 * ``tls_ca_file`` — verify the web API's certificate against this bundle (default: accept the
   radio's self-signed certificate);
-* ``login_fallbacks`` — ``[(user, password), ...]`` tried in order when the radio refuses the
-  login as ``username`` (a radio still on its old or default account, before the first
-  deploy gave it the NOC account); the account that worked is used for the web API too.
+* ``fallback_usernames`` — tried in order (same password) when the radio refuses the login
+  as ``username`` (a radio still on its earlier account, before the first deploy gave it the
+  NOC account); the account that worked is used for the web API too.
 """
 
 from __future__ import annotations
@@ -100,12 +100,13 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
         self._candidate_secret_keys: set[str] = set()
         self._pending_until: float | None = None
         self._next_login: tuple[str, str] | None = None
-        self._fallbacks = [(str(u), str(p)) for u, p in opts.get("login_fallbacks") or ()]
+        fallback = opts.get("fallback_usernames") or ()
+        self._fallbacks = [(str(u), password) for u in fallback if u and u != username]
         self._refused: list[tuple[str, str]] = []
 
     # ---- connection -------------------------------------------------------------------------
     def open(self) -> None:
-        """SSH login; on a refusal, with each of ``login_fallbacks`` in turn. The account that
+        """SSH login; on a refusal, with each of ``fallback_usernames`` in turn. The account that
         worked is tried first next time, then the refused one (a commit may have created it
         meanwhile), then the other fallbacks."""
         current = (self.endpoint.username, self.endpoint.password)

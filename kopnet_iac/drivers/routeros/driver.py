@@ -34,9 +34,8 @@ revert script stays on the device as the rollback point until the next commit.
 ``password_update`` (``on_create``|``always``|``never``), ``safety_revert_in`` (seconds; the
 job armed during a commit without ``revert_in``, removed once it succeeded),
 ``import_timeout``, ``connect_timeout``, ``connect_retries``, ``port``, ``host_label``,
-``login_fallbacks`` (``[(user, password), ...]`` tried in order when the device refuses the
-login as ``username``: a device still on its old or default account, before the first deploy
-created the NOC account; the session then plans with the account that worked).
+``fallback_usernames`` (tried in order when ``username`` is refused). ``model`` and ``name``
+are accepted for ``expected_model`` and ``host_label`` (the airOS driver's names).
 """
 
 from __future__ import annotations
@@ -59,7 +58,7 @@ from kopnet_iac.drivers.routeros.errors import (
 from kopnet_iac.drivers.routeros.session import LinkSettings, Reply, Sentence, Session
 from kopnet_iac.drivers.routeros.state import DeviceState, device_state, read_sentences
 from kopnet_iac.errors import KopnetError
-from kopnet_iac.platforms.routeros import Header, emit
+from kopnet_iac.platforms.routeros import Header, diff_report, emit
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +78,9 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
     ) -> None:
         args = dict(optional_args or {})
         super().__init__(hostname, username, password, timeout=timeout, optional_args=args)
-        self.username: str = username  # the account this session logs in with (see open)
+        self.username: str = username
         self.password: str = password
-        self.label = str(args.get("host_label") or hostname)
+        self.label = str(args.get("host_label") or args.get("name") or hostname)
         self.settings = LinkSettings(
             connect_timeout=float(args.get("connect_timeout", 30)),
             timeout=float(timeout),
@@ -91,7 +90,7 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
             label=self.label,
             login_user=username,
             login_password=password,
-            expected_model=args.get("expected_model"),
+            expected_model=args.get("expected_model") or args.get("model"),
             secrets=args.get("secrets"),
             force_without_revert=bool(args.get("force_without_revert", False)),
             backup=bool(args.get("backup", True)),
@@ -100,11 +99,13 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
             safety_revert_in=int(args.get("safety_revert_in", 600)),
             import_timeout=float(args.get("import_timeout", max(300.0, float(timeout)))),
         )
-        self._fallbacks = [(str(u), str(p)) for u, p in args.get("login_fallbacks") or ()]
-        self._refused: list[tuple[str, str]] = []
         self.session = Session(hostname, int(self.port), self.settings, self.label)
         self.flow.batch = self._batch
         self.flow.read = self._read
+        self.flow.relogin = self._relogin
+        fallback = args.get("fallback_usernames") or ()
+        self.fallback_usernames = [str(u) for u in fallback if u and u != username]
+        self._configured = username
         self._candidate: Candidate | None = None
         self._replace = False
         self._prepared: Prepared | None = None
@@ -112,25 +113,42 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
     # -- connection ------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Log in; on a refusal, with each of ``login_fallbacks`` in turn. The account that
-        worked is tried first next time, then the refused one (a commit may have created it
-        meanwhile), then the other fallbacks."""
-        current = (self.username, self.password)
-        others = [*self._refused, *self._fallbacks]
-        logins = [current, *dict.fromkeys(x for x in others if x != current)]
-        for index, (user, password) in enumerate(logins):
+        """Log in as ``username``, else as each of ``fallback_usernames`` (same password):
+        after a deploy replaced the built-in admin by the named NOC account, or before it."""
+        errors: list[DeviceConnectError] = []
+        # the account that worked last, the configured one (a revert may have brought it
+        # back, a commit created it), then the fallbacks
+        names = list(dict.fromkeys([self.username, self._configured, *self.fallback_usernames]))
+        for user in names:
             try:
-                self.api = self.session.open(user, password)
-            except LoginRefusedError:
-                if index == len(logins) - 1:
-                    raise
+                self.api = self.session.open(user, self.password)
+            except LoginRefusedError as exc:  # a session lost during login is no refusal
+                errors.append(exc)
                 continue
-            if index:
-                log.info("%s: logged in as %r (%r refused)", self.label, user, current[0])
-                self._refused = [current]  # tried first again next time: a commit may add it
-            self.username, self.password = user, password
-            self.flow.login_user, self.flow.login_password = user, password
+            if user != self.username:
+                log.info("%s: logged in as %s", self.label, user)
+                self.username = self.flow.login_user = user
             return
+        raise (
+            errors[-1]
+            if len(errors) == 1
+            else DeviceConnectError(
+                "login refused as " + " and as ".join(repr(u) for u in names),
+                host=self.label,
+                step="login",
+            )
+        )
+
+    def _relogin(self, user: str, password: str) -> None:
+        """Continue as ``user``: a new session proves the account works, the old one closes."""
+        fresh = Session(self.hostname, int(self.port), self.settings, self.label)
+        fresh.round_trips = self.session.round_trips
+        fresh.open(user, password)
+        self.session.close()
+        self.session = fresh
+        self.api = fresh.api
+        self.username, self.password = user, password
+        log.info("%s: continuing as %s", self.label, user)
 
     def close(self) -> None:
         self.session.close()
@@ -194,6 +212,29 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
             return ""
         self._prepared = self.flow.prepare(self._candidate, self._replace)
         return self._prepared.diff
+
+    def plan_report(self) -> dict[str, Any]:
+        """The last ``compare_config``'s plan as data (for journals and reports), secrets
+        masked: ``{"host", "changed", "operations", "summary", "paths"`` (the engine's
+        ``diff_report``) ``, "script": str, "revert_script": str, "users": [str],
+        "read": {"board": str, "scheduler_allowed": bool, "free_disk": int|None,
+        "pending_commit": bool}}``; ``{}`` before any ``compare_config``."""
+        prepared = self._prepared
+        if prepared is None:
+            return {}
+        report = diff_report(prepared.plan, host=self.label)
+        report["changed"] = bool(prepared)
+        report["script"] = self.flow.mask(prepared.plan.script(mask_sensitive=True))
+        report["revert_script"] = self.flow.mask(prepared.plan.revert_script(mask_sensitive=True))
+        report["users"] = [self.flow.mask(c) for c in prepared.users.changes]
+        state = prepared.state
+        report["read"] = {
+            "board": state.board,
+            "scheduler_allowed": state.scheduler_allowed,
+            "free_disk": state.free_disk,
+            "pending_commit": state.pending_job,
+        }
+        return report
 
     # -- commit, confirm, rollback -----------------------------------------------------------
 

@@ -9,18 +9,18 @@ RouterOS does not export ``/user`` or ``/user ssh-keys`` and never shows a passw
   file): when the user is created, when ``password_update="always"``, or when the user is the
   login user and the secret differs from the password this session logged in with (a
   rotation). No forward plan or revert ever clears or resets a password;
+* a new user is created through the API (with its password) right after the revert is
+  armed and before anything else changes, so the revert removes it again;
+* when the candidate disables the login user (the built-in ``admin`` replaced by a named NOC
+  account), the driver first logs in as the replacement account and continues the commit
+  as that user, so it never locks itself out;
 * a public key is installed by uploading it and running ``/user ssh-keys import``; installed
-  keys are recognised by user and key owner (the key line's comment). Keys are only added.
-
-Never locked out: a new user (the NOC account that replaces ``admin``) is created through the
-API *before* the apply script runs (``api_before``), so its keys can be imported and the
-script may then disable ``admin``; in the apply script the lines that disable a user come
-last. The revert script first restores the old properties (``admin`` enabled again) and only
-at its very end removes the users the commit created (``revert_last``), so a revert that
-stops half-way never leaves a device without the account the controller logged in with.
-A candidate that disables the login user without keeping another user with a password
-enabled is refused. ``set`` of a user the device does not have, only to disable it, is
-already true and plans nothing.
+  keys are recognised by user and key owner (the key line's comment). Keys are only added;
+* in the apply script the lines that disable a user come last (after the key imports); the
+  revert script first restores the old properties (``admin`` enabled again) and removes the
+  users the commit created only at its very end (``revert_last``), so a revert that stops
+  half-way never leaves a device without an account to log in with;
+* ``set`` of a user the device does not have, only to disable it, is already true: nothing to do.
 """
 
 from __future__ import annotations
@@ -43,16 +43,16 @@ class UserPlan:
     """What changes for users; ``api_after`` holds secrets and must never be logged."""
 
     script: list[str] = field(default_factory=list)  # forward lines for the apply script
+    create: list[Sentence] = field(default_factory=list)  # new users (API, before the import)
     revert: list[str] = field(default_factory=list)  # first lines of the revert script
     revert_last: list[str] = field(default_factory=list)  # last ones: remove created users
-    api_before: list[Sentence] = field(default_factory=list)  # creates, before the import
-    api_after: list[Sentence] = field(default_factory=list)  # password sets, after it
+    api_after: list[Sentence] = field(default_factory=list)  # sent after the import
     key_files: list[tuple[str, str]] = field(default_factory=list)  # (file name, contents)
     changes: list[str] = field(default_factory=list)  # for compare_config (masked)
-    created: list[str] = field(default_factory=list)  # names of the users api_before adds
+    relogin: tuple[str, str] | None = None  # (user, password) to continue as (see below)
 
     def __bool__(self) -> bool:
-        return bool(self.script or self.api_before or self.api_after or self.key_files)
+        return bool(self.script or self.create or self.api_after or self.key_files)
 
 
 def _norm(key: str, value: str) -> str:
@@ -88,7 +88,6 @@ def plan_users(
         raise PlanError(f"password_update must be one of {', '.join(PASSWORD_POLICIES)}")
     out = UserPlan()
     by_name = {row.get("name", ""): row for row in rows}
-    _check_login_kept(by_name, specs, login_user)
     disabling: list[str] = []  # forward lines that disable a user: last in the script
     for spec in specs:
         row = by_name.get(spec.name)
@@ -104,8 +103,7 @@ def plan_users(
             if spec.password is None:
                 raise PlanError(f"/user {spec.name}: a new user needs a password", step="plan")
             attrs = {"name": spec.name, **spec.props, "password": password_of(spec.password)}
-            out.api_before.append(("/user/add", attrs))
-            out.created.append(spec.name)
+            out.create.append(("/user/add", attrs))
             out.revert_last.append(f"/user remove {where}")
             shown = " ".join(f"{k}={quote(v)}" for k, v in spec.props.items())
             out.changes.append(f"  /user\n    + {spec.name} {shown} password={MASK}")
@@ -115,7 +113,7 @@ def plan_users(
             words = " ".join(f"{k}={quote(v)}" for k, v in changed.items())
             old = " ".join(f"{k}={quote(row.get(k, ''))}" for k in changed)
             line = f"/user set {where} {words}"
-            (disabling if _disables(changed) else out.script).append(line)
+            (disabling if _disabled(changed) else out.script).append(line)
             out.revert.append(f"/user set {where} {old}")
             lines = [
                 f"        {k}: {row.get(k, '') or '(unset)'} -> {v}" for k, v in changed.items()
@@ -127,6 +125,7 @@ def plan_users(
             if password_update == "always" or (password_update != "never" and rotate):
                 out.api_after.append(("/user/set", {"numbers": spec.name, "password": value}))
                 out.changes.append(f"  /user\n    ~ {spec.name}\n        password: {MASK}")
+    out.relogin = _replacement_login(specs, by_name, login_user, password_of)
     installed = {(r.get("user", ""), r.get("key-owner", "")) for r in key_rows}
     for index, (user, line) in enumerate(keys):
         owner = key_owner(line)
@@ -149,33 +148,32 @@ def plan_users(
     return out
 
 
-def _disables(props: dict[str, str]) -> bool:
-    return _norm("disabled", props.get("disabled", "no")) == "yes"
+def _disabled(props: dict[str, str]) -> bool:
+    return props.get("disabled", "no") in ("yes", "true")
 
 
 def _only_disables(spec: UserSpec) -> bool:
-    return spec.password is None and set(spec.props) == {"disabled"} and _disables(spec.props)
+    return spec.password is None and set(spec.props) == {"disabled"} and _disabled(spec.props)
 
 
-def _check_login_kept(
-    rows: dict[str, dict[str, str]], specs: list[UserSpec], login_user: str
-) -> None:
-    """Refuse a candidate that disables the login user unless another user with a password
-    stays enabled (the account the controller logs in with from then on)."""
-    if not any(s.name == login_user and _disables(s.props) for s in specs):
-        return
+def _replacement_login(
+    specs: list[UserSpec],
+    rows: dict[str, dict[str, str]],
+    login_user: str,
+    password_of: Callable[[str], str],
+) -> tuple[str, str] | None:
+    """The (user, password) to continue as when the candidate disables the login user."""
+    mine = next((s for s in specs if s.name == login_user), None)
+    if mine is None or not _disabled(mine.props):
+        return None
     for spec in specs:
-        if spec.name == login_user or spec.password is None or _disables(spec.props):
+        if spec.name == login_user or spec.password is None or _disabled(spec.props):
             continue
-        row = rows.get(spec.name)
-        if (
-            row is None
-            or "disabled" in spec.props
-            or _norm("disabled", row.get("disabled", "no")) != "yes"
-        ):
-            return
+        group = spec.props.get("group") or rows.get(spec.name, {}).get("group", "")
+        if group == "full":
+            return spec.name, password_of(spec.password)
     raise PlanError(
-        f"/user {login_user}: the candidate disables the user this session logged in as and "
-        "keeps no other user with a password enabled: the controller would be locked out",
+        f"/user {login_user}: the candidate disables the user this session logged in as but "
+        "names no other full user with a password to log in with",
         step="plan",
     )

@@ -258,10 +258,10 @@ def run_playbook(
         shutil.rmtree(control_dir, ignore_errors=True)
         if own_dir:
             shutil.rmtree(private, ignore_errors=True)
-        else:
+        elif keep_artifacts:
             scrub_runner_env(private)
-            if not keep_artifacts:
-                shutil.rmtree(private / "artifacts", ignore_errors=True)
+        else:
+            shutil.rmtree(private / "artifacts", ignore_errors=True)
     return result
 
 

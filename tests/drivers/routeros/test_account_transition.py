@@ -3,7 +3,7 @@
 The rendered configs create a named NOC account and disable ``admin``. The driver creates the
 account (password through the API) before the apply script imports its SSH keys and disables
 ``admin``; its revert enables ``admin`` again before it removes the account; a session whose
-login is refused tries ``login_fallbacks``; a candidate that would leave no account to log in
+login is refused tries ``fallback_usernames``; a candidate that would leave no account to log in
 with is refused before anything is sent.
 """
 
@@ -14,13 +14,13 @@ import pytest
 from librouteros.exceptions import TrapError
 
 from kopnet_iac.drivers.routeros import transaction as tx
-from kopnet_iac.drivers.routeros.errors import CandidateError, LoginRefusedError
+from kopnet_iac.drivers.routeros.errors import CandidateError, DeviceConnectError
 from kopnet_iac.lab.routeros.device import RouterOSDevice
 
 from .conftest import TEST_PASSWORD, config_commands, make_driver, wait_for
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTestsOnlyNotARealKey000000000 noc@kopnet"
-NOC_PASSWORD = "fake-noc-canary-pw"
+NOC_PASSWORD = TEST_PASSWORD  # the device's credentials secret: admin's before, noc's now
 TRANSITION = (
     "/system identity\nset name=core-noc\n"
     "/user\n"
@@ -44,11 +44,8 @@ def can_login(device: RouterOSDevice, user: str, password: str) -> bool:
 def noc_driver(device: RouterOSDevice, **optional: object) -> object:
     """A driver configured as the deploy configures it: the NOC account first, the device's
     earlier (here: lab) account as the fallback."""
-    drv = make_driver(
-        device, secrets=SECRETS, login_fallbacks=[("admin", TEST_PASSWORD)], **optional
-    )
-    drv.username, drv.password = "noc", NOC_PASSWORD
-    drv.flow.login_user, drv.flow.login_password = "noc", NOC_PASSWORD
+    drv = make_driver(device, secrets=SECRETS, **optional)
+    drv.username = drv.flow.login_user = "noc"  # admin (the configured name) is the fallback
     return drv
 
 
@@ -74,13 +71,14 @@ def test_first_deploy_creates_the_account_then_disables_admin(router: RouterOSDe
     ] == [("noc", "noc@kopnet")]
     assert users(router)["admin"]["disabled"] == "yes"
     assert can_login(router, "noc", NOC_PASSWORD) and not can_login(router, "admin", TEST_PASSWORD)
-    # the session that logged in as admin still confirms
+    # the commit continued as noc (a new session proved it works) before admin was disabled
+    assert drv.username == "noc"  # type: ignore[attr-defined]
     drv.confirm_commit()  # type: ignore[attr-defined]
     assert not drv.has_pending_commit()  # type: ignore[attr-defined]
     drv.close()  # type: ignore[attr-defined]
     # the password went through the API only, never into an uploaded file
     uploads = [line for line in router.commands_log if line.startswith("/file/add")]
-    assert uploads and not any(NOC_PASSWORD in line for line in uploads)
+    assert uploads and not any("password" in line.split("=contents=", 1)[-1] for line in uploads)
     # the next run logs in as noc, and the redeploy sends nothing
     again = noc_driver(router)
     again.open()  # type: ignore[attr-defined]
@@ -148,7 +146,7 @@ def test_disabling_the_only_login_is_refused(router: RouterOSDevice) -> None:
     drv = make_driver(router, secrets=SECRETS)
     drv.open()
     drv.load_merge_candidate(config="/user\nset [ find name=admin ] disabled=yes\n")
-    with pytest.raises(CandidateError, match="would be locked out"):
+    with pytest.raises(CandidateError, match="no other full user with a password"):
         drv.compare_config()
     assert config_commands(router) == []
     # a disabled account the candidate does not enable is no way in either
@@ -173,9 +171,9 @@ def test_disabling_a_user_the_device_does_not_have_plans_nothing(
 
 
 def test_refused_logins_without_a_working_fallback(router: RouterOSDevice) -> None:
-    drv = make_driver(router, login_fallbacks=[("admin", "wrong-fake-pw")])
-    drv.username, drv.password = "noc", NOC_PASSWORD
-    with pytest.raises(LoginRefusedError, match="login as 'admin' refused"):
+    drv = make_driver(router, fallback_usernames=["admin"])
+    drv.username, drv.password = "noc", "wrong-fake-pw"
+    with pytest.raises(DeviceConnectError, match="login refused as 'noc' and as 'admin'"):
         drv.open()
 
 
