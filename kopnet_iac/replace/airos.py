@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kopnet_iac.drivers.airos.errors import AirOSAuthError, AirOSConnectError
+from kopnet_iac.drivers.airos.scripts import PENDING
 from kopnet_iac.drivers.airos.transport import Endpoint, SSHSession
 from kopnet_iac.errors import ConnectError, KopnetError
 from kopnet_iac.replace.day0 import load_rules, parse_cfg
@@ -28,7 +29,10 @@ from kopnet_iac.replace.routeros import Probe
 
 log = logging.getLogger(__name__)
 
-READ = "cat /etc/board.info; echo ---KOPNET---; cat /tmp/system.cfg"
+READ = (
+    "cat /etc/board.info; echo ---KOPNET---; cat /tmp/system.cfg; echo ---KOPNET---; "
+    f"kill -0 $(cat {PENDING} 2>/dev/null) 2>/dev/null && echo pending"
+)
 
 
 @dataclass
@@ -63,7 +67,7 @@ class AirOSFactory:
             village=self.village,
         )
 
-    def _read(self, address: str, user: str, password: str) -> tuple[str, str] | None:
+    def _read(self, address: str, user: str, password: str) -> tuple[str, str, bool] | None:
         session = SSHSession(self._endpoint(address, user, password))
         try:
             session.open()
@@ -83,8 +87,9 @@ class AirOSFactory:
         finally:
             session.close()
         self.round_trips += 2
-        board, _, config = result.stdout.partition("---KOPNET---\n")
-        return board, config
+        board, _, rest = result.stdout.partition("---KOPNET---\n")
+        config, _, pending = rest.partition("---KOPNET---\n")
+        return board, config, pending.strip() == "pending"
 
     def probe(self, management: str) -> Probe:
         """``fresh`` (factory, or our password change done), ``bootstrapped`` or
@@ -101,7 +106,7 @@ class AirOSFactory:
             read = self._read(address, user, password)
             if read is None:
                 continue
-            board_text, config = read
+            board_text, config, pending = read
             board = parse_cfg(board_text)
             values = parse_cfg(config)
             self.config = config
@@ -113,6 +118,7 @@ class AirOSFactory:
                 serial=mac.upper(),
                 mac=":".join(mac[i : i + 2] for i in range(0, len(mac), 2)).upper(),
                 identity=values.get("resolv.host.1.name", ""),
+                pending=pending,
             )
             if user == noc_user:
                 probe.state = "bootstrapped" if probe.identity == self.hostname else "configured"
@@ -234,6 +240,24 @@ class AirOSFactory:
         finally:
             driver.close()
             self.round_trips += 4
+
+    def confirm_pending(self, management: str, secrets: Any, model: str) -> None:
+        """A day-0 left in test mode by an interrupted run, with the NOC account already
+        logging in on the management address: it did its job, save it (else its timer would
+        put the radio back to factory state in the middle of the deploy)."""
+        driver = self.driver(management, *self.noc_login, secrets, model)
+        try:
+            driver.open()
+            driver.confirm_commit()
+        except KopnetError as exc:
+            raise self._error(
+                f"cannot confirm the day-0 left pending ({exc.message}); it reverts by itself: "
+                "run the same command again after that",
+                "day0",
+            ) from exc
+        finally:
+            driver.close()
+            self.round_trips += 2
 
     def _wait_noc(self, management: str, secrets: Any, model: str, deadline: float) -> None:
         last = ""

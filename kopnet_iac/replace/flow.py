@@ -205,6 +205,7 @@ def replace_device(opts: ReplaceOptions) -> ReplaceReport:
             "mac": probe.mac,
             "identity": probe.identity,
             "reasons": probe.reasons,
+            "pending": probe.pending,
         }
         report.timings["answers"] = time.monotonic() - started
         if probe.state == "configured" and not opts.wipe:
@@ -217,6 +218,9 @@ def replace_device(opts: ReplaceOptions) -> ReplaceReport:
             )
         report.serial = check_hardware(target, probe, opts)
         _emit(opts, "probe", "ok", f"{probe.state}, {probe.model} serial {probe.serial}")
+        if probe.state == "bootstrapped" and probe.pending and target.airos is not None:
+            target.airos.confirm_pending(target.management, target.secrets, target.device.model)
+            _emit(opts, "bootstrap", "ok", "the day-0 left in test mode is confirmed")
         if probe.state != "bootstrapped":
             _emit(opts, "bootstrap", "start")
             _bootstrap(target, probe, opts, intended)

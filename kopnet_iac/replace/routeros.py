@@ -37,7 +37,7 @@ class Probe:
     mac: str = ""
     identity: str = ""
     reasons: list[str] = field(default_factory=list)
-    round_trips: int = 0
+    pending: bool = False  # airOS: a test-mode commit waits for its confirm
 
 
 PROBE: list[Sentence] = [

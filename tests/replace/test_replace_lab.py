@@ -314,3 +314,59 @@ def test_offline_bundle_gives_the_online_configuration(lab: Lab, tmp_path: Path)
     assert checks["converged"] and all(checks.values())
     release = ReleaseStore.open(lab.state).get_release(report["release"])
     assert release.kind == "replace" and release.outcome == "confirmed"
+
+
+def test_airos_day0_left_in_test_mode_is_confirmed_by_the_rerun(lab: Lab) -> None:
+    host = "sec-sukadana-2"
+    fault = lab.lab_cli("fault", host, "--drop-at", "*echo KOPNET-DISARMED*")
+    assert fault.returncode == 0, fault.stderr
+    first = lab.replace("sukadana", host)
+    assert first.exit_code == 3
+    assert f"sukadana/{host}/" in first.output and "run the same command again" in first.output
+    again = lab.replace("sukadana", host)
+    assert again.exit_code == 0, again.output
+    report = _document(again)
+    assert report["probe"]["state"] == "bootstrapped" and report["probe"]["pending"]
+    assert report["outcome"] == "confirmed" and all(_checks(report).values())
+
+
+def _http(host: str, port: int, path: str, body: bytes, headers: dict[str, str]) -> Any:
+    request = urllib.request.Request(
+        f"http://{host}:{port}{path}", data=body, method="POST", headers=headers
+    )
+    return urllib.request.urlopen(request, timeout=30)
+
+
+def test_offline_system_cfg_upload_gives_the_online_configuration(lab: Lab, tmp_path: Path) -> None:
+    host = "sec-lebung-itam-2"  # a factory-fresh airOS radio
+    out = tmp_path / "bundle"
+    assert lab.kopnet("bundle", "lebung-itam", host, "--out", str(out)).exit_code == 0
+    files = verify_bundle(out)
+    name = f"{host}.system.cfg"
+    config = filled(name, files[name], {**CANARIES, "radio-admin": lab_password(host)})
+    target = lab.target(host)
+    # the technician's web UI session: log in, the forced password change, upload
+    with _http(target.host, target.http_port, "/api/auth", b"username=ubnt&password=ubnt", {}) as r:
+        cookie = r.headers["Set-Cookie"].split(";", 1)[0]
+        headers = {"Cookie": cookie, "X-CSRF-ID": r.headers["X-CSRF-ID"]}
+    change = json.dumps({"currentPassword": "ubnt", "newPassword": lab_password(host)}).encode()
+    with _http(
+        target.host,
+        target.http_port,
+        "/api/auth/change-password",
+        change,
+        {**headers, "Content-Type": "application/json"},
+    ) as r:
+        assert r.status == 200
+    with _http(
+        target.host,
+        target.http_port,
+        "/writecfg.cgi",
+        config.encode(),
+        {**headers, "Content-Type": "text/plain"},
+    ) as r:
+        assert json.loads(r.read())["ok"] is True
+    verify = lab.kopnet("replace", "lebung-itam", host, "--lab", "--verify-only", "--json")
+    assert verify.exit_code == 0, verify.output
+    checks = _checks(_document(verify))
+    assert checks["converged"] and all(checks.values())
