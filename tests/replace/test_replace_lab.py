@@ -266,6 +266,9 @@ def test_configured_device_is_refused_then_wiped(lab: Lab) -> None:
 def test_unknown_host_and_wrong_credentials(lab: Lab) -> None:
     unknown = lab.kopnet("replace", "sukadana", "core-nowhere", "--lab", "--yes")
     assert unknown.exit_code == 2 and "no device 'core-nowhere'" in unknown.output
+    gone = lab.replace("sukadana", "sec-sukadana-1", "--address", "127.92.250.250")
+    assert gone.exit_code == 3
+    assert "sukadana/sec-sukadana-1/probe: no answer from 127.92.250.250" in gone.output
     bad = lab.replace("lebung-itam", "sec-lebung-itam-2", "--password", "not-ubnt")
     assert bad.exit_code == 3
     assert "refuses 'ubnt'" in bad.output and "sec-lebung-itam-2/probe" in bad.output
@@ -370,3 +373,12 @@ def test_offline_system_cfg_upload_gives_the_online_configuration(lab: Lab, tmp_
     assert verify.exit_code == 0, verify.output
     checks = _checks(_document(verify))
     assert checks["converged"] and all(checks.values())
+
+
+def test_no_secret_value_in_the_release_store_or_host_keys(lab: Lab) -> None:
+    leaked = []
+    for path in lab.state.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            leaked += [f"{path.name}: {v}" for v in CANARIES.values() if v.encode() in data]
+    assert not leaked
