@@ -201,6 +201,20 @@ def test_airos_radio_replaced_and_re_registered_with_its_peer(lab: Lab) -> None:
     assert f"serial: {serial}," in text and "F09FC2A0B101" not in text
     # the factory account is gone; the lab now reports the NOC account
     assert lab.target("bh-lebung-itam-a").username == "noc"
+    # the peer is registered because the replacement is set up for the link: its factory-fresh
+    # partner (same link, still SSID "ubnt") registers nobody
+    peer = lab.target("bh-lebung-itam-b")
+    with _http(peer.host, peer.http_port, "/api/auth", b"username=ubnt&password=ubnt", {}) as r:
+        headers = {"Cookie": r.headers["Set-Cookie"].split(";", 1)[0]}
+        headers["X-CSRF-ID"] = r.headers["X-CSRF-ID"]
+    change = json.dumps({"currentPassword": "ubnt", "newPassword": "Peer-pass-9"}).encode()
+    json_headers = {**headers, "Content-Type": "application/json"}
+    _http(peer.host, peer.http_port, "/api/auth/change-password", change, json_headers).close()
+    status = urllib.request.Request(
+        f"http://{peer.host}:{peer.http_port}/status.cgi", headers=headers
+    )
+    with urllib.request.urlopen(status, timeout=30) as answer:
+        assert json.loads(answer.read())["wireless"]["count"] == 0
 
 
 def test_interrupted_bootstrap_is_resumed_by_running_again(lab: Lab) -> None:
