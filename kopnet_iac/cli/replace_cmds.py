@@ -54,7 +54,11 @@ def _summary(report: Any) -> None:
 @click.argument("hostname")
 @click.option("--serial", help="Serial on the new device's label (checked against the device).")
 @click.option("--address", metavar="FACTORY_IP", help="Where the fresh device answers.")
-@click.option("--password", help="Factory password printed on the label (RouterOS).")
+@click.option(
+    "--password",
+    envvar="KOPNET_FACTORY_PASSWORD",
+    help="Factory password printed on the label (RouterOS). Env: KOPNET_FACTORY_PASSWORD.",
+)
 @click.option("--lab", is_flag=True, help="The running lab's device.")
 @click.option(
     "--lab-dir",
@@ -68,10 +72,28 @@ def _summary(report: Any) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before deploying.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option(
-    "--revert-in", type=click.IntRange(min=30), default=300, show_default=True, metavar="S"
+    "--revert-in",
+    type=click.IntRange(min=30),
+    default=300,
+    show_default=True,
+    metavar="S",
+    help="The device reverts by itself after S seconds unless confirmed.",
 )
-@click.option("--boot-timeout", type=float, default=180.0, show_default=True, metavar="S")
-@click.option("--settle", type=float, default=90.0, show_default=True)
+@click.option(
+    "--boot-timeout",
+    type=float,
+    default=180.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds the device may take to come back after the day-0 reset.",
+)
+@click.option(
+    "--settle",
+    type=float,
+    default=90.0,
+    show_default=True,
+    help="Seconds the verification may take to pass (a radio link needs a moment).",
+)
 @click.option(
     "--state",
     "state_dir",
@@ -164,8 +186,9 @@ def replace(app: AppContext, /, village: str, hostname: str, **flags: Any) -> No
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     envvar="KOPNET_STATE",
+    help="Release store folder. Env: KOPNET_STATE.",
 )
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @pass_app
 def bundle(
     app: AppContext,
