@@ -396,3 +396,23 @@ def test_no_secret_value_in_the_release_store_or_host_keys(lab: Lab) -> None:
             data = path.read_bytes()
             leaked += [f"{path.name}: {v}" for v in CANARIES.values() if v.encode() in data]
     assert not leaked
+
+
+def test_routeros_radio_behind_a_geo_link(lab: Lab) -> None:
+    host = "sec-sukadana-1"  # a RouterOS sector radio, still factory-fresh
+    assert lab.lab_cli("fault", host, "--rtt", "600").returncode == 0
+    try:
+        result = lab.replace("sukadana", host)
+    finally:
+        lab.lab_cli("fault", host, "--clear")
+    assert result.exit_code == 0, result.output
+    report = _document(result)
+    assert report["bootstrapped"] and report["outcome"] == "confirmed"
+    assert _checks(report)["converged"]
+    # the same again, as an operator reads it
+    again = lab.kopnet("replace", "sukadana", host, "--lab", "--yes", "--settle", "30")
+    assert again.exit_code == 0, again.output
+    assert f"found {host}: bootstrapped" in again.stdout
+    assert f"replace sukadana/{host}: no-change" in again.stdout
+    assert "inventory: serial already recorded" in again.stdout
+    assert not _leaked(again.output)
