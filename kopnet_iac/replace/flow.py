@@ -310,7 +310,8 @@ def _record(
     edit: SerialEdit | None = None
     if report.serial:
         path = inv.root / "villages" / f"{opts.village}.yaml"
-        edit = plan_serial_edit(path, opts.hostname, report.serial)
+        mac = probe.mac if probe is not None and probe.mac else None
+        edit = plan_serial_edit(path, opts.hostname, report.serial, mac)
         report.inventory_diff = edit.diff()
     detail: dict[str, Any] = {
         "serial": report.serial or None,

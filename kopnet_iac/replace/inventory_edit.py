@@ -66,7 +66,8 @@ def yaml_scalar(value: str) -> str:
     return f'"{escaped}"'
 
 
-def _device_serial_node(root: yaml.Node, hostname: str) -> yaml.ScalarNode | None:
+def _device_fields(root: yaml.Node, hostname: str) -> dict[str, yaml.Node] | None:
+    """Key → value node of the device ``hostname`` (``__mapping__``: the mapping itself)."""
     if not isinstance(root, yaml.MappingNode):
         return None
     devices = next(
@@ -78,34 +79,72 @@ def _device_serial_node(root: yaml.Node, hostname: str) -> yaml.ScalarNode | Non
     for item in devices.value:
         if not isinstance(item, yaml.MappingNode):
             continue
-        fields = {k.value: v for k, v in item.value if isinstance(k, yaml.ScalarNode)}
+        fields: dict[str, yaml.Node] = {
+            k.value: v for k, v in item.value if isinstance(k, yaml.ScalarNode)
+        }
         host = fields.get("hostname")
         if isinstance(host, yaml.ScalarNode) and host.value == hostname:
-            serial = fields.get("serial")
-            return serial if isinstance(serial, yaml.ScalarNode) else None
+            fields["__mapping__"] = item
+            keys = {k.value: k for k, _ in item.value if isinstance(k, yaml.ScalarNode)}
+            if "serial" in keys:
+                fields["__serial_key__"] = keys["serial"]
+            return fields
     return None
 
 
-def plan_serial_edit(path: Path, hostname: str, serial: str) -> SerialEdit:
-    """The edit setting ``hostname``'s serial to ``serial`` in the village file ``path``."""
+def _mac_insertion(text: str, fields: dict[str, yaml.Node], mac: str) -> tuple[int, str]:
+    """Where and what to insert for a new ``mac`` key, right after the serial."""
+    serial = fields["serial"]
+    mapping = fields["__mapping__"]
+    value = f'"{mac}"'
+    if isinstance(mapping, yaml.MappingNode) and mapping.flow_style:
+        return serial.end_mark.index, f", mac: {value}"
+    key = fields["__serial_key__"]
+    line_end = text.find("\n", serial.end_mark.index)
+    if line_end < 0:
+        return len(text), f"\n{' ' * key.start_mark.column}mac: {value}"
+    newline = "\r\n" if text[line_end - 1 : line_end] == "\r" else "\n"
+    at = line_end - 1 if newline == "\r\n" else line_end
+    return at, f"{newline}{' ' * key.start_mark.column}mac: {value}"
+
+
+def plan_serial_edit(path: Path, hostname: str, serial: str, mac: str | None = None) -> SerialEdit:
+    """The edit setting ``hostname``'s serial (and ``mac``, when given) in the village file
+    ``path``: the serial's value replaced in place; the MAC's value replaced, or the key added
+    right after the serial in the same style (flow: ``, mac: "..."``; block: a line below)."""
     try:
         raw = path.read_bytes()
         text = raw.decode("utf-8")
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise KopnetError(f"{path}: cannot read the village file: {exc}", step="record") from exc
-    node = _device_serial_node(root, hostname) if root is not None else None
-    if node is None:
+    fields = _device_fields(root, hostname) if root is not None else None
+    node = fields.get("serial") if fields is not None else None
+    if fields is None or not isinstance(node, yaml.ScalarNode):
         raise KopnetError(
             f"{path}: no device {hostname!r} with a serial", host=hostname, step="record"
         )
-    start, end = node.start_mark.index, node.end_mark.index
-    after = text[:start] + yaml_scalar(serial) + text[end:]
+    edits: list[tuple[int, int, str]] = [
+        (node.start_mark.index, node.end_mark.index, yaml_scalar(serial))
+    ]
+    old_mac = fields.get("mac")
+    if mac:
+        if isinstance(old_mac, yaml.ScalarNode):
+            if old_mac.value != mac:
+                edits.append((old_mac.start_mark.index, old_mac.end_mark.index, f'"{mac}"'))
+        else:
+            at, insert = _mac_insertion(text, fields, mac)
+            edits.append((at, at, insert))
+    after = text
+    for start, end, replacement in sorted(edits, reverse=True):
+        after = after[:start] + replacement + after[end:]
     check = yaml.safe_load(after)
     found = [d for d in check.get("devices", []) if d.get("hostname") == hostname]
-    if not found or found[0].get("serial") != serial:  # never write a file that reads wrong
-        raise KopnetError(
-            f"{path}: the edit would not read back as {serial!r}", host=hostname, step="record"
+    if not found or found[0].get("serial") != serial or (mac and found[0].get("mac") != mac):
+        raise KopnetError(  # never write a file that reads back wrong
+            f"{path}: the edit would not read back as serial {serial!r}",
+            host=hostname,
+            step="record",
         )
     return SerialEdit(path, hostname, node.value, serial, text, after)
 

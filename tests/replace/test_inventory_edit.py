@@ -78,3 +78,39 @@ def test_unknown_device_is_refused(tmp_path: Path) -> None:
     with pytest.raises(KopnetError, match="no device 'nope'"):
         plan_serial_edit(path, "nope", "X1234")
     assert path.read_text() == BLOCK
+
+
+def test_mac_added_after_the_serial_in_flow_style(tmp_path: Path) -> None:
+    path = tmp_path / "lebung-itam.yaml"
+    original = (EXAMPLE_FLEET / "villages" / "lebung-itam.yaml").read_text()
+    path.write_text(original)
+    mac = "02:C5:57:7A:35:86"
+    plan_serial_edit(path, "bh-lebung-itam-a", "02C5577A3586", mac).write()
+    expected = original.replace("serial: F09FC2A0B101,", f'serial: 02C5577A3586, mac: "{mac}",', 1)
+    assert path.read_text() == expected
+    # again with another MAC: only its value changes
+    plan_serial_edit(path, "bh-lebung-itam-a", "02C5577A3586", "02:00:00:00:00:01").write()
+    assert path.read_text() == expected.replace(mac, "02:00:00:00:00:01")
+    import shutil
+
+    from kopnet_iac.inventory.loader import load_inventory
+
+    copy = tmp_path / "fleet"
+    shutil.copytree(EXAMPLE_FLEET, copy)
+    shutil.copy(path, copy / "villages" / "lebung-itam.yaml")
+    inv = load_inventory(copy)  # the edited file still validates, the MAC is a field
+    device = next(d for d in inv.village("lebung-itam").devices if d.hostname == "bh-lebung-itam-a")
+    assert device.mac == "02:00:00:00:00:01"
+
+
+def test_mac_added_below_the_serial_in_block_style(tmp_path: Path) -> None:
+    for newline in ("\n", "\r\n"):
+        path = tmp_path / "contoh.yaml"
+        original = BLOCK.replace("\n", newline)
+        path.write_bytes(original.encode())
+        plan_serial_edit(path, "core-contoh", "HE10NEW02", "4A:00:00:00:00:01").write()
+        expected = original.replace(
+            f"'HE10OLD01'   # label on the box{newline}",
+            f'HE10NEW02   # label on the box{newline}    mac: "4A:00:00:00:00:01"{newline}',
+        )
+        assert path.read_bytes() == expected.encode()

@@ -159,7 +159,9 @@ def test_core_router_replaced_converged_verified_recorded(lab: Lab) -> None:
     checks = _checks(report)
     assert checks["converged"] and checks["management"] and all(checks.values())
     # the new serial, and only it, in the village file
-    assert village_file.read_bytes() == before.replace(OLD_SERIAL.encode(), NEW_SERIAL.encode())
+    mac = report["probe"]["mac"]
+    recorded = f'{NEW_SERIAL}, mac: "{mac}"'.encode()
+    assert village_file.read_bytes() == before.replace(OLD_SERIAL.encode(), recorded)
     assert "+  - {hostname: core-sukadana" in report["inventory_diff"]
     store = ReleaseStore.open(lab.state)
     release = store.get_release(report["release"])
