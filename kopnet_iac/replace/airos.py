@@ -50,6 +50,7 @@ class AirOSFactory:
     timeout: float = 60.0
     round_trips: int = 0
     config: str = field(default="", repr=False)  # system.cfg read by the probe
+    login: tuple[str, str, str] = field(default=("", "", ""), repr=False)  # the probe's
 
     def _error(self, message: str, step: str) -> KopnetError:
         return KopnetError(message, village=self.village, host=self.hostname, step=step)
@@ -107,6 +108,7 @@ class AirOSFactory:
             if read is None:
                 continue
             board_text, config, pending = read
+            self.login = (address, user, password)
             board = parse_cfg(board_text)
             values = parse_cfg(config)
             self.config = config
@@ -221,10 +223,13 @@ class AirOSFactory:
     def apply_day0(
         self, day0: str, management: str, secrets: Any, model: str, revert_in: int
     ) -> None:
-        """Commit day-0 in test mode as the factory account, log in as the NOC account on the
-        management address, confirm; the radio reverts by itself if that login never works."""
-        user = load_rules().airos_factory_user
-        driver = self.driver(self.address, user, self.noc_login[1], secrets, model)
+        """Commit day-0 in test mode (as the factory account with its new password, or as the
+        account the probe logged in with on a radio being wiped), log in as the NOC account on
+        the management address, confirm; the radio reverts by itself if that never works."""
+        address, user, password = self.login
+        if user == load_rules().airos_factory_user:
+            password = self.noc_login[1]  # the forced password change happened since
+        driver = self.driver(address, user, password, secrets, model)
         try:
             driver.open()
             driver.load_replace_candidate(config=day0)

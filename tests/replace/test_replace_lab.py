@@ -418,3 +418,28 @@ def test_routeros_radio_behind_a_geo_link(lab: Lab) -> None:
     assert f"replace sukadana/{host}: no-change" in again.stdout
     assert "inventory: serial already recorded" in again.stdout
     assert not _leaked(again.output)
+
+
+def test_configured_airos_radio_is_refused_then_wiped(lab: Lab) -> None:
+    host = "bh-lebung-itam-a"  # replaced above; someone renames it in its web UI
+    target = lab.target(host)
+    login = f"username=noc&password={lab_password(host)}".encode()
+    with _http(target.host, target.http_port, "/api/auth", login, {}) as r:
+        headers = {"Cookie": r.headers["Set-Cookie"].split(";", 1)[0]}
+        headers["X-CSRF-ID"] = r.headers["X-CSRF-ID"]
+    request = urllib.request.Request(
+        f"http://{target.host}:{target.http_port}/getcfg.cgi", headers=headers
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        config = answer.read().decode()
+    renamed = config.replace(f"resolv.host.1.name={host}", "resolv.host.1.name=menara-lama")
+    assert renamed != config
+    plain = {**headers, "Content-Type": "text/plain"}
+    _http(target.host, target.http_port, "/writecfg.cgi", renamed.encode(), plain).close()
+    refused = lab.replace("lebung-itam", host)
+    assert refused.exit_code == 3
+    assert "not factory-fresh" in refused.output and "menara-lama" in refused.output
+    wiped = lab.replace("lebung-itam", host, "--wipe")
+    assert wiped.exit_code == 0, wiped.output
+    report = _document(wiped)
+    assert report["bootstrapped"] and all(_checks(report).values())
