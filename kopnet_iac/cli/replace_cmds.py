@@ -12,8 +12,6 @@ import click
 from kopnet_iac.cli.context import AppContext, echo_json, pass_app
 from kopnet_iac.cli.deploy_cmds import ProgressPrinter, _quiet_libraries, _show_plan
 
-EXIT_CODES = {"confirmed": 0, "no-change": 0, "reverted": 1, "planned": 1, "failed": 3}
-
 
 def register(group: click.Group) -> None:
     """Add ``kopnet replace`` and ``kopnet bundle`` to the top-level group."""
@@ -165,7 +163,8 @@ def replace(app: AppContext, /, village: str, hostname: str, **flags: Any) -> No
         _summary(report)
     if report.ok:
         sys.exit(0)
-    sys.exit(1 if report.outcome in ("reverted", "confirmed", "no-change") else 3)
+    # checks failed (reverted, or a converged device failing them) or only planned: 1
+    sys.exit(1 if report.outcome in ("reverted", "planned", "confirmed", "no-change") else 3)
 
 
 @click.command("bundle")
