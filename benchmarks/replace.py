@@ -122,12 +122,12 @@ def main() -> None:
         if control.is_running(lab_dir):
             lab("down")
         shutil.rmtree(root, ignore_errors=True)
-    header = (
-        "device", "host", "rtt ms", "outcome", "probe s", "answer->recorded s",
-        "conn", "round trips", "bytes to", "bytes from", "config cmds",
-    )  # fmt: skip
     print("kopnet replace in the lab (factory-fresh device to verified and recorded)")
-    print("  ".join(header))
+    print(
+        f"{'device':<11} {'host':<17} {'rtt ms':>6}  {'outcome':<9} {'probe s':>7}  "
+        f"{'answer->recorded s':>18}  {'conn':>4} {'round trips':>11} {'bytes to':>8} "
+        f"{'bytes from':>10} {'config cmds':>11}"
+    )
     for row in rows:
         print(
             f"{row[0]:<11} {row[1]:<17} {row[2]:>6.0f}  {row[3]:<9} {row[4]:>7.1f}  "
