@@ -428,13 +428,17 @@ class Lab:
 
     def settle_devices(self, village: str, timeout: float) -> dict[str, dict[str, Any]]:
         """Wait until every device answers and none has a revert pending (their own timers
-        run out within ``revert_in``); the last observation."""
+        run out within ``revert_in``), twice in a row with the same configurations (a job
+        removes itself before it imports its script); the last observation."""
         until = time.monotonic() + timeout
+        last: dict[str, Any] | None = None
         while True:
             seen = self.observe(village)
             quiet = all(v["running"] is not None and v["pending"] is False for v in seen.values())
-            if quiet or time.monotonic() > until:
+            configs = {h: v["running"] for h, v in seen.items()}
+            if (quiet and configs == last) or time.monotonic() > until:
                 return seen
+            last = configs if quiet else None
             time.sleep(1.0)
 
     def at_new(self, village: str, variant: str) -> dict[str, bool | None]:
@@ -613,6 +617,23 @@ def _at_new(lab: Lab, case: Case, after: dict[str, dict[str, Any]]) -> dict[str,
     return out
 
 
+def _difference(before: str | None, seen: dict[str, Any]) -> str:
+    """The first lines that differ between two running configs (secrets are placeholders in
+    the lab's fake values only)."""
+    import difflib
+
+    if before is None or seen["running"] is None:
+        return f"unreadable: {seen['error']}"
+    lines = [
+        line
+        for line in difflib.unified_diff(
+            before.splitlines(), str(seen["running"]).splitlines(), lineterm="", n=0
+        )
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    return f"{len(lines)} line(s) differ: " + " | ".join(line[:120] for line in lines[:6])
+
+
 def classify(platform: str, before: str | None, after: str | None, new: bool | None) -> str:
     from kopnet_iac.deploy.intent import same_configuration
 
@@ -662,6 +683,8 @@ def run_case(lab: Lab, case: Case) -> Verdict:
     bad = {h: s for h, s in verdict.devices.items() if s in ("neither", "unreadable")}
     if bad:
         verdict.problems.append(f"devices neither old nor new: {bad}")
+        for host in bad:
+            verdict.problems.append(f"{host} vs old: {_difference(before.get(host), after[host])}")
     deploys = [r for r in releases if r.operator == "faults" or case.fault == "sigkill"]
     deploys = [r for r in deploys if r.kind == "deploy"]
     if len(deploys) > 1:
