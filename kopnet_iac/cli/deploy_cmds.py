@@ -23,8 +23,10 @@ EXIT_CODES = {"confirmed": 0, "no-change": 0, "reverted": 1, "planned": 1, "fail
 
 
 def register(group: click.Group) -> None:
-    """Add ``kopnet deploy`` to the top-level group."""
+    """Add ``kopnet deploy``, ``rollback`` and ``recover`` to the top-level group."""
     group.add_command(deploy)
+    group.add_command(rollback)
+    group.add_command(recover)
 
 
 class ProgressPrinter:
@@ -99,28 +101,13 @@ def _summary(report: Any) -> None:
         click.echo(f"  {report.error}")
 
 
-@click.command("deploy")
-@click.argument("village")
-@click.option("--dry-run", is_flag=True, help="Plan and show the diffs only; change nothing.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--lab", is_flag=True, help="Deploy to the running lab's devices of the village.")
-@click.option(
+_LAB_DIR = click.option(
     "--lab-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Lab directory (with --lab). Env: KOPNET_LAB_DIR. Default: .kopnet/lab",
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
-@click.option(
-    "--revert-in",
-    type=click.IntRange(min=30),
-    default=300,
-    show_default=True,
-    metavar="S",
-    help="Devices revert by themselves after S seconds unless the deploy confirms them.",
-)
-@click.option("--only", multiple=True, metavar="HOST", help="Only these devices (repeatable).")
-@click.option(
+_STATE = click.option(
     "--state",
     "state_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -128,45 +115,58 @@ def _summary(report: Any) -> None:
     envvar="KOPNET_STATE",
     help="Release store folder. Env: KOPNET_STATE. Default: .kopnet/state",
 )
-@click.option(
-    "--settle",
-    type=float,
-    default=90.0,
-    show_default=True,
-    help="Seconds the verification may take to pass (links and BGP need a moment).",
-)
-@pass_app
-def deploy(
-    app: AppContext,
-    village: str,
-    dry_run: bool,
-    yes: bool,
-    lab: bool,
-    lab_dir: Path | None,
-    as_json: bool,
-    revert_in: int,
-    only: tuple[str, ...],
-    state_dir: Path | None,
-    settle: float,
-) -> None:
-    """Deploy VILLAGE's rendered configs to all its devices as one transaction.
 
-    \b
-    Reads every device, plans every change and shows it (secrets masked), asks (unless --yes),
-    arms every device's own revert, applies farthest-from-the-NOC first, verifies the whole
-    village, then confirms every device, or reverts every device when a check fails.
-    Exit: 0 confirmed or no change, 1 checks failed (reverted) or changes only planned,
-    2 usage, 3 errors (nothing half-applied).
-    """
-    from kopnet_iac.deploy.transaction import DeployOptions, deploy_village
+
+def _transaction_options(func: Any) -> Any:
+    """The options ``deploy`` and ``rollback`` share."""
+    options = [
+        click.option("--dry-run", is_flag=True, help="Plan and show the diffs; change nothing."),
+        click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation."),
+        click.option("--lab", is_flag=True, help="The running lab's devices of the village."),
+        _LAB_DIR,
+        click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout."),
+        click.option(
+            "--revert-in",
+            type=click.IntRange(min=30),
+            default=300,
+            show_default=True,
+            metavar="S",
+            help="Devices revert by themselves after S seconds unless confirmed.",
+        ),
+        click.option(
+            "--only", multiple=True, metavar="HOST", help="Only these devices (repeatable)."
+        ),
+        _STATE,
+        click.option(
+            "--settle",
+            type=float,
+            default=90.0,
+            show_default=True,
+            help="Seconds the verification may take to pass (links and BGP need a moment).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _quiet_libraries(app: AppContext) -> None:
+    if app.verbose < 2:  # these log a traceback per failed attempt; our messages say it
+        for name in ("paramiko", "nornir.core.task", "nornir.core"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _run(app: AppContext, village: str, run: Any, **flags: Any) -> None:
+    """Build the options, run ``run(options)``, render the report, exit with its code."""
+    from kopnet_iac.deploy.transaction import DeployOptions
     from kopnet_iac.errors import KopnetError
     from kopnet_iac.lab.control import resolve_lab_dir
 
-    if app.verbose < 2:
-        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+    _quiet_libraries(app)
+    yes, dry_run, as_json = flags["yes"], flags["dry_run"], flags["as_json"]
     terminal = sys.stdin.isatty() and sys.stderr.isatty()
     if not (yes or dry_run or terminal):
-        raise click.UsageError("not a terminal: pass --yes to deploy without a confirmation")
+        raise click.UsageError("not a terminal: pass --yes to change devices without asking")
 
     def approve(report: Any) -> bool:
         _show_plan(report)
@@ -177,20 +177,20 @@ def deploy(
     options = DeployOptions(
         village=village,
         inventory_dir=app.inventory_dir,
-        lab_dir=resolve_lab_dir(lab_dir) if lab else None,
-        revert_in=revert_in,
-        only=only,
+        lab_dir=resolve_lab_dir(flags["lab_dir"]) if flags["lab"] else None,
+        revert_in=flags["revert_in"],
+        only=flags["only"],
         dry_run=dry_run,
-        settle_s=settle,
-        state_dir=state_dir,
+        settle_s=flags["settle"],
+        state_dir=flags["state_dir"],
         approve=None if as_json and yes else approve,
         progress=ProgressPrinter(rich=sys.stderr.isatty() and not as_json),
     )
     try:
-        report = deploy_village(options)
+        report = run(options)
     except KopnetError as exc:
         if exc.step == "select":
-            raise click.UsageError(exc.message) from exc
+            raise click.UsageError(str(exc)) from exc
         click.echo(f"error: {exc}", err=True)
         sys.exit(3)
     if dry_run and not as_json:
@@ -200,3 +200,93 @@ def deploy(
     else:
         _summary(report)
     sys.exit(EXIT_CODES.get(report.outcome, 3))
+
+
+@click.command("deploy")
+@click.argument("village")
+@_transaction_options
+@pass_app
+def deploy(app: AppContext, /, village: str, **flags: Any) -> None:
+    """Deploy VILLAGE's rendered configs to all its devices as one transaction.
+
+    \b
+    Reads every device, plans every change and shows it (secrets masked), asks (unless --yes),
+    arms every device's own revert, applies farthest-from-the-NOC first, verifies the whole
+    village, then confirms every device, or reverts every device when a check fails.
+    A release left in doubt by an earlier run is first resolved by reading the devices.
+    Exit: 0 confirmed or no change, 1 checks failed (reverted) or changes only planned,
+    2 usage, 3 errors (nothing half-applied).
+    """
+    from kopnet_iac.deploy.transaction import deploy_village
+
+    _run(app, village, deploy_village, **flags)
+
+
+@click.command("rollback")
+@click.argument("village")
+@click.option("--to", "to", metavar="RELEASE", help="Release id (default: the previous good one).")
+@_transaction_options
+@pass_app
+def rollback(app: AppContext, /, village: str, to: str | None, **flags: Any) -> None:
+    """Deploy the stored intended configs of an earlier release of VILLAGE, through the same
+    transaction as deploy (plan, arm, apply, verify, confirm or revert).
+
+    \b
+    Default target: the newest successful release whose configs differ from the last one.
+    Exit codes as for deploy.
+    """
+    from kopnet_iac.deploy.transaction import rollback_village
+
+    _run(app, village, lambda options: rollback_village(options, to), **flags)
+
+
+@click.command("recover")
+@click.argument("village")
+@click.option("--lab", is_flag=True, help="The running lab's devices of the village.")
+@_LAB_DIR
+@_STATE
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@pass_app
+def recover(
+    app: AppContext,
+    village: str,
+    lab: bool,
+    lab_dir: Path | None,
+    state_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Resolve VILLAGE's releases left in doubt by a controller that stopped mid-deploy.
+
+    \b
+    Reads the devices (revert still armed? running the release's configs?), carries out a
+    revert that is still armed, and records what really happened; never re-applies anything.
+    Exit: 0 resolved (or nothing in doubt), 1 still in doubt or the village is split, 3 errors.
+    """
+    from kopnet_iac.deploy.transaction import recover_village
+    from kopnet_iac.errors import KopnetError
+    from kopnet_iac.lab.control import resolve_lab_dir
+
+    _quiet_libraries(app)
+    try:
+        resolved = recover_village(
+            app.inventory_dir,
+            village,
+            lab_dir=resolve_lab_dir(lab_dir) if lab else None,
+            state_dir=state_dir,
+            progress=ProgressPrinter(rich=sys.stderr.isatty() and not as_json),
+        )
+    except KopnetError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(3)
+    if as_json:
+        echo_json({"village": village, "releases": [r.to_json() for r in resolved]})
+    else:
+        if not resolved:
+            click.echo(f"{village}: no release in doubt")
+        for release in resolved:
+            click.echo(f"{release.release}: {release.outcome}: {release.error}")
+            for device in release.devices:
+                extra = f" ({device.error})" if device.error else ""
+                click.echo(f"  {device.hostname}: {device.state}, {device.action}{extra}")
+    unresolved = any(r.outcome in ("in-doubt", "failed") for r in resolved)
+    sys.exit(1 if unresolved else 0)

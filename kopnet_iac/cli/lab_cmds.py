@@ -219,7 +219,7 @@ def up(
 
     \b
     --fault HOST:SPEC, SPEC a comma list of:
-      rtt=MS link-jitter=MS loss-burst=MS loss-every=S kbps=N geo (the link)
+      rtt=MS link-jitter=MS loss-burst=MS loss-every=S kbps=N nagle=no geo (link)
       latency=MS jitter=MS (per command: a slow device) stall=S drop-after=N
       drop-at=GLOB trap=GLOB trap-message=TEXT refuse-login disk-full
       scheduler-disabled slow-boot=S link-down=PORT
@@ -317,6 +317,11 @@ def status(as_json: bool, lab_dir: Path | None) -> None:
 @click.option("--loss-burst", type=float, help="Link outage of this many ms, periodically.")
 @click.option("--loss-every", type=float, help="Seconds between link outages (default 10).")
 @click.option("--kbps", type=float, help="Link bandwidth each way, kbit/s (0: unlimited).")
+@click.option(
+    "--nagle/--no-nagle",
+    default=None,
+    help="Clients' TCP holds small writes until acknowledged (default on; off: TCP_NODELAY).",
+)
 @click.option("--geo", is_flag=True, default=None, help="GEO satellite link: 600 ms RTT.")
 @click.option("--latency", type=float, help="Added delay per command (slow device), ms.")
 @click.option("--jitter", type=float, help="Random extra delay per command up to this, ms.")
@@ -342,6 +347,7 @@ def fault(host: str, lab_dir: Path | None, **options: Any) -> None:
         "loss_burst": "link_loss_burst_ms",
         "loss_every": "link_loss_every_s",
         "kbps": "link_kbps",
+        "nagle": "link_nagle",
         "latency": "latency_ms",
         "jitter": "jitter_ms",
         "stall": "stall_seconds",

@@ -115,6 +115,7 @@ class DeployReport:
     checks: list[CheckOutcome] = field(default_factory=list)
     error: str = ""
     revert_in: int = 0
+    recovered: list[dict[str, Any]] = field(default_factory=list)  # in-doubt releases resolved
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -135,6 +136,7 @@ class DeployReport:
             "devices": [d.to_json() for d in self.devices],
             "checks": [c.to_json() for c in self.checks],
             "failed_checks": [f"{c.host}/{c.check}" for c in self.failed_checks],
+            "recovered": self.recovered,
         }
 
 

@@ -56,7 +56,11 @@ def device(task: Task, step: str) -> Any:
             task.host.close_connection(CONNECTION)
         task.host.connections.pop(CONNECTION, None)
         return task.host.get_connection(CONNECTION, task.nornir.config)
-    except KopnetError:
+    except KopnetError as exc:
+        task.host.connections.pop(CONNECTION, None)
+        if exc.village is None and exc.host in (None, task.host.name):
+            exc.host, exc.village = task.host.name, task.host.data.get("village")
+        exc.step = exc.step or step
         raise
     except Exception as exc:
         task.host.connections.pop(CONNECTION, None)
@@ -88,7 +92,8 @@ def _call(task: Task, step: str, error: type[KopnetError], func: Callable[[], An
     except KopnetError as exc:
         if exc.host is None:
             exc.host = task.host.name
-            exc.village = exc.village or task.host.data.get("village")
+        if exc.village is None and exc.host == task.host.name:
+            exc.village = task.host.data.get("village")
         if exc.step is None:
             exc.step = step
         raise
@@ -121,18 +126,19 @@ def count_operations(diff: str) -> int:
 # --------------------------------------------------------------------------- read + plan
 
 
-def fetch_running(task: Task) -> Result:
-    """Read the running configuration (``get_config(retrieve="running")``) and the facts.
+def fetch_running(task: Task, facts: bool = False) -> Result:
+    """Read the running configuration (``get_config(retrieve="running")``), and with ``facts``
+    the device facts too (each a round trip more on a slow link).
 
-    Payload: ``{"hostname", "running", "facts"}``.
+    Payload: ``{"hostname", "running", "facts"}`` (``facts`` empty unless asked).
     """
     driver = device(task, "read running")
-    facts = _call(task, "read running", ConnectError, driver.get_facts)
+    answer = _call(task, "read running", ConnectError, driver.get_facts) if facts else {}
     config = _call(
         task, "read running", ConnectError, lambda: driver.get_config(retrieve="running")
     )
     running = str(config.get("running", ""))
-    payload = {"hostname": task.host.name, "running": running, "facts": facts}
+    payload = {"hostname": task.host.name, "running": running, "facts": dict(answer)}
     return Result(host=task.host, result=payload)
 
 

@@ -31,12 +31,16 @@ import contextlib
 import getpass
 import logging
 import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 from kopnet_iac.deploy import tasks
 from kopnet_iac.deploy.checking import CheckTarget, run_checks
 from kopnet_iac.deploy.intent import same_configuration
 from kopnet_iac.deploy.planning import DeployOptions, VillagePlan
-from kopnet_iac.deploy.report import DeployReport
+from kopnet_iac.deploy.recover import RecoveredRelease, resolve_unfinished
+from kopnet_iac.deploy.report import DeployReport, Progress
 from kopnet_iac.deploy.verify import CheckOutcome
 from kopnet_iac.errors import KopnetError
 from kopnet_iac.inventory.loader import load_inventory
@@ -61,7 +65,86 @@ def deploy_village(options: DeployOptions) -> DeployReport:
     operator = options.operator or getpass.getuser()
     purpose = "dry-run" if options.dry_run else options.kind
     with store.lock(options.village, operator, purpose):
-        return _Transaction(inv, store, options, operator).run()
+        recovered: list[dict[str, Any]] = []
+        if options.dry_run:  # a dry run changes nothing, not even to resolve a release
+            recovered = [
+                {"release": r.id, "outcome": "in-doubt", "error": "not resolved in a dry run"}
+                for r in store.unfinished(options.village)
+            ]
+        else:
+            recovered = [
+                r.to_json()
+                for r in resolve_unfinished(
+                    inv, store, options.village, lab_dir=options.lab_dir, progress=options.progress
+                )
+            ]
+        transaction = _Transaction(inv, store, options, operator)
+        transaction.report.recovered = recovered
+        return transaction.run()
+
+
+def rollback_village(options: DeployOptions, to: str | None = None) -> DeployReport:
+    """Deploy the stored intent of an earlier release through the same transaction.
+
+    ``to``: a release id of the village; default the newest successful release whose intent
+    differs from the current one (the one before the last successful deploy).
+    """
+    from kopnet_iac.state import ReleaseStore
+
+    store = ReleaseStore.open(options.state_dir, create=False)
+    target = rollback_target(store.releases(options.village), options.village, to)
+    return deploy_village(
+        replace(options, kind="rollback", rendered=dict(target.rendered), source_release=target.id)
+    )
+
+
+def rollback_target(releases: list[Any], village: str, to: str | None) -> Any:
+    """The release a rollback deploys (``releases`` newest first); KopnetError saying why not."""
+    usable = [
+        r for r in releases if r.rendered and (r.outcome == "confirmed" or r.outcome == "no-change")
+    ]
+    if to is not None:
+        chosen = next((r for r in releases if r.id == to), None)
+        if chosen is None:
+            raise KopnetError(f"no release {to!r} of {village}", village=village, step="select")
+        if not chosen.rendered:
+            raise KopnetError(
+                f"release {to} recorded no rendered configs to roll back to",
+                village=village,
+                step="select",
+            )
+        return chosen
+    if not usable:
+        raise KopnetError("no successful release to roll back to", village=village, step="select")
+    current = usable[0]
+    for release in usable[1:]:
+        if release.rendered != current.rendered:
+            return release
+    raise KopnetError(
+        f"no earlier successful release with another intent than {current.id}",
+        village=village,
+        step="select",
+    )
+
+
+def recover_village(
+    inventory_dir: Path,
+    village: str,
+    *,
+    lab_dir: Path | None,
+    state_dir: Path | None = None,
+    operator: str = "",
+    progress: Progress | None = None,
+) -> list[RecoveredRelease]:
+    """Resolve the village's in-doubt releases by reading its devices (see :mod:`.recover`)."""
+    from kopnet_iac.state import ReleaseStore
+
+    inv = load_inventory(inventory_dir)
+    if village not in inv.villages:
+        raise KopnetError(f"unknown village {village!r}", village=village, step="select")
+    store = ReleaseStore.open(state_dir)
+    with store.lock(village, operator or getpass.getuser(), "recover"):
+        return resolve_unfinished(inv, store, village, lab_dir=lab_dir, progress=progress)
 
 
 class _Transaction(VillagePlan):
@@ -287,7 +370,10 @@ class _Transaction(VillagePlan):
                 errors.append(f"{hostname}: its revert had already run before the confirm")
             else:
                 report.outcome = "confirmed"
+        if errors:
+            return "; ".join(errors)  # the gateway stays armed: it can still go back
         if self.gateway is not None and self.gateway.hostname in changed:
+            # last: a confirmed gateway has no snapshot left to go back to
             hostname = self.gateway.hostname
             self.journal("confirm", hostname)
             try:
@@ -344,4 +430,10 @@ class _Transaction(VillagePlan):
                 device.report.error = "after the revert the running configuration differs"
 
 
-__all__ = ["DeployOptions", "deploy_village"]
+__all__ = [
+    "DeployOptions",
+    "deploy_village",
+    "recover_village",
+    "rollback_target",
+    "rollback_village",
+]

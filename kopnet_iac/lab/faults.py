@@ -38,6 +38,7 @@ class Faults:
     link_loss_burst_ms: float = 0.0  # length of a periodic outage
     link_loss_every_s: float = 10.0  # period of the outages
     link_kbps: float = 0.0  # bandwidth of each direction, 0 unlimited
+    link_nagle: bool = True  # clients' TCP holds small writes until the ACK (no TCP_NODELAY)
     stall_seconds: float = 0.0  # one-shot stall before the next command
     drop_after_commands: int | None = None  # drop the session after N more commands
     drop_at_pattern: str | None = None  # drop when a command matches (fnmatch)

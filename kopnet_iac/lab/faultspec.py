@@ -3,8 +3,8 @@
 A change set is a dict with any of these keys (all optional)::
 
     latency_ms, jitter_ms (per command: a slow device), stall_seconds,
-    link_rtt_ms, link_jitter_ms, link_loss_burst_ms, link_loss_every_s, link_kbps (the link in
-    front of the device, see kopnet_iac.lab.wire), geo (a GEO satellite link: 600 ms RTT),
+    link_rtt_ms, link_jitter_ms, link_loss_burst_ms, link_loss_every_s, link_kbps, link_nagle
+    (the link in front of the device, see kopnet_iac.lab.wire), geo (a GEO link: 600 ms RTT),
     drop_after_commands, drop_at_pattern, trap_pattern, trap_message,
     refuse_login, disk_full, scheduler_disabled, boot_seconds (slow boot),
     link_down: [port, ...], link_up: [port, ...], clear (reset everything first),
@@ -30,9 +30,10 @@ LINK_FIELDS = (
     "link_loss_burst_ms",
     "link_loss_every_s",
     "link_kbps",
+    "link_nagle",
 )
-_FLOATS = {"latency_ms", "jitter_ms", "stall_seconds", "boot_seconds", *LINK_FIELDS}
-_BOOLS = {"refuse_login", "disk_full", "scheduler_disabled", "geo", "clear", "reboot"}
+_FLOATS = {"latency_ms", "jitter_ms", "stall_seconds", "boot_seconds", *LINK_FIELDS[:-1]}
+_BOOLS = {"refuse_login", "disk_full", "scheduler_disabled", "geo", "clear", "reboot", "link_nagle"}
 _STRINGS = {"drop_at_pattern", "trap_pattern", "trap_message"}
 _LISTS = {"link_down", "link_up"}
 _INTS = {"drop_after_commands"}
@@ -60,6 +61,7 @@ _ALIASES = {
     "loss-every": "link_loss_every_s",
     "kbps": "link_kbps",
     "link-kbps": "link_kbps",
+    "nagle": "link_nagle",
 }
 
 

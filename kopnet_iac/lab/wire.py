@@ -17,7 +17,11 @@ for every chunk, so a change at runtime applies at once):
 * ``link_jitter_ms``: up to this much extra one-way delay per chunk (never reordering);
 * ``link_loss_burst_ms`` every ``link_loss_every_s``: an outage of the link; a chunk in flight
   during one arrives one-way after the link is back (as a TCP retransmission would);
-* ``link_kbps``: bandwidth of each direction; a chunk occupies the link for its size.
+* ``link_kbps``: bandwidth of each direction; a chunk occupies the link for its size;
+* ``link_nagle`` (on by default): the client's TCP runs Nagle's algorithm, as it does unless the
+  client sets TCP_NODELAY (librouteros, paramiko and netmiko do not): a small write made while
+  its earlier data is unacknowledged waits for the ACK, which comes back one RTT later with the
+  device's answer. The relay's own TCP acknowledges at once on loopback, so this is modelled.
 
 The per-command ``latency_ms`` fault stays separate: it models a slow device, not a slow link.
 """
@@ -45,6 +49,11 @@ CHUNK = 64 * 1024
 MAX_QUEUED = 16 * 1024 * 1024  # bytes in flight per direction before the relay stops reading
 _EOF = b""
 CLOSE_GRACE = 2.0  # seconds relayed connections may outlive their device going down
+MSS = 1448  # a full TCP segment: Nagle's algorithm never holds one back
+DELAYED_ACK = 0.04  # the device's TCP acknowledges on its own after this when it has no data
+# A client's small write held by its own kernel's Nagle shows up here at least the relay's
+# delayed-ACK time (40 ms) after the previous one; writes closer together went out together
+NAGLE_GAP = 0.01
 
 
 @dataclass
@@ -58,6 +67,12 @@ class _Direction:
     queued: int = 0
     room: asyncio.Event = field(default_factory=asyncio.Event)
     peer_reader: asyncio.StreamReader | None = None  # the other end's reader (to the client)
+    # Nagle's algorithm on the client's side (upstream only)
+    ack_due: float = 0.0  # when the ACK of the client's data in flight gets back to it
+    held: bytearray = field(default_factory=bytearray)  # small writes waiting for that ACK
+    release: asyncio.TimerHandle | None = None
+    last_read: float = 0.0
+    upstream: _Direction | None = None  # (downstream) the client's direction, for piggybacks
 
 
 class Link:
@@ -171,7 +186,8 @@ class Wire:
         accepted = time.monotonic()
         peer = client_writer.get_extra_info("peername")
         conn = self.stats.opened(service, f"{peer[0]}:{peer[1]}" if peer else "?")
-        upstream, downstream = _Direction(), _Direction(peer_reader=client_reader)
+        upstream = _Direction()
+        downstream = _Direction(peer_reader=client_reader, upstream=upstream)
         rtt = self.link.rtt
         upstream.not_before = accepted + rtt  # the client's data leaves after its SYN-ACK
         backend_writer: asyncio.StreamWriter | None = None
@@ -219,21 +235,72 @@ class Wire:
         from_client: bool,
     ) -> None:
         """Read chunks as they are sent and schedule their delivery; EOF (or a reset) last."""
+        transport = getattr(reader, "_transport", None)
+        reader_socket = transport.get_extra_info("socket") if transport is not None else None
         while True:
             try:
                 data = await reader.read(CHUNK)
             except OSError:
                 data = _EOF
-            if data and from_client:
-                self.stats.client_bytes(conn, len(data))
-            at = self.link.deliver_at(direction, time.monotonic(), len(data))
-            direction.queue.put_nowait((at, data))
+            if from_client:
+                if self.faults.link_nagle and self.link.rtt:
+                    _delay_acks(reader_socket)
+                self._upstream(direction, conn, data)
+            else:
+                self._send(direction, conn, time.monotonic(), data, False)
             if not data:
                 return
-            direction.queued += len(data)
             while direction.queued > MAX_QUEUED:
                 direction.room.clear()
                 await direction.room.wait()
+
+    def _send(
+        self, direction: _Direction, conn: ConnStats, now: float, data: bytes, from_client: bool
+    ) -> None:
+        """Put a chunk on the link (an empty chunk is the EOF)."""
+        if data and from_client:
+            self.stats.client_bytes(conn, len(data))
+            if self.faults.link_nagle and self.link.rtt:
+                direction.ack_due = max(now, direction.not_before) + self.link.rtt
+        direction.queue.put_nowait((self.link.deliver_at(direction, now, len(data)), data))
+        direction.queued += len(data)
+
+    def _upstream(self, direction: _Direction, conn: ConnStats, data: bytes) -> None:
+        """A chunk the client wrote. With ``link_nagle`` (the client's TCP runs Nagle's
+        algorithm, as librouteros', paramiko's and netmiko's do) a small write made while the
+        client's earlier data is not acknowledged yet waits for that ACK: it comes back with
+        the device's next data or after the device's delayed-ACK time. So requests written
+        one by one cost a round trip more than requests written together."""
+        now = time.monotonic()
+        gap, direction.last_read = now - direction.last_read, now
+        waiting = (
+            self.faults.link_nagle
+            and self.link.rtt > 0
+            and now < direction.ack_due
+            and gap >= NAGLE_GAP
+        )
+        if data and (waiting or direction.held):
+            direction.held += data
+            if len(direction.held) < MSS:
+                if direction.release is None:
+                    delay = max(0.0, direction.ack_due + DELAYED_ACK - now)
+                    direction.release = asyncio.get_running_loop().call_later(
+                        delay, self._release, direction, conn
+                    )
+                return
+            self._release(direction, conn)  # a full segment goes at once, with what was held
+            return
+        self._release(direction, conn)  # anything held goes before an EOF
+        self._send(direction, conn, now, data, True)
+
+    def _release(self, direction: _Direction, conn: ConnStats) -> None:
+        if direction.release is not None:
+            direction.release.cancel()
+            direction.release = None
+        if direction.held:
+            data = bytes(direction.held)
+            direction.held.clear()
+            self._send(direction, conn, time.monotonic(), data, True)
 
     async def _deliver(
         self,
@@ -259,6 +326,9 @@ class Wire:
             if to_client:  # counted before the client can see it
                 self.stats.device_bytes(conn, len(data), _unread(direction.peer_reader, writer))
             writer.write(data)
+            up = direction.upstream
+            if up is not None and up.held and time.monotonic() >= up.ack_due:
+                self._release(up, conn)  # the client's ACK came back with this data
             direction.queued -= len(data)
             direction.room.set()
             await writer.drain()
@@ -276,3 +346,12 @@ def _unread(reader: asyncio.StreamReader | None, writer: asyncio.StreamWriter) -
             raw = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
             pending += struct.unpack("i", raw)[0]
     return pending
+
+
+def _delay_acks(sock: socket.socket | None) -> None:
+    """Let the relay's TCP delay its ACKs (as it may: 40 ms or more), so that a client whose
+    TCP runs Nagle's algorithm holds back its next small write as it would on the real link,
+    where the ACK takes a round trip; a client with TCP_NODELAY sends it at once."""
+    if sock is not None:
+        with contextlib.suppress(OSError, AttributeError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)

@@ -15,8 +15,14 @@ wire, counted at the client's end of the link:
   (an SSH banner before the client spoke) open no exchange. Client bytes still unread by the
   relay when an answer is delivered were sent before the client could see it, so they join the
   exchange that answer ends (this keeps pipelining counted once even without link delay, when
-  the device may answer the first request before the relay has read the next). The TCP
-  handshake is not a round trip here (it is a connection); the link model charges its time.
+  the device may answer the first request before the relay has read the next). Without link
+  delay a client that writes a pipelined batch as separate writes, slower than the device
+  answers, is indistinguishable from one that waits: give the link a little delay (e.g.
+  ``link_rtt_ms=20``) to count such batches exactly. The TCP handshake is not a round trip
+  here (it is a connection); the link model charges its time.
+
+Counters are kept in total, per service (``by_service``) and per client IP address
+(``by_client``, so a measurement can leave out a poller of its own), and per connection.
 
 The emulators also classify every command they receive (:func:`classify_routeros_api`,
 :func:`classify_routeros_console`, :func:`classify_airos_shell`, :func:`classify_airos_http`):
@@ -130,6 +136,11 @@ class ConnStats:
     client_spoke: bool = False  # client bytes seen since the last answer reached the client
     sent_before: int = 0  # client bytes not read yet that were sent before the last answer
 
+    @property
+    def client(self) -> str:
+        """The client's IP address (``peer`` without the port)."""
+        return self.peer.rpartition(":")[0] or self.peer
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -172,13 +183,16 @@ class WireStats:
         self.since = time.time()
         self.totals: dict[str, int] = dict.fromkeys(_COUNTERS, 0)
         self.by_service: dict[str, dict[str, int]] = {}
+        self.by_client: dict[str, dict[str, int]] = {}
 
-    def _add(self, service: str, counter: str, amount: int = 1) -> None:
+    def _add(self, service: str, counter: str, amount: int = 1, client: str = "") -> None:
         self.totals[counter] += amount
-        row = self.by_service.get(service)
-        if row is None:
-            row = self.by_service[service] = dict.fromkeys(_COUNTERS, 0)
-        row[counter] += amount
+        for table, key in ((self.by_service, service), (self.by_client, client)):
+            if key:
+                row = table.get(key)
+                if row is None:
+                    row = table[key] = dict.fromkeys(_COUNTERS, 0)
+                row[counter] += amount
 
     # ---- reported by the relay ---------------------------------------------------------------
     def opened(self, service: str, peer: str) -> ConnStats:
@@ -186,7 +200,7 @@ class WireStats:
             conn = ConnStats(self._next_id, service, peer, time.time())
             self._next_id += 1
             self._open[conn.id] = conn
-            self._add(service, "connections")
+            self._add(service, "connections", client=conn.client)
             return conn
 
     def bind_backend(self, conn: ConnStats, address: tuple[str, int]) -> None:
@@ -209,7 +223,7 @@ class WireStats:
     def client_bytes(self, conn: ConnStats, count: int) -> None:
         with self._lock:
             conn.bytes_to_device += count
-            self._add(conn.service, "bytes_to_device", count)
+            self._add(conn.service, "bytes_to_device", count, conn.client)
             early = min(conn.sent_before, count)
             conn.sent_before -= early
             if count > early:
@@ -223,12 +237,12 @@ class WireStats:
         pipelined request read a moment late), not to a new one."""
         with self._lock:
             conn.bytes_from_device += count
-            self._add(conn.service, "bytes_from_device", count)
+            self._add(conn.service, "bytes_from_device", count, conn.client)
             if conn.client_spoke:
                 conn.client_spoke = False
                 conn.sent_before = client_pending
                 conn.round_trips += 1
-                self._add(conn.service, "round_trips")
+                self._add(conn.service, "round_trips", client=conn.client)
 
     # ---- reported by the emulators -----------------------------------------------------------
     def command(self, kind: str, peer: Any = None, service: str = "") -> None:
@@ -238,10 +252,11 @@ class WireStats:
         with self._lock:
             address = _address(peer)
             conn = self._backend.get(address) if address is not None else None
+            client = ""
             if conn is not None:
                 setattr(conn, counter, getattr(conn, counter) + 1)
-                service = conn.service
-            self._add(service or "unknown", counter)
+                service, client = conn.service, conn.client
+            self._add(service or "unknown", counter, client=client)
 
     # ---- read by the lab, the CLI and tests ----------------------------------------------------
     def reset(self) -> None:
@@ -267,6 +282,7 @@ class WireStats:
                 **self.totals,
                 "open_connections": len(self._open),
                 "by_service": {name: dict(row) for name, row in sorted(self.by_service.items())},
+                "by_client": {name: dict(row) for name, row in sorted(self.by_client.items())},
             }
             if connections:
                 conns = sorted([*self._closed, *self._open.values()], key=lambda c: c.id)

@@ -8,6 +8,12 @@ verification and reverts, the rollout that converges, the free redeploy, then re
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +22,7 @@ import pytest
 from kopnet_iac.deploy.intent import same_configuration
 from kopnet_iac.deploy.runner import read_running
 from kopnet_iac.state import ReleaseStore
+from tests.conftest import REPO_ROOT
 from tests.deploy.conftest import DeployLab, leaked, start_lab
 
 pytestmark = [pytest.mark.lab]
@@ -213,6 +220,119 @@ def test_plain_progress_and_summary_without_json(lab: DeployLab) -> None:
         " apply " in line and "sec-lebung-itam-2" in line for line in result.stderr.splitlines()
     )
     assert not leaked(result.stdout + result.stderr)
+
+
+def ssid_of(lab: DeployLab, host: str) -> str:
+    running = running_configs(lab)[host]
+    if host == "sec-lebung-itam-2":
+        return next(
+            line.split("=", 1)[1]
+            for line in running.splitlines()
+            if line.startswith("wireless.1.ssid=")
+        )
+    match = re.search(r"ssid=(\S+)", running)
+    assert match, running
+    return match.group(1)
+
+
+def test_rollback_to_the_previous_release_and_two_releases_back(lab: DeployLab) -> None:
+    assert ssid_of(lab, "sec-lebung-itam-2") == "KopNet-Lebung-2c"
+    store = ReleaseStore.open(lab.state)
+    releases = [r for r in store.releases(VILLAGE) if r.outcome == "confirmed"]
+    first_rollout = releases[-1]  # the fresh rollout: KopNet-Lebung-2
+    code, report = deploy_cmd(lab, "rollback")
+    assert code == 0 and report["outcome"] == "confirmed", report
+    assert report["kind"] == "rollback"
+    assert ssid_of(lab, "sec-lebung-itam-2") == "KopNet-Lebung-2b"  # the previous release
+    changed = {d["hostname"] for d in report["devices"] if d["changed"]}
+    assert changed == {"sec-lebung-itam-2"}
+    rolled = store.get_release(report["release"])
+    assert rolled.kind == "rollback" and rolled.source_release is not None
+    code, report = deploy_cmd(lab, "rollback", "--to", first_rollout.id)
+    assert code == 0 and report["outcome"] == "confirmed", report
+    assert ssid_of(lab, "sec-lebung-itam-2") == "KopNet-Lebung-2"
+    assert store.get_release(report["release"]).source_release == first_rollout.id
+    code, report = deploy_cmd(lab, "rollback", "--to", "no-such-release")
+    assert code == 2 and "no-such-release" in report["stderr"]
+
+
+def deploy_cmd(lab: DeployLab, command: str, *args: str) -> tuple[int, Any]:
+    result = lab.kopnet(command, VILLAGE, "--lab", "--yes", "--json", *args)
+    assert not leaked(result.stdout + result.stderr)
+    try:
+        return result.exit_code, json.loads(result.stdout)
+    except ValueError:
+        return result.exit_code, {"stdout": result.stdout, "stderr": result.stderr}
+
+
+def test_controller_killed_after_apply_devices_revert_by_themselves_and_recover_records_it(
+    lab: DeployLab,
+) -> None:
+    before = {h: ssid_of(lab, h) for h in ("sec-lebung-itam-1", "sec-lebung-itam-2")}
+    lab.edit("villages/lebung-itam.yaml", "ssid: KopNet-Lebung-1,", "ssid: KopNet-Lebung-1d,")
+    village_file = lab.inventory / "villages" / "lebung-itam.yaml"
+    text = village_file.read_text()
+    village_file.write_text(re.sub(r"ssid: KopNet-Lebung-2[a-z]*,", "ssid: X-2d,", text))
+    # a failing radio check keeps the controller verifying: it is killed there, after apply
+    assert lab.lab_cli("fault", "bh-lebung-itam-a", "--link-down", "ath0").returncode == 0
+    env = {**os.environ, **{k: v for k, v in lab.env().items() if v is not None}}
+    cmd = [sys.executable, "-m", "kopnet_iac.cli.main", "--inventory", str(lab.inventory),
+           "deploy", VILLAGE, "--lab", "--yes", "--revert-in", "30", "--settle", "120"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT)
+    try:
+        assert proc.stderr is not None
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if " verify " in line:
+                break
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+        assert lab.lab_cli("fault", "bh-lebung-itam-a", "--link-up", "ath0").returncode == 0
+    assert any(" apply " in line and "sec-lebung-itam-1" in line for line in seen), seen
+    # nobody confirms: both devices go back by themselves within revert_in (+ a margin)
+    deadline = time.monotonic() + 30 + 40
+    while time.monotonic() < deadline:
+        now = {h: ssid_of(lab, h) for h in before}
+        if now == before:
+            break
+        time.sleep(1.0)
+    assert {h: ssid_of(lab, h) for h in before} == before
+    store = ReleaseStore.open(lab.state)
+    (doubt,) = store.unfinished(VILLAGE)
+    # the dead controller's lock is reported as stale, never taken over silently
+    refused = lab.kopnet("recover", VILLAGE, "--lab")
+    assert refused.exit_code == 3 and "stale" in refused.stderr.lower()
+    assert lab.kopnet("lock", "break", VILLAGE, "--yes").exit_code == 0
+    result = lab.kopnet("recover", VILLAGE, "--lab", "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    (resolved,) = json.loads(result.stdout)["releases"]
+    assert resolved["release"] == doubt.id and resolved["outcome"] == "reverted"
+    assert {d["hostname"]: d["state"] for d in resolved["devices"]} == {
+        "sec-lebung-itam-1": "old",
+        "sec-lebung-itam-2": "old",
+    }
+    assert all(d["action"] == "none" for d in resolved["devices"])  # their own timers did it
+    release = store.get_release(doubt.id)
+    assert release.outcome == "reverted" and "in doubt" in (release.error or "")
+    assert not store.unfinished(VILLAGE)
+    again = lab.kopnet("recover", VILLAGE, "--lab")
+    assert again.exit_code == 0 and "no release in doubt" in again.stdout
+
+
+def test_a_device_refusing_the_login_stops_the_deploy_before_any_change(lab: DeployLab) -> None:
+    assert lab.lab_cli("fault", "core-lebung-itam", "--refuse-login").returncode == 0
+    lab.stats(reset=True)
+    try:
+        result = lab.kopnet("deploy", VILLAGE, "--lab", "--yes")
+    finally:
+        assert lab.lab_cli("fault", "core-lebung-itam", "--allow-login").returncode == 0
+    assert result.exit_code == 3, result.stdout + result.stderr
+    error = next(line for line in result.stderr.splitlines() if line.startswith("error: "))
+    assert "lebung-itam/core-lebung-itam/" in error and "nothing was applied" in error
+    assert "Traceback" not in result.stdout + result.stderr
+    assert set(config_commands(lab.stats()).values()) == {0}
 
 
 def test_unknown_only_host_is_a_usage_error(lab: DeployLab) -> None:

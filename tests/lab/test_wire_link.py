@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import threading
 import time
 import urllib.request
@@ -64,27 +65,58 @@ def test_a_flow_that_opens_more_connections_pays_for_each(wire_lab: WireLab) -> 
     assert device.wire.stats.snapshot()["connections"] == 3
 
 
-def test_pipelined_sentences_pay_one_round_trip_together(wire_lab: WireLab) -> None:
+def _pipeline(client: librouteros.api.Api, count: int, together: bool, nodelay: bool) -> None:
+    """Send ``count`` tagged prints without waiting, then read every answer."""
+    if nodelay:
+        client.protocol.transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sentences = [
+        encode_sentence("/interface/print", f".tag={tag}", encoding="ascii") for tag in range(count)
+    ]
+    if together:
+        client.protocol.transport.write(b"".join(sentences))
+    else:
+        for sentence in sentences:  # one write each, none waits for an answer
+            client.protocol.transport.write(sentence)
+    done = 0
+    while done < count:
+        done += client.protocol.readSentence()[0] == "!done"
+
+
+@pytest.mark.parametrize(
+    ("together", "nodelay", "trips"),
+    [
+        (True, False, 1),  # written together: one round trip
+        (False, True, 1),  # one by one with TCP_NODELAY: still one
+        (False, False, 2),  # one by one, Nagle: the rest waits for the first one's ACK
+    ],
+)
+def test_pipelined_requests_pay_one_round_trip_together(
+    wire_lab: WireLab, together: bool, nodelay: bool, trips: int
+) -> None:
     rtt = 0.4
     device = wire_lab.routeros(Faults(link_rtt_ms=rtt * 1000))
     client = api(device)
     device.wire.stats.reset()
     start = time.monotonic()
-    for tag in range(4):  # four separate writes, none waits for an answer
-        client.protocol.writeSentence("/interface/print", f".tag={tag}")
-    done = 0
-    while done < 4:
-        reply, _words = client.protocol.readSentence()
-        done += reply == "!done"
-    took = elapsed(start)
-    assert took >= rtt * SLACK
+    _pipeline(client, 4, together, nodelay)
+    assert elapsed(start) >= trips * rtt * SLACK
     stats = device.wire.stats.snapshot()
-    assert stats["round_trips"] == 1 and stats["read_commands"] == 4
+    assert stats["round_trips"] == trips and stats["read_commands"] == 4
     start = time.monotonic()
     for _ in range(2):  # waiting for each answer: one round trip each
         list(client.path("interface"))
     assert elapsed(start) >= 2 * rtt * SLACK
-    assert device.wire.stats.snapshot()["round_trips"] == 3
+    assert device.wire.stats.snapshot()["round_trips"] == trips + 2
+    client.close()
+
+
+def test_nagle_can_be_switched_off_at_runtime(wire_lab: WireLab) -> None:
+    device = wire_lab.routeros(Faults(link_rtt_ms=300))
+    client = api(device)
+    apply_changes(device.faults, parse_fault_spec("x:nagle=no")[1])
+    device.wire.stats.reset()
+    _pipeline(client, 3, together=False, nodelay=False)
+    assert device.wire.stats.snapshot()["round_trips"] == 1
     client.close()
 
 
@@ -202,6 +234,7 @@ def test_geo_is_a_link_not_a_slow_device() -> None:
         "link_kbps": 512.0,
         "latency_ms": 30.0,
     }
+    assert parse_fault_spec("core:nagle=no")[1] == {"link_nagle": False}
     with pytest.raises(LabError):
         parse_fault_spec("core:rtt=-5")
 

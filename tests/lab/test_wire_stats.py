@@ -11,6 +11,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+import librouteros
 import pytest
 from librouteros.protocol import encode_sentence
 from netmiko import ConnectHandler
@@ -322,3 +323,23 @@ def test_round_trip_definition_on_the_counter_itself() -> None:
     assert stats.snapshot()["connection_log"][0]["config_commands"] == 0
     stats.closed(conn)
     assert stats.snapshot()["open_connections"] == 0
+
+
+def test_counters_per_client_address(wire_lab: WireLab) -> None:
+    device = wire_lab.routeros()
+    device.wire.stats.reset()
+    other = device.spec.host.rsplit(".", 1)[0] + ".250"  # a second client on loopback
+    for source in (None, other, other):
+        client = librouteros.connect(
+            host=device.spec.host, username="admin", password=PASSWORD, saddr=source, timeout=30
+        )
+        list(client.path("system", "identity"))
+        client.close()
+    idle(device)
+    stats = device.wire.stats.snapshot()
+    mine = stats["by_client"][other]
+    assert (mine["connections"], mine["round_trips"], mine["read_commands"]) == (2, 4, 2)
+    assert stats["connections"] == 3 and stats["round_trips"] == 6
+    rest = {k: stats[k] - mine[k] for k in ("connections", "round_trips", "bytes_to_device")}
+    assert rest["connections"] == 1 and rest["round_trips"] == 2
+    assert rest["bytes_to_device"] * 2 == mine["bytes_to_device"]

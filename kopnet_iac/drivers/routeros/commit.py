@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,9 +32,10 @@ from kopnet_iac.drivers.routeros.errors import (
     WrongModelError,
 )
 from kopnet_iac.drivers.routeros.session import Reply, Sentence
-from kopnet_iac.drivers.routeros.state import DeviceState
+from kopnet_iac.drivers.routeros.state import DeviceState, device_state, read_sentences
 from kopnet_iac.drivers.routeros.users import UserPlan, plan_users
-from kopnet_iac.errors import KopnetError, PlanError, SecretError
+from kopnet_iac.errors import PlanError, SecretError
+from kopnet_iac.inventory.secrets import PLACEHOLDER_RE
 from kopnet_iac.platforms.routeros import (
     Entry,
     Plan,
@@ -181,8 +182,6 @@ class CommitFlow:
         )
 
     def _password_value(self, written: str) -> str:
-        from kopnet_iac.inventory.secrets import PLACEHOLDER_RE
-
         return PLACEHOLDER_RE.sub(lambda m: self.secret(m.group(1)), written)
 
     def check_model(self, state: DeviceState) -> None:
@@ -243,6 +242,7 @@ class CommitFlow:
             after = self._after(prepared)
             if revert_in is None and armed:
                 self._disarm("commit")
+                self.armed_until = None
         except DeviceConnectError as exc:
             fate = (
                 f"the job {tx.JOB} reverts it within {seconds}s unless confirmed"
@@ -369,8 +369,6 @@ class CommitFlow:
         if not self.verify and not secrets:
             return -1
         sentences: list[Sentence] = list(secrets)
-        from kopnet_iac.drivers.routeros.state import read_sentences
-
         if self.verify:
             sentences.extend(read_sentences(prepared.paths, users=False, keys=False))
         replies = self.batch(sentences, "verify")
@@ -384,8 +382,6 @@ class CommitFlow:
                 )
         if not self.verify:
             return -1
-        from kopnet_iac.drivers.routeros.state import device_state
-
         state = device_state(
             replies[len(secrets) :], prepared.paths, users=False, keys=False, host=self.label
         )
@@ -436,14 +432,15 @@ class CommitFlow:
             )
 
     def rollback(self) -> None:
-        """Import the revert script (no reboot); disarm a pending job first."""
+        """Import the revert script (no reboot) after disarming a pending job: one round
+        trip when the script is on the device (it removes itself and the commit's files)."""
         sentences: list[Sentence] = [
             ("/system/scheduler/remove", {"numbers": tx.JOB}),
             ("/file/print", {"?name": tx.REVERT_FILE, ".proplist": "name"}),
+            ("/import", {"file-name": tx.REVERT_FILE}),
         ]
-        _, files = self.batch(sentences, "rollback")
+        _, files, reply = self.batch(sentences, "rollback", self.import_timeout)
         self.armed_until = None
-        steps: list[Sentence] = []
         if not files.rows:
             if self.last_revert is None:
                 raise DeviceRollbackError(
@@ -451,22 +448,13 @@ class CommitFlow:
                     host=self.label,
                     step="rollback",
                 )
-            steps.append(tx.file_add(tx.REVERT_FILE, self.last_revert))
-        steps.append(("/import", {"file-name": tx.REVERT_FILE}))
-        replies = self.batch(steps, "rollback", self.import_timeout)
-        if replies[-1].trap is not None:
+            steps = [tx.file_add(tx.REVERT_FILE, self.last_revert), sentences[-1]]
+            reply = self.batch(steps, "rollback", self.import_timeout)[-1]
+        if reply.trap is not None:
             raise DeviceRollbackError(
-                f"importing the revert script failed: {self.mask(replies[-1].trap)}; the "
+                f"importing the revert script failed: {self.mask(reply.trap)}; the "
                 f"binary backup {tx.BACKUP_FILE} may still be on the device",
                 host=self.label,
                 step="rollback",
             )
-        self.batch([tx.file_remove(tx.REVERT_FILE), tx.file_remove(tx.APPLY_FILE)], "rollback")
         self.last_revert = None
-
-
-def as_mapping(value: object) -> Mapping[str, str] | None:
-    return value if isinstance(value, Mapping) else None
-
-
-__all__ = ["CommitFlow", "KopnetError", "Prepared"]

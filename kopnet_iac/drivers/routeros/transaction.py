@@ -46,19 +46,25 @@ def apply_script(plan: Plan, users: UserPlan, *, stamp: str = "") -> str:
 
 
 def revert_script(plan: Plan, users: UserPlan, *, stamp: str = "") -> str:
+    """The guarded revert, then removal of every file of the commit, itself included
+    (``/import`` has read it by then), so a finished revert leaves nothing behind."""
     lines = [f"# kopnet revert {stamp}".rstrip()]
     lines.extend(users.revert)
     lines.extend(guarded_revert_lines(plan))
+    lines.extend(_remove_files())
     return "\n".join(lines) + "\n"
 
 
-def job_on_event() -> str:
-    """Remove itself first (never fires twice), revert, then clean up every commit file."""
-    files = "; ".join(
+def _remove_files() -> list[str]:
+    return [
         f"/file remove [ find where name={name} ]"
-        for name in (REVERT_FILE, APPLY_FILE, BACKUP_FILE)
-    )
-    return f"/system scheduler remove [ find where name={JOB} ]; /import file-name={REVERT_FILE}; {files}"
+        for name in (APPLY_FILE, BACKUP_FILE, REVERT_FILE)
+    ]
+
+
+def job_on_event() -> str:
+    """Remove itself first (never fires twice), then revert (the script cleans up)."""
+    return f"/system scheduler remove [ find where name={JOB} ]; /import file-name={REVERT_FILE}"
 
 
 def arm_job(seconds: int) -> Sentence:

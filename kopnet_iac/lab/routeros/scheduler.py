@@ -59,15 +59,21 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
+        self._stopped = False
         self.booted_at = time.monotonic()
 
     def start(self) -> None:
+        self._stopped = False
         self.booted_at = time.monotonic()
         self.jobs.clear()
         self.refresh(at_boot=True)
         self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def stop(self) -> None:
+        # The flag ends the loop even when Python 3.11's wait_for swallows the cancellation
+        # (it does when the wake event fires at the same moment).
+        self._stopped = True
+        self._wake.set()
         tasks = [t for t in (self._task, *self._running) if t is not None]
         for task in tasks:
             task.cancel()
@@ -121,7 +127,7 @@ class Scheduler:
         return row
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopped:
             self._wake.clear()
             now = time.monotonic()
             due = [

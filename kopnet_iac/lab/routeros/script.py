@@ -64,12 +64,30 @@ def parse_duration(text: str) -> float:
 
 
 def split_statements(text: str) -> str:
-    """Turn top-level ``;`` separators into line breaks (outside quotes and brackets)."""
+    r"""Turn top-level ``;`` separators into line breaks (outside quotes, brackets and
+    ``#`` comment lines).
+
+    >>> split_statements('/a; /b "x;y"\n# c; d\n')
+    '/a\n /b "x;y"\n# c; d\n'
+    """
     out = []
     depth = 0
     quoted = False
     escaped = False
+    comment = False
+    line_start = True
     for ch in text:
+        if comment:
+            comment = ch != "\n"
+            line_start = not comment
+            out.append(ch)
+            continue
+        if line_start and ch == "#" and not quoted and depth == 0:
+            comment = True  # a comment runs to the end of the line, ``;`` included
+            out.append(ch)
+            continue
+        if ch not in " \t":
+            line_start = ch == "\n"
         if escaped:
             escaped = False
         elif ch == "\\":

@@ -17,8 +17,8 @@ from kopnet_iac.lab.faults import Faults
 from kopnet_iac.lab.spec import DeviceSpec, LinkSpec
 from tests.lab.airos.conftest import AllUpNetwork, LoopThread, RadioHarness
 
-# own address block so parallel test runs of other areas never share an address
-_PREFIX = os.environ.get("KOPNET_TEST_AIROS_PREFIX", "127.82.41")
+# one /24 per test process, so test runs side by side on one machine do not share addresses
+_PREFIX = os.environ.get("KOPNET_TEST_AIROS_PREFIX") or f"127.82.{40 + os.getpid() % 50}"
 _addresses = itertools.count(2)
 
 MODEL = "LiteBeam-5AC-Gen2"

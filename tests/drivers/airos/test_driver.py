@@ -423,3 +423,19 @@ def test_slow_radio_within_timeouts(make_radio: Callable[..., RadioHarness]) -> 
         driver.confirm_commit()
         assert driver.get_wireless_link()["ssid"] == "SLOW"
     assert "wireless.1.ssid=SLOW" in radio.device.flash and not radio.device.jobs
+
+
+def test_confirm_never_saves_a_file_other_than_the_committed_one(
+    make_radio: Callable[..., RadioHarness],
+) -> None:
+    radio = make_radio()
+    before = snapshot(radio)
+    with opened(radio) as driver:
+        driver.load_merge_candidate(config="wireless.1.ssid=MINE\n")
+        driver.commit_config(revert_in=300)
+        driver._ssh.run("echo snmp.location=someone-else >> /tmp/system.cfg", step="test")
+        with pytest.raises(CommitError) as info:
+            driver.confirm_commit()
+    assert "bh-a/confirm_commit: confirm failed" in str(info.value)
+    assert "on its old configuration" in str(info.value)
+    assert snapshot(radio) == before and not radio.device.jobs

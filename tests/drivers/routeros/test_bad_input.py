@@ -170,3 +170,53 @@ def test_session_lost_after_apply_says_the_job_reverts(router: RouterOSDevice) -
     assert "reverts it within 2s" in str(info.value)
     assert wait_for(lambda: export_body(router) == before, 2 + 20)
     drv.close()
+
+
+def test_upload_refused_is_no_revert_path(router: RouterOSDevice) -> None:
+    from kopnet_iac.drivers.routeros.errors import NoRevertPathError
+
+    before = export_body(router)
+    drv = make_driver(router)
+    drv.open()
+    drv.load_merge_candidate(config=ONE_LINE)
+    drv.compare_config()
+    router.faults.trap_pattern = "/file/add*"
+    router.faults.trap_message = "failure: could not create file"
+    with pytest.raises(NoRevertPathError, match="could not create file") as info:
+        drv.commit_config(revert_in=30)
+    assert "nothing was changed" in str(info.value) and info.value.step == "arm"
+    router.faults.trap_pattern = None
+    assert export_body(router) == before
+    assert router.router.store.entries("system scheduler") == []
+    assert not any(name.startswith("kopnet-") for name in router.router.store.files)
+    drv.close()
+
+
+def test_commit_on_top_of_a_pending_one_is_refused(router: RouterOSDevice) -> None:
+    first = make_driver(router)
+    first.open()
+    first.load_merge_candidate(config=ONE_LINE)
+    first.commit_config(revert_in=120)
+    first.close()  # left pending
+    second = make_driver(router)
+    second.open()
+    assert second.has_pending_commit()
+    second.load_merge_candidate(config="/ip pool\nadd name=p ranges=10.1.0.2-10.1.0.9\n")
+    with pytest.raises(DeviceCommitError, match="still pending"):
+        second.commit_config(revert_in=120)
+    assert router.router.store.entries("ip pool") == []
+    second.confirm_commit()
+    assert not second.has_pending_commit()
+    assert router.router.identity() == "core-renamed"
+    second.close()
+
+
+def test_terse_candidate(driver: object, router: RouterOSDevice) -> None:
+    text = "/system identity set name=core-terse\n/ip pool add name=t ranges=10.2.0.2-10.2.0.9\n"
+    driver.load_replace_candidate(config=text)  # type: ignore[attr-defined]
+    assert "core-terse" in driver.compare_config()  # type: ignore[attr-defined]
+    driver.commit_config()  # type: ignore[attr-defined]
+    assert router.router.identity() == "core-terse"
+    assert not driver.has_pending_commit()  # type: ignore[attr-defined]
+    driver.load_replace_candidate(config=text)  # type: ignore[attr-defined]
+    assert driver.compare_config() == ""  # type: ignore[attr-defined]

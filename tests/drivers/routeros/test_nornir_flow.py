@@ -23,6 +23,7 @@ from tests.conftest import REPO_ROOT
 
 from .conftest import (
     TEST_PASSWORD,
+    Lab,
     config_commands,
     export_body,
     make_driver,
@@ -62,7 +63,10 @@ def run_ok(nr: Any, task: Any, **kwargs: Any) -> Any:
     return result[host][0]
 
 
-def test_village_replace_confirm_converges(router: RouterOSDevice) -> None:
+def test_village_replace_confirm_converges(
+    router: RouterOSDevice, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
     text = village_config()
     running_before = parse_export(router.export(show_sensitive=True))
     nr = nornir_for(router, secrets=SECRETS)
@@ -85,6 +89,29 @@ def test_village_replace_confirm_converges(router: RouterOSDevice) -> None:
     # the revert job and apply file are gone; the revert script is kept for rollback
     assert router.router.store.entries("system scheduler") == []
     assert set(router.router.store.files) == {"kopnet-revert.rsc"}
+    nr.close_connections()
+    # no secret in any log record, nor in the emulator's (masked) command log
+    for value in ("fake-ra", "fake-community-canary"):
+        assert value not in caplog.text
+    assert not any("fake-ra" in line for line in router.commands_log)
+
+
+def test_merge_only_touches_named_entries(lab: Lab, router: RouterOSDevice) -> None:
+    assert router.router.interpreter is not None
+    lab.loop.run(
+        router.router.interpreter.run_text(
+            "/ip pool add name=keep ranges=10.5.0.2-10.5.0.9\n"
+            "/ip pool add name=change ranges=10.6.0.2-10.6.0.9\n",
+            source="setup",
+        )
+    )
+    nr = nornir_for(router)
+    merge = "/ip pool\nadd comment=merged name=change ranges=10.6.0.2-10.6.0.9\n"
+    result = run_ok(nr, napalm_configure, configuration=merge, revert_in=60)
+    assert result.changed and "comment" in result.diff
+    run_ok(nr, napalm_confirm_commit)
+    pools = {e.get("name"): e.get("comment") for e in router.router.store.entries("ip pool")}
+    assert pools == {"keep": "", "change": "merged"}
     nr.close_connections()
 
 

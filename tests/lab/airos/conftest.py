@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -17,6 +18,8 @@ from kopnet_iac.lab.spec import DeviceSpec, LinkSpec, LinkState
 
 T = TypeVar("T")
 _addresses = itertools.count(2)
+# one /24 per test process, so test runs side by side on one machine do not share addresses
+_BLOCK = os.environ.get("KOPNET_TEST_AIROS_LAB_PREFIX") or f"127.76.{200 + os.getpid() % 50}"
 
 
 class AllUpNetwork:
@@ -79,7 +82,7 @@ def make_radio(tmp_path: Path, loop_thread: LoopThread) -> Iterator[Callable[...
     started: list[AirOSDevice] = []
 
     def make(factory_default: bool = False, faults: Faults | None = None) -> RadioHarness:
-        host = f"127.76.201.{next(_addresses)}"
+        host = f"{_BLOCK}.{next(_addresses)}"
         links = (
             LinkSpec(
                 local_port="ath0",
