@@ -130,9 +130,13 @@ class Bench:
         try:
             tuple(api("/file/add", name=LOAD_FILE, contents=text))
             tuple(api("/import", **{"file-name": LOAD_FILE}))
-            return len(text.splitlines())
         finally:
             api.close()
+        # from now on: the account the village config gives the admin secret (admin may be off)
+        account = re.search(r"name=(\S+) password=\"@@secret:[\w.-]*admin@@\"", self.config)
+        if account is not None:
+            self.spec = replace(self.spec, username=account.group(1))
+        return len(text.splitlines())
 
     def identity(self, source: str | None = None) -> str:
         api = self.api(source)

@@ -30,6 +30,27 @@ EXAMPLE = REPO / "tests" / "fixtures" / "fleet"
 
 # centres that keep centre +- width/2 inside 5725-5825 MHz
 FREQS = {20: [5745, 5765, 5785, 5805], 40: [5755, 5775, 5795], 80: [5775]}
+BAND = (5725, 5825)
+
+
+def _channel(rng: random.Random, width: int, used: list[tuple[int, int]]) -> tuple[int, int]:
+    """A (centre, width) inside the band that overlaps nothing in ``used`` (one mast), on a grid
+    aligned to the width (no fragments), narrower when the mast is full; recorded in ``used``."""
+    for w in (width, 20, 10):
+        if w > width:
+            continue
+        centres = list(range(BAND[0] + w // 2, BAND[1] - w // 2 + 1, w))
+        rng.shuffle(centres)
+        for c in centres:
+            lo, hi = c - w // 2, c + w // 2
+            if all(hi <= a or lo >= b for a, b in used):
+                used.append((lo, hi))
+                return c, w
+    c = rng.choice(FREQS[20])  # a full mast: share (sector-sector overlap is only a warning)
+    used.append((c - 10, c + 10))
+    return c, 20
+
+
 SECTOR_MODELS = [("mANTBox-19s", "ether1", "wlan1"), ("Rocket-5AC-Prism", "eth0", "ath0"),
                  ("LiteBeam-5AC-Gen2", "eth0", "ath0")]  # fmt: skip
 BACKHAUL_MODELS = [("LHG-XL-5-ac", "ether1", "wlan1"), ("PowerBeam-5AC-Gen2", "eth0", "ath0")]
@@ -73,19 +94,24 @@ def _village(index: int, rng: random.Random) -> dict[str, Any]:
         devices.append({"hostname": hostname, "role": role, "model": model,
                         "serial": f"RD{index:06d}{serial:02d}", "credentials": "radio-admin"})  # fmt: skip
 
-    def pair(name: str) -> tuple[str, str, str, str]:
+    main_mast: list[tuple[int, int]] = []  # spectrum used on the POP mast (one site)
+
+    def pair(name: str, far_mast: list[tuple[int, int]]) -> tuple[str, str, str, str]:
         model, eth, wlan = rng.choice(BACKHAUL_MODELS)
         a, b = f"{name}-a", f"{name}-b"
         radio(a, "backhaul-radio", model)
         radio(b, "backhaul-radio", model)
-        width = rng.choice([20, 40])
+        # the POP mast holds up to four radios: 20 MHz each always fits the 100 MHz band
+        freq, width = _channel(rng, 20, main_mast)
+        far_mast.append((freq - width // 2, freq + width // 2))
         links.append({"a": f"{a}:{wlan}", "b": f"{b}:{wlan}", "radio": {
-            "ap": a, "ssid": f"KopNet-BH-{short}-{name[-1]}", "frequency": rng.choice(FREQS[width]),
-            "channel_width": width, "key": "backhaul-key"}})  # fmt: skip
+            "ap": a, "ssid": f"KopNet-BH-{short}-{name[-1]}", "frequency": freq,
+            "channel_width": width, "key": "backhaul-key",
+            "distance_km": round(rng.uniform(1.0, 15.0), 1)}})  # fmt: skip
         return a, b, eth, wlan
 
     if uplink_type == "ptp-radio":
-        _, b, eth, _ = pair(f"bh-{short}-up")
+        _, b, eth, _ = pair(f"bh-{short}-up", [])
         links.append({"a": f"{b}:{eth}", "b": f"gw-{short}:enp1s0"})
     hamlets: list[dict[str, Any]] = []
     core_port = 2
@@ -94,19 +120,21 @@ def _village(index: int, rng: random.Random) -> dict[str, Any]:
         sector = f"sec-{short}-{h}"
         radio(sector, "sector-radio", model)
         far = h == 3 or (h == 2 and rng.random() < 0.2)  # far hamlet behind a PtP hop
+        mast = main_mast
         if far:
-            a, b, bh_eth, _ = pair(f"bh-{short}-h{h}")
+            mast = []
+            a, b, bh_eth, _ = pair(f"bh-{short}-h{h}", mast)
             links.append({"a": f"core-{short}:ether{core_port}", "b": f"{a}:{bh_eth}"})
             links.append({"a": f"{b}:{bh_eth}", "b": f"{sector}:{eth}"})
         else:
             links.append({"a": f"core-{short}:ether{core_port}", "b": f"{sector}:{eth}"})
         core_port += 1
-        width = rng.choice([20, 20, 40])
+        freq, width = _channel(rng, 20 if mast is main_mast else rng.choice([20, 40]), mast)
         hamlets.append({"id": f"dusun-{h}", "name": f"Dusun {h} {short}", "vlan": 100 + h,
                         "households": rng.randint(40, 250), "sectors": [{
                             "radio": sector, "ssid": f"KopNet-{short}-{h}",
-                            "frequency": rng.choice(FREQS[width]), "channel_width": width,
-                            "key": "wifi-sector"}]})  # fmt: skip
+                            "frequency": freq, "channel_width": width,
+                            "key": "wifi-sector", "range_km": round(rng.uniform(1.0, 6.0), 1)}]})  # fmt: skip
     hotspot = rng.random() < 0.4
     return {
         "id": vid,

@@ -30,22 +30,26 @@ def register(group: click.Group) -> None:
 
 
 class ProgressPrinter:
-    """Renders deploy progress events: rich markup on a terminal, plain lines otherwise."""
+    """Renders deploy progress events: on a terminal a live rich table (one row per device:
+    its current step, status and detail; village-wide events printed above it), otherwise
+    plain lines, one per event (CI logs)."""
 
     STYLES = {
         "ok": "green",
         "failed": "bold red",
-        "start": "dim",
+        "start": "yellow",
         "confirmed": "bold green",
         "reverted": "bold yellow",
         "no-change": "green",
         "planned": "cyan",
     }
 
-    def __init__(self, rich: bool) -> None:
+    def __init__(self, rich: bool, console: Any = None) -> None:
         self.rich = rich
-        self.console: Any = None
-        if rich:
+        self.console: Any = console
+        self.rows: dict[str, tuple[str, str, str]] = {}
+        self.live: Any = None
+        if rich and console is None:
             from rich.console import Console
 
             self.console = Console(stderr=True, highlight=False)
@@ -54,16 +58,45 @@ class ProgressPrinter:
         stamp = time.strftime("%H:%M:%S")
         where = event.host or "village"
         detail = f"  {event.detail}" if event.detail else ""
-        if self.console is None:
+        if not self.rich:
             click.echo(f"{stamp} {event.step:<13} {where:<22} {event.status}{detail}", err=True)
             return
         from rich.markup import escape
 
-        style = self.STYLES.get(event.status, "")
-        status = f"[{style}]{event.status}[/]" if style else event.status
-        self.console.print(
-            f"[dim]{stamp}[/] {event.step:<13} {escape(where):<22} {status}{escape(detail)}"
-        )
+        if event.host is None:
+            style = self.STYLES.get(event.status, "")
+            status = f"[{style}]{event.status}[/]" if style else event.status
+            self._start().console.print(
+                f"[dim]{stamp}[/] {event.step:<13} {status}{escape(detail)}"
+            )
+            return
+        self.rows[event.host] = (event.step, event.status, event.detail)
+        self._start().update(self._table())
+
+    def _start(self) -> Any:
+        if self.live is None:
+            from rich.live import Live
+
+            self.live = Live(self._table(), console=self.console, refresh_per_second=8)
+            self.live.start()
+        return self.live
+
+    def _table(self) -> Any:
+        from rich.table import Table
+
+        table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+        for column in ("device", "step", "status", "detail"):
+            table.add_column(column, overflow="fold" if column == "detail" else "ellipsis")
+        for host, (step, status, detail) in sorted(self.rows.items()):
+            style = self.STYLES.get(status, "")
+            table.add_row(host, step, f"[{style}]{status}[/]" if style else status, detail[:100])
+        return table
+
+    def pause(self) -> None:
+        """Stop the live display (before a prompt, and at the end)."""
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
 
 
 def _show_plan(report: Any) -> None:
@@ -168,7 +201,10 @@ def _run(app: AppContext, village: str, run: Any, **flags: Any) -> None:
     if not (yes or dry_run or terminal):
         raise click.UsageError("not a terminal: pass --yes to change devices without asking")
 
+    printer = ProgressPrinter(rich=sys.stderr.isatty() and not as_json)
+
     def approve(report: Any) -> bool:
+        printer.pause()
         _show_plan(report)
         if yes:
             return True
@@ -184,15 +220,17 @@ def _run(app: AppContext, village: str, run: Any, **flags: Any) -> None:
         settle_s=flags["settle"],
         state_dir=flags["state_dir"],
         approve=None if as_json and yes else approve,
-        progress=ProgressPrinter(rich=sys.stderr.isatty() and not as_json),
+        progress=printer,
     )
     try:
         report = run(options)
     except KopnetError as exc:
+        printer.pause()
         if exc.step == "select":
             raise click.UsageError(str(exc)) from exc
         click.echo(f"error: {exc}", err=True)
         sys.exit(3)
+    printer.pause()
     if dry_run and not as_json:
         _show_plan(report)
     if as_json:
@@ -267,17 +305,20 @@ def recover(
     from kopnet_iac.lab.control import resolve_lab_dir
 
     _quiet_libraries(app)
+    printer = ProgressPrinter(rich=sys.stderr.isatty() and not as_json)
     try:
         resolved = recover_village(
             app.inventory_dir,
             village,
             lab_dir=resolve_lab_dir(lab_dir) if lab else None,
             state_dir=state_dir,
-            progress=ProgressPrinter(rich=sys.stderr.isatty() and not as_json),
+            progress=printer,
         )
     except KopnetError as exc:
+        printer.pause()
         click.echo(f"error: {exc}", err=True)
         sys.exit(3)
+    printer.pause()
     if as_json:
         echo_json({"village": village, "releases": [r.to_json() for r in resolved]})
     else:

@@ -67,10 +67,16 @@ def validate_cmd(app: AppContext, as_json: bool) -> None:
         except KopnetError as exc:
             echo_json({"ok": False, "problems": [{"message": str(exc)}]})
             sys.exit(1)
-        echo_json({"ok": True, "problems": [], **_summary(inv)})
+        warnings = [
+            {"position": str(w.position), "field": w.field, "message": w.message}
+            for w in inv.warnings
+        ]
+        echo_json({"ok": True, "problems": [], "warnings": warnings, **_summary(inv)})
         return
     with cli_errors():
         inv = load_inventory(app.inventory_dir)
+    for warning in inv.warnings:
+        click.echo(f"warning: {warning}")
     s = _summary(inv)
     click.echo(
         f"inventory OK: {s['villages']} villages, {s['devices']} devices, "

@@ -8,12 +8,13 @@ from pathlib import Path
 import click
 
 from kopnet_iac.cli.context import AppContext, cli_errors, echo_json, pass_app
-from kopnet_iac.errors import RenderError
+from kopnet_iac.errors import KopnetError, RenderError
 from kopnet_iac.inventory.loader import load_inventory
-from kopnet_iac.render.compare import format_markdown, format_text
+from kopnet_iac.render.compare import COMMENT_LIMIT, format_markdown, format_text
 from kopnet_iac.render.gitdiff import diff_revisions
 from kopnet_iac.render.output import write_build
 from kopnet_iac.render.parallel import render_villages_parallel
+from kopnet_iac.render.policy import lint_artifacts
 from kopnet_iac.render.renderer import Renderer, default_templates_dir
 
 TEMPLATES_HELP = "Templates folder (default: templates/ beside the inventory, else the project's)."
@@ -44,6 +45,13 @@ TEMPLATES_HELP = "Templates folder (default: templates/ beside the inventory, el
     help="Worker processes (default: CPU cores).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
+@click.option(
+    "--lint",
+    "run_lint",
+    is_flag=True,
+    help="Also lint the rendered RouterOS (with each village's own networks) and airOS files; "
+    "exit 1 on any finding (printed as PATH:LINE: RULE: ...).",
+)
 @pass_app
 def render_cmd(
     app: AppContext,
@@ -53,6 +61,7 @@ def render_cmd(
     templates_dir: Path | None,
     jobs: int | None,
     as_json: bool,
+    run_lint: bool,
 ) -> None:
     """Render the intended device configurations of VILLAGE... (or --all).
 
@@ -72,11 +81,13 @@ def render_cmd(
         renderer = Renderer(templates_dir or default_templates_dir(app.inventory_dir))
         artifacts = render_villages_parallel(renderer, inv, ids, jobs)
         write_build(out_dir, artifacts, villages=ids, complete=all_villages)
+        findings = lint_artifacts(inv, artifacts) if run_lint else []
         if as_json:
             echo_json(
                 {
                     "out": str(out_dir),
                     "villages": ids,
+                    "findings": [vars(f) for f in findings],
                     "files": [
                         {
                             "path": a.path,
@@ -93,6 +104,12 @@ def render_cmd(
             click.echo(
                 f"rendered {len(artifacts)} file(s) for {hosts} device(s) of {len(ids)} village(s) into {out_dir}"
             )
+            for finding in findings:
+                click.echo(f"{out_dir}/{finding}")
+            if run_lint:
+                click.echo(f"lint: {len(findings)} finding(s)", err=True)
+    if findings:
+        sys.exit(1)
 
 
 @click.command("diff")
@@ -112,6 +129,19 @@ def render_cmd(
     type=click.Path(file_okay=False, path_type=Path),
     help=TEMPLATES_HELP,
 )
+@click.option(
+    "--max-chars",
+    type=click.IntRange(min=2000),
+    default=COMMENT_LIMIT,
+    show_default=True,
+    help="Markdown: longest comment; beyond it the diffs that do not fit are summarised.",
+)
+@click.option(
+    "--full-diff",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the complete diff (text) to this file, e.g. a CI artifact; a markdown "
+    "comment that had to be shortened points to it.",
+)
 @pass_app
 def diff_cmd(
     app: AppContext,
@@ -120,6 +150,8 @@ def diff_cmd(
     fmt: str,
     exit_code: bool,
     templates_dir: Path | None,
+    max_chars: int,
+    full_diff: Path | None,
 ) -> None:
     """Which device configurations a change alters, between two git revisions.
 
@@ -129,10 +161,16 @@ def diff_cmd(
     """
     with cli_errors():
         report = diff_revisions(app.inventory_dir, base, head, templates_dir)
+        if full_diff is not None:
+            try:
+                full_diff.write_text(format_text(report), encoding="utf-8")
+            except OSError as exc:
+                raise KopnetError(f"{full_diff}: cannot write: {exc.strerror}") from exc
         if fmt == "json":
             echo_json(report.to_json())
         elif fmt == "markdown":
-            click.echo(format_markdown(report), nl=False)
+            name = str(full_diff) if full_diff is not None else None
+            click.echo(format_markdown(report, limit=max_chars, full_diff=name), nl=False)
         else:
             click.echo(format_text(report), nl=False)
     if exit_code and report.changed:

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import click
 
-from kopnet_iac.cli.context import cli_errors, echo_json
+from kopnet_iac.cli.context import AppContext, cli_errors, echo_json, pass_app
 from kopnet_iac.errors import KopnetError, ParseError
+from kopnet_iac.inventory.addressing import village_addressing
+from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.platforms.routeros.diff import diff_report, render_text
-from kopnet_iac.platforms.routeros.lint import lint
+from kopnet_iac.platforms.routeros.lint import describe_rules, lint
 from kopnet_iac.platforms.routeros.model import RouterOSConfig
 from kopnet_iac.platforms.routeros.parser import parse_export
 from kopnet_iac.platforms.routeros.planner import plan
@@ -118,20 +120,59 @@ def diff(
             click.echo(text, nl=False)
 
 
-@routeros.command(name="lint")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def _rules_epilog() -> str:
+    lines = ["\b", "Rules (kopnet_iac/platforms/routeros/lint_rules.yaml):"]
+    lines += [f"  {rule_id}  {message}" for rule_id, message in describe_rules()]
+    return "\n".join(lines)
+
+
+@routeros.command(name="lint", epilog=_rules_epilog())
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable findings.")
 @click.option("--mgmt-net", multiple=True, help="Management network (api/ssh/winbox addresses).")
 @click.option("--noc-net", multiple=True, help="NOC network (SNMP community addresses).")
+@click.option(
+    "--village",
+    help="Networks from the inventory: the fleet's NOC networks plus VILLAGE's management "
+    "network for --mgmt-net, the NOC networks for --noc-net.",
+)
+@click.option("--rules", "list_rules", is_flag=True, help="List the rules and exit.")
+@pass_app
 def lint_cmd(
-    files: tuple[Path, ...], as_json: bool, mgmt_net: tuple[str, ...], noc_net: tuple[str, ...]
+    app: AppContext,
+    files: tuple[Path, ...],
+    as_json: bool,
+    mgmt_net: tuple[str, ...],
+    noc_net: tuple[str, ...],
+    village: str | None,
+    list_rules: bool,
 ) -> None:
-    """Check intended configs against the policy rules (exit 1 on any finding)."""
-    results: dict[str, list[dict[str, str]]] = {}
+    """Check intended configs against the policy rules (exit 1 on any finding).
+
+    Each finding is printed as FILE:LINE: RULE: PATH ENTRY: MESSAGE.
+    """
+    if list_rules:
+        for rule_id, message in describe_rules():
+            click.echo(f"{rule_id}  {message}")
+        return
+    if not files:
+        raise click.UsageError("give at least one FILE (or --rules)")
+    results: dict[str, list[dict[str, str | int]]] = {}
     with cli_errors():
+        if village is not None:
+            inv = load_inventory(app.inventory_dir)
+            addr = village_addressing(inv, village)
+            mgmt_net = (*mgmt_net, *inv.fleet.noc.networks, str(addr.management))
+            noc_net = (*noc_net, *inv.fleet.noc.networks)
         for path in files:
+            text = _read(path)
             try:
-                findings = lint(_load(path), mgmt_networks=mgmt_net, noc_networks=noc_net)
+                findings = lint(
+                    parse_export(text, str(path)),
+                    mgmt_networks=mgmt_net,
+                    noc_networks=noc_net,
+                    text=text,
+                )
             except ValueError as exc:
                 raise KopnetError(f"bad network: {exc}") from exc
             results[str(path)] = [f.as_dict() for f in findings]
@@ -142,7 +183,7 @@ def lint_cmd(
         for name, rows in results.items():
             for row in rows:
                 where = f"{row['path']} {row['entry']}".strip()
-                click.echo(f"{name}: {row['rule']}: {where}: {row['message']}")
+                click.echo(f"{name}:{row['line']}: {row['rule']}: {where}: {row['message']}")
         click.echo(f"{total} finding(s) in {len(files)} file(s)", err=True)
     if total:
         sys.exit(1)

@@ -144,7 +144,7 @@ def village_expectations(inv: Inventory, village_id: str) -> dict[str, DeviceExp
             ports=tuple(ports.get(device.hostname, ())),
             targets=targets,
             pppoe_servers=hamlets if core and village.services.pppoe_plans else 0,
-            hotspot_servers=hamlets if core and village.services.hotspot_plans else 0,
+            hotspot_servers=len(village.hotspot_hamlets()) if core else 0,
             radio=radios.get(device.hostname),
             rank=rank[device.hostname],
         )

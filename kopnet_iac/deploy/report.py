@@ -73,7 +73,8 @@ class NornirProgress:
 @dataclass
 class DeviceReport:
     """One device in a deploy. ``outcome``: unchanged | planned | confirmed | reverted | failed
-    | skipped; ``operations``: configuration operations sent to the device."""
+    | skipped | not-applied (the transaction stopped before its turn); ``operations``:
+    configuration operations sent to the device."""
 
     hostname: str
     platform: str

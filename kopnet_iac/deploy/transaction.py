@@ -215,6 +215,9 @@ class _Transaction(VillagePlan):
         self.report.outcome = outcome
         if error:
             self.report.error = self.mask(error)
+        for device in self.devices.values():
+            if device.report.outcome == "planned":  # the transaction stopped before it
+                device.report.outcome = "not-applied"
         if self.rid is not None:
             for hostname, device in self.devices.items():
                 r = device.report

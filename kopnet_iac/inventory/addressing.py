@@ -8,7 +8,8 @@ module turns one village's blocks into the concrete addresses templates use:
 - link block: first /31 between gateway (first address) and core router (second address);
 - uplink /31 from the pool of the village's uplink type: ISP edge first, gateway second;
 - subscriber block (from 100.64.0.0/10): PPPoE server = first host, PPPoE clients take the rest;
-  with hotspot plans the upper half is reserved for per-hamlet hotspot subnets (/26, locked);
+  with hotspot plans the upper half is reserved for hotspot subnets (/26 per hamlet that sells
+  hotspot plans, locked);
 - public NAT block: the CGNAT source addresses.
 """
 
@@ -191,7 +192,7 @@ def _derive(inv: Inventory, village_id: str, alloc: VillageAllocation) -> Villag
             raise ValueError(f"subscriber block {subs} has no upper half for hotspot subnets")
         # below the upper half of the block (``hotspot_area``), where hotspot subnets live
         pppoe_last = IPv4Address(subs_net + (1 << (31 - subs.prefixlen)) - 1)
-        for hamlet in village.hamlets:
+        for hamlet in village.hotspot_hamlets():
             if hamlet.id not in alloc.hotspot:
                 raise _missing(inv, village_id, f"hamlet {hamlet.id} has no hotspot subnet")
             net = parse_network(alloc.hotspot[hamlet.id])

@@ -6,9 +6,10 @@ one run reports everything. Checks only run on parts that passed the schema.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Set
 from ipaddress import IPv4Network
 
+from kopnet_iac.inventory import fieldchecks
 from kopnet_iac.inventory.models import Fleet, Hardware, HardwareModel, Village
 from kopnet_iac.inventory.yamlpos import Loc, Problems, Where, YamlDoc
 
@@ -157,6 +158,7 @@ def check_hardware(hardware: Hardware, doc: YamlDoc, out: Problems) -> None:
             out.add(doc, ("models", name, "wireless"), "airOS wireless needs platform airos")
         if model.wireless == "routeros-wireless" and model.platform != "routeros":
             out.add(doc, ("models", name, "wireless"), "RouterOS wireless needs platform routeros")
+        fieldchecks.check_radio_standard(name, model, doc, out)
 
 
 # --------------------------------------------------------------------------- villages
@@ -185,28 +187,36 @@ def check_villages(
     docs: Mapping[str, YamlDoc],
     out: Problems,
     broken_models: set[str] | None = None,
+    established: Set[tuple[str, str]] = frozenset(),
 ) -> None:
-    """Fleet-wide uniqueness, then each village (models in ``broken_models`` were reported)."""
-    hostnames: dict[str, tuple[YamlDoc, Loc]] = {}
-    serials: dict[str, tuple[YamlDoc, Loc]] = {}
+    """Fleet-wide uniqueness, then each village (models in ``broken_models`` were reported).
+
+    ``established`` holds ``(village, hostname)`` pairs the address lock already knows: of two
+    devices sharing a hostname or serial, an established one is the original and the newcomer
+    (the file that introduced the duplicate) gets the error; otherwise file order decides.
+    """
+    for key, what in (("hostname", "hostname"), ("serial", "serial")):
+        seen: dict[str, list[tuple[bool, int, YamlDoc, Loc]]] = {}
+        order = 0
+        for vid, village in villages.items():
+            for i, device in enumerate(village.devices):
+                value = getattr(device, key)
+                old = (vid, device.hostname) in established or (
+                    device.role == "gateway" and (vid, "") in established
+                )
+                seen.setdefault(value, []).append((not old, order, docs[vid], ("devices", i, key)))
+                order += 1
+        for value, places in seen.items():
+            if len(places) < 2:
+                continue
+            places.sort(key=lambda p: (p[0], p[1]))
+            _n, _o, first_doc, first_loc = places[0]
+            for _new, _order, doc, loc in places[1:]:
+                out.add(
+                    doc, loc, f"duplicate {what} {value!r} (first at {_pos(first_doc, first_loc)})"
+                )
     for vid, village in villages.items():
-        doc = docs[vid]
-        for i, device in enumerate(village.devices):
-            for value, seen, what, key in (
-                (device.hostname, hostnames, "hostname", "hostname"),
-                (device.serial, serials, "serial", "serial"),
-            ):
-                loc: Loc = ("devices", i, key)
-                if value in seen:
-                    other_doc, other_loc = seen[value]
-                    out.add(
-                        doc,
-                        loc,
-                        f"duplicate {what} {value!r} (first at {_pos(other_doc, other_loc)})",
-                    )
-                else:
-                    seen[value] = (doc, loc)
-        VillageChecker(fleet, hardware, village, doc, out, broken_models or set()).run()
+        VillageChecker(fleet, hardware, village, docs[vid], out, broken_models or set()).run()
 
 
 class VillageChecker:
@@ -239,6 +249,8 @@ class VillageChecker:
         self.links()
         self.hamlets()
         self.services()
+        fieldchecks.check_radio_plan(self.village, self.doc, self.out)
+        fieldchecks.check_management_reachable(self.village, self.models, self.doc, self.out)
 
     def devices(self) -> None:
         roles: dict[str, list[int]] = {}
@@ -462,21 +474,24 @@ class VillageChecker:
             return
         plans = {p.name: p for p in self.fleet.plans}
         services = self.village.services
-        if not services.pppoe_plans and not services.hotspot_plans:
+        if not services.pppoe_plans and not self.village.hotspot_hamlets():
             self.add(
                 ("services",),
-                "a village must offer at least one plan (pppoe_plans or hotspot_plans)",
+                "a village must offer at least one plan (pppoe_plans, or hotspot_plans of the "
+                "village or of a hamlet)",
                 "key",
             )
-        for key, kind in (("pppoe_plans", "pppoe"), ("hotspot_plans", "hotspot")):
-            names: list[str] = getattr(services, key)
+        lists: list[tuple[Loc, list[str], str]] = [
+            (("services", "pppoe_plans"), services.pppoe_plans, "pppoe"),
+            (("services", "hotspot_plans"), services.hotspot_plans, "hotspot"),
+        ]
+        for h, hamlet in enumerate(self.village.hamlets):
+            if hamlet.hotspot_plans is not None:
+                lists.append((("hamlets", h, "hotspot_plans"), hamlet.hotspot_plans, "hotspot"))
+        for base, names, kind in lists:
             for i, name in enumerate(names):
                 plan = plans.get(name)
                 if plan is None:
-                    self.add(
-                        ("services", key, i), f"unknown plan {name!r} (plans: {', '.join(plans)})"
-                    )
+                    self.add((*base, i), f"unknown plan {name!r} (plans: {', '.join(plans)})")
                 elif plan.kind != kind:
-                    self.add(
-                        ("services", key, i), f"plan {name!r} is a {plan.kind} plan, not {kind}"
-                    )
+                    self.add((*base, i), f"plan {name!r} is a {plan.kind} plan, not {kind}")

@@ -19,8 +19,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from kopnet_iac.errors import InventoryError, SourcePosition
+from kopnet_iac.errors import InventoryError, InventoryProblem, SourcePosition
 from kopnet_iac.inventory import checks, lockcheck
+from kopnet_iac.inventory.hints import unit_hint
 from kopnet_iac.inventory.lockfile import LOCK_FILE, AddressLock
 from kopnet_iac.inventory.models import Device, Fleet, Hardware, HardwareModel, Village
 from kopnet_iac.inventory.yamlpos import Problems, YamlDoc, load_yaml
@@ -40,6 +41,8 @@ class Inventory:
     lock: AddressLock | None = None
     #: parsed files (with node trees, for positions): "fleet", "hardware", "lock", village ids
     docs: dict[str, YamlDoc] = field(default_factory=dict, compare=False, repr=False)
+    #: findings that do not make the inventory invalid (``kopnet validate`` prints them)
+    warnings: list[InventoryProblem] = field(default_factory=list, compare=False, repr=False)
 
     def village(self, village_id: str) -> Village:
         return self.villages[village_id]
@@ -112,7 +115,9 @@ def _schema_problems(
         loc = tuple(err["loc"])
         kind = err["type"]
         if kind == "missing":
-            out.add(doc, loc, f"missing required key {loc[-1]!r}", where="mapping")
+            why = unit_hint(loc, kind, None)
+            message = f"missing required key {loc[-1]!r}" + (f"; {why}" if why else "")
+            out.add(doc, loc, message, where="mapping")
         elif kind == "extra_forbidden":
             owner = _model_at(model, loc[:-1])
             hint = ""
@@ -133,6 +138,9 @@ def _schema_problems(
                 message = f"{message} (got {_short(err['input'])})"
             elif kind in ("model_type", "list_type", "dict_type"):
                 message = f"{message} (got {type(err.get('input')).__name__})"
+            example = unit_hint(loc, kind, err.get("input"))
+            if example is not None:
+                message = f"{message}; {example}"
             out.add(doc, loc, message)
 
 
@@ -222,7 +230,6 @@ def _load_inventory(root: Path, check_lock: bool) -> Inventory:
     # with a broken fleet.yaml or catalogue, villages are still checked as far as possible:
     # against the valid catalogue entries, without the fleet references
     usable, broken = (hardware, set()) if hardware is not None else _partial_hardware(hw_doc)
-    checks.check_villages(fleet, usable, villages, village_docs, out, broken)
 
     lock: AddressLock | None = None
     lock_path = root / LOCK_FILE
@@ -230,6 +237,13 @@ def _load_inventory(root: Path, check_lock: bool) -> Inventory:
         lock_doc, lock = _load(lock_path, AddressLock, out)
         if lock_doc is not None:
             docs["lock"] = lock_doc
+    # devices the lock already knows are the originals when a newer file duplicates them
+    established = (
+        {(vid, host) for vid, alloc in lock.villages.items() for host in [*alloc.devices, ""]}
+        if lock is not None
+        else set()
+    )
+    checks.check_villages(fleet, usable, villages, village_docs, out, broken, established)
     if check_lock and fleet is not None:
         lockcheck.check_lock(fleet, villages, village_docs, lock, docs.get("lock"), lock_path, out)
 
@@ -237,7 +251,13 @@ def _load_inventory(root: Path, check_lock: bool) -> Inventory:
     assert fleet is not None and hardware is not None  # no problems means both loaded
     log.debug("loaded inventory %s: %d villages", root, len(villages))
     return Inventory(
-        root=root, fleet=fleet, hardware=hardware, villages=villages, lock=lock, docs=docs
+        root=root,
+        fleet=fleet,
+        hardware=hardware,
+        villages=villages,
+        lock=lock,
+        docs=docs,
+        warnings=out.sorted_warnings(),
     )
 
 

@@ -159,6 +159,8 @@ def _check_village(
     area = hotspot_area(subs)
     nets: list[tuple[IPv4Network, Loc, str]] = []
     for h, hamlet in enumerate(village.hamlets):
+        if not village.hotspot_plans_of(hamlet):
+            continue
         if hamlet.id not in alloc.hotspot:
             out.add(doc, ("hamlets", h, "id"), f"hamlet {hamlet.id} has no hotspot subnet; {RUN}")
             continue

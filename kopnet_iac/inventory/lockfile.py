@@ -117,7 +117,8 @@ def core_router(village: Village) -> str | None:
 
 
 def offers_hotspot(village: Village) -> bool:
-    return bool(village.services.hotspot_plans)
+    """Some hamlet of the village sells a hotspot plan."""
+    return bool(village.hotspot_hamlets())
 
 
 def hotspot_area(subscribers: IPv4Network) -> IPv4Network:
@@ -336,7 +337,7 @@ def _allocate_hotspot(
     report: AllocationReport,
 ) -> dict[str, str]:
     previous = dict(old.hotspot) if old is not None else {}
-    hamlets = [h.id for h in village.hamlets] if offers_hotspot(village) else []
+    hamlets = [h.id for h in village.hotspot_hamlets()]
     for hamlet in sorted(set(previous) - set(hamlets)):
         report.released.append(f"{village.id}: hotspot {hamlet} {previous.pop(hamlet)}")
     subscribers = _block_of(fleet, blocks, "subscriber")

@@ -122,6 +122,17 @@ class Noc(Model):
     syslog: str
     snmp: SnmpSettings
     ssh_keys: list[str] = Field(default_factory=list, description="public keys for admin users")
+    # -- device hardening (additive)
+    device_user: Name = Field(
+        "noc",
+        description="named NOC account rendered on RouterOS and airOS devices in place of the "
+        "built-in admin/ubnt (its password is the device's credentials secret)",
+    )
+    api_certificate: str | None = Field(
+        None,
+        description="RouterOS certificate name for api-ssl (installed on each device); without "
+        "it the plaintext API stays, limited to the NOC and management networks",
+    )
 
     _nets = field_validator("networks")(lambda v: [_network(x) for x in v])
     _dns = field_validator("dns", "ntp")(lambda v: [_address(x) for x in v])
@@ -199,8 +210,15 @@ class HardwareModel(Model):
     ports: list[str] = Field(min_length=1)
     wireless: Literal["none", "routeros-wireless", "airos"] = "none"
     bands: list[Literal["2ghz", "5ghz", "60ghz"]] = Field(default_factory=list)
-    max_channel_width: int = 80
+    max_channel_width: int = Field(80, ge=10, le=160, description="MHz")
     factory: FactoryDefaults | None = None
+    # -- field-grade radio facts (additive)
+    radio_standard: Literal["802.11n", "802.11ac"] | None = Field(
+        None,
+        description="radio standard of a wireless model: 802.11ac renders band 5ghz-a/n/ac "
+        "(RouterOS) and ieee_mode 11acvht* (airOS); 802.11n renders 5ghz-a/n / 11na*",
+    )
+    # -- linux gateways
     network_backend: Literal["networkd", "ifupdown"] = Field(
         "networkd", description="linux: how the gateway's own interfaces are configured"
     )
@@ -243,15 +261,27 @@ class Device(Model):
     credentials: SecretRef = Field(description="secret holding the device admin password")
 
 
+#: channel widths a radio may use (MHz)
+ChannelWidth = Literal[10, 20, 40, 80]
+#: centre frequencies the JSON Schema allows (5 GHz band; the checks narrow it to Indonesia's)
+Frequency = Annotated[int, Field(ge=2400, le=6000, description="centre frequency, MHz")]
+
+
 class RadioParams(Model):
     """Parameters of a wireless link (PtP backhaul)."""
 
     ap: Hostname = Field(description="which end is the access point")
     ssid: str = Field(min_length=1, max_length=32)
-    frequency: int = Field(description="centre frequency, MHz")
-    channel_width: Literal[10, 20, 40, 80]
-    key: SecretRef
+    frequency: Frequency = Field(description="centre frequency, MHz (5725-5825 in Indonesia)")
+    channel_width: ChannelWidth = Field(description="MHz (10, 20, 40 or 80)")
+    key: SecretRef = Field(description="secret holding the WPA2 / Nv2 pre-shared key")
     expected_signal_dbm: int = Field(-60, ge=-95, le=-20)
+    # -- field-grade radio facts (additive)
+    distance_km: float = Field(
+        gt=0,
+        le=100,
+        description="path length, km: sets RouterOS nv2-cell-radius and the airOS ack distance",
+    )
 
 
 class Link(Model):
@@ -267,9 +297,18 @@ class Sector(Model):
 
     radio: Hostname = Field(description="hostname of a sector-radio of this village")
     ssid: str = Field(min_length=1, max_length=32)
-    frequency: int = Field(description="centre frequency, MHz (5725-5825 with the channel inside)")
-    channel_width: Literal[10, 20, 40, 80] = Field(description="MHz, at most the model's maximum")
-    key: SecretRef = Field(description="secret holding the WPA2 key")
+    frequency: Frequency = Field(
+        description="centre frequency, MHz (5725-5825 with the channel inside)"
+    )
+    channel_width: ChannelWidth = Field(description="MHz, at most the model's maximum")
+    key: SecretRef = Field(description="secret holding the WPA2 / Nv2 pre-shared key")
+    # -- field-grade radio facts (additive)
+    range_km: float = Field(
+        gt=0,
+        le=30,
+        description="distance to the farthest subscriber, km: sets RouterOS nv2-cell-radius "
+        "and the airOS ack distance",
+    )
 
 
 class Hamlet(Model):
@@ -280,13 +319,22 @@ class Hamlet(Model):
     vlan: int = Field(ge=2, le=4094, description="unique in the village, not the management VLAN")
     households: int | None = Field(None, ge=0)
     sectors: list[Sector] = Field(default_factory=list)
+    # -- per-hamlet services (additive)
+    hotspot_plans: list[Name] | None = Field(
+        None,
+        description="hotspot plans sold in this hamlet (fleet.yaml plans of kind hotspot); "
+        "[] = no hotspot here; absent = the village's services.hotspot_plans",
+    )
 
 
 class Services(Model):
     """Plans (fleet.yaml plans) the village sells; at least one."""
 
     pppoe_plans: list[Name] = Field(default_factory=list, description="names of pppoe plans")
-    hotspot_plans: list[Name] = Field(default_factory=list, description="names of hotspot plans")
+    hotspot_plans: list[Name] = Field(
+        default_factory=list,
+        description="hotspot plans of every hamlet that does not list its own hotspot_plans",
+    )
 
 
 class Village(Model):
@@ -301,3 +349,13 @@ class Village(Model):
     links: list[Link] = Field(default_factory=list)
     hamlets: list[Hamlet] = Field(min_length=1)
     services: Services
+
+    def hotspot_plans_of(self, hamlet: Hamlet) -> list[str]:
+        """The hotspot plans sold in ``hamlet`` (its own list, else the village's)."""
+        if hamlet.hotspot_plans is not None:
+            return hamlet.hotspot_plans
+        return self.services.hotspot_plans
+
+    def hotspot_hamlets(self) -> list[Hamlet]:
+        """Hamlets with a hotspot (at least one hotspot plan), in inventory order."""
+        return [h for h in self.hamlets if self.hotspot_plans_of(h)]

@@ -205,11 +205,25 @@ class KopnetInventory:
                 "port": None,
                 "connection_options": {},
             }
-            host_napalm: dict[str, Any] = {
-                "expected_model": device.model,
-                "host_label": device.hostname,
-                "secrets": resolver,
-            }
+            device_user = inv.fleet.noc.device_user
+            host_napalm: dict[str, Any]
+            if platform == "kopnet_routeros":
+                # the templates replace the built-in admin by the named NOC account (same
+                # credentials secret); the driver falls back to the other name at login
+                host_kwargs["username"] = device_user
+                host_napalm = {
+                    "expected_model": device.model,
+                    "host_label": device.hostname,
+                    "secrets": resolver,
+                    "fallback_usernames": [USERNAME["routeros"]],
+                }
+            else:  # the airOS driver's option names
+                host_napalm = {
+                    "model": device.model,
+                    "name": device.hostname,
+                    "village": vid,
+                    "secrets": resolver,
+                }
             if targets is not None:
                 target = targets.get(device.hostname)
                 if target is None:
@@ -226,6 +240,11 @@ class KopnetInventory:
                         **{
                             **host_napalm,
                             "secrets": LabSecrets(resolver, device.credentials, target.password),
+                            **(
+                                {"fallback_usernames": [device_user]}
+                                if platform == "kopnet_routeros"
+                                else {}
+                            ),
                         },
                     ),
                 )
@@ -258,8 +277,8 @@ class KopnetInventory:
             extras = napalm_extras(platform, **optional, port=target.api_port)
             out["napalm"] = ConnectionOptions(platform=platform, extras=extras)
         elif platform == "kopnet_airos":
-            ports = {
-                "ssh_port": target.ssh_port,
+            ports = {  # the airOS driver's names: port is SSH
+                "port": target.ssh_port,
                 "http_port": target.http_port,
                 "https_port": getattr(target, "https_port", None),
             }

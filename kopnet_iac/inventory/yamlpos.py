@@ -163,6 +163,8 @@ class Problems:
 
     def __init__(self) -> None:
         self.items: list[InventoryProblem] = []
+        #: findings that do not stop anything (e.g. two sectors sharing spectrum on one mast)
+        self.warnings: list[InventoryProblem] = []
 
     def __len__(self) -> int:
         return len(self.items)
@@ -171,6 +173,18 @@ class Problems:
         self, doc: YamlDoc, loc: Sequence[str | int], message: str, where: Where = "value"
     ) -> None:
         self.items.append(InventoryProblem(doc.position(loc, where), field_path(loc), message))
+
+    def warn(
+        self, doc: YamlDoc, loc: Sequence[str | int], message: str, where: Where = "value"
+    ) -> None:
+        self.warnings.append(InventoryProblem(doc.position(loc, where), field_path(loc), message))
+
+    def sorted_warnings(self) -> list[InventoryProblem]:
+        unique = {str(p): p for p in self.warnings}
+        return sorted(
+            unique.values(),
+            key=lambda p: (p.position.file, p.position.line, p.position.column, str(p)),
+        )
 
     def add_at(self, position: SourcePosition, field: str, message: str) -> None:
         self.items.append(InventoryProblem(position, field, message))

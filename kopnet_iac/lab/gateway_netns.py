@@ -6,8 +6,9 @@ Contract used by ``kopnet lab up/down`` and ``--lab`` targets:
 
 - :func:`up` ``(village_id, inv, lab_dir) -> dict`` brings up one village's gateway and returns its
   connection info ``{village, hostname, platform, model, host, ssh_port, username, password,
-  state, key_file, ...}``; the gateway is like a fresh Debian box (sshd, python3, interfaces up
-  with addresses, no routing daemon yet: configuring it is Ansible's job).
+  state, key_file, ...}``; the gateway is like a fresh Debian box installed with its rendered
+  network files (sshd, python3, interfaces up with the addresses those files give, no routing
+  daemon yet: configuring it is Ansible's job).
 - :func:`down` ``(lab_dir)`` removes everything :func:`up` created in that lab dir (processes by
   recorded PID and start time plus whatever runs inside the lab's namespaces, namespaces, veths,
   state files); idempotent, also after a crash half-way through :func:`up`.
@@ -141,6 +142,7 @@ def up(village_id: str, inv: Inventory, lab_dir: Path) -> dict[str, object]:
             shutil.rmtree(gw_dir)
         gw_dir.mkdir(parents=True)
         _create_network(plan)
+        _apply_rendered_network(inv, plan, gw_dir)
         _start_gateway(plan, gw_dir, record, record_path)  # boots while the edge starts
         _start_edge(plan, gw_dir, record, record_path, bgp_password)
         _wait_ssh(plan, gw_dir, record)
@@ -260,9 +262,6 @@ def _create_network(plan: GatewayLabPlan) -> None:
         # management path from the controller (root namespace)
         ["ip", "link", "add", plan.root_link, "type", "veth",
          "peer", "name", MGMT_PORT, "netns", gw],
-        ["ip", "-n", gw, "addr", "add", str(plan.uplink_gateway), "dev", plan.uplink_port],
-        ["ip", "-n", gw, "addr", "add", str(plan.gateway_core_gateway), "dev", plan.core_port],
-        ["ip", "-n", gw, "addr", "add", f"{plan.loopback}/32", "dev", "lo"],
         ["ip", "-n", gw, "addr", "add", f"{plan.mgmt_ip}/32", "dev", MGMT_PORT],
         ["ip", "-n", edge, "addr", "add", str(plan.uplink_edge), "dev", EDGE_PORT],
         *(
@@ -296,6 +295,28 @@ def _bgp_password(inv: Inventory, plan: GatewayLabPlan) -> str | None:
     return resolve_secret(inv, plan.bgp_password_secret)
 
 
+def _apply_rendered_network(inv: Inventory, plan: GatewayLabPlan, gw_dir: Path) -> None:
+    """Give the gateway its uplink, core-link and loopback addresses (and NOC routes) from its
+    rendered network files, with the role's own applier: the lab's cabling and management
+    link are lab-only, the gateway's addressing is the intent (as on a box installed with the
+    rendered files). The role later writes the same files to the backend's folder."""
+    from kopnet_iac.platforms.linux.ansible import ROLES_DIR
+    from kopnet_iac.platforms.linux.files import NETWORK_FILES, rendered_files
+
+    files = rendered_files(inv, plan.village, plan.hostname)
+    device = next(d for d in inv.village(plan.village).devices if d.hostname == plan.hostname)
+    backend = inv.hardware_of(device).network_backend
+    network_dir = gw_dir / "network"
+    network_dir.mkdir(exist_ok=True)
+    paths = []
+    for name in NETWORK_FILES:
+        path = network_dir / f"{plan.hostname}.{name}"
+        path.write_text(files[name])
+        paths.append(str(path))
+    applier = ROLES_DIR / "gateway" / "files" / "netapply.py"
+    system.run(["ip", "netns", "exec", plan.ns_gateway, "python3", str(applier), backend, *paths])
+
+
 def _start_edge(
     plan: GatewayLabPlan,
     gw_dir: Path,
@@ -322,25 +343,6 @@ def _start_edge(
         placeholder = None if plan.bgp_password_secret is None else plan.bgp_password_secret
         masked = f"@@secret:{placeholder}@@" if bgp_password is not None else None
         bird_conf.write_text(edge_bird_conf(plan, str(edir / "bird.log"), masked))
-    if plan.noc_syslog is not None:
-        syslog_pid = edir / "syslog.pid"
-        proc = subprocess.Popen(
-            [
-                *exe,
-                "python3",
-                "-c",
-                SYSLOG_RECEIVER,
-                str(plan.noc_syslog),
-                str(edir / "syslog.log"),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=(edir / "syslog.err").open("ab"),
-            start_new_session=True,
-        )
-        syslog_pid.write_text(str(proc.pid))
-        record["processes"].append(system.process_ref("edge-syslog", proc.pid).to_json())
-        _write(record_path, record)
     unbound_conf = edir / "unbound.conf"
     unbound_conf.write_text(edge_unbound_conf(plan, str(edir)))
     system.run([*exe, "unbound", "-c", str(unbound_conf)])
@@ -349,6 +351,27 @@ def _start_edge(
     chrony_conf.write_text(edge_chrony_conf(plan, str(edir)))
     system.run([*exe, "chronyd", "-x", "-u", "root", "-f", str(chrony_conf)])
     _record_pidfile(record, record_path, "edge-chronyd", edir / "chronyd.pid")
+    if plan.noc_syslog is not None:
+        syslog_pid = edir / "syslog.pid"
+        argv = [
+            *exe,
+            "python3",
+            "-c",
+            SYSLOG_RECEIVER,
+            str(plan.noc_syslog),
+            str(edir / "syslog.log"),
+        ]
+        with (edir / "syslog.err").open("ab") as errors:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                start_new_session=True,
+            )
+        syslog_pid.write_text(str(proc.pid))
+        record["processes"].append(system.process_ref("edge-syslog", proc.pid).to_json())
+        _write(record_path, record)
 
 
 def _record_pidfile(

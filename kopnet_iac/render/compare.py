@@ -160,29 +160,75 @@ def _fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def format_markdown(report: DiffReport) -> str:
-    """A PR comment: summary table, then one collapsible diff per file."""
+#: GitHub refuses issue and pull-request comments longer than this (characters)
+COMMENT_LIMIT = 65_536
+
+
+def format_markdown(
+    report: DiffReport, *, limit: int = COMMENT_LIMIT, full_diff: str | None = None
+) -> str:
+    """A PR comment: summary table, then one collapsible diff per file, at most ``limit``
+    characters (GitHub's comment limit). What does not fit is summarised: the table stops with
+    a count, the diffs that do not fit are listed by name, and the comment says where the
+    complete diff is (``full_diff``: e.g. a CI artifact written with ``--full-diff``)."""
     head = f"### KopNet: rendered configuration changes (`{report.base}` → `{report.head}`)\n\n"
     if not report.changed:
         return head + "No device configuration changes.\n"
-    lines = [
-        head,
-        f"**{len(report.devices())}** device(s), **{len(report.changes)}** file(s).\n\n",
-        "| Village | Device | File | Change | Lines |\n",
-        "|---|---|---|---|---|\n",
-    ]
+    intro = f"**{len(report.devices())}** device(s), **{len(report.changes)}** file(s).\n\n"
+    rows: list[str] = []
     for village, host, changes in report.devices():
         for c in changes:
             name = c.path.rsplit("/", 1)[-1]
-            lines.append(
+            rows.append(
                 f"| {village} | {host} | `{name}` | {c.status} | +{c.added_lines} -{c.removed_lines} |\n"
             )
-    lines.append("\n")
+    table_head = "| Village | Device | File | Change | Lines |\n|---|---|---|---|---|\n"
+    blocks: list[str] = []
     for c in report.changes:
         fence = _fence(c.diff)
-        lines.append(
+        blocks.append(
             f"<details><summary><code>{c.path}</code> ({c.status}, "
             f"+{c.added_lines} -{c.removed_lines})</summary>\n\n"
             f"{fence}diff\n{c.diff}{fence}\n\n</details>\n"
         )
-    return "".join(lines)
+    full = head + intro + table_head + "".join(rows) + "\n" + "".join(blocks)
+    if len(full) <= limit:
+        return full
+    where = (
+        f"The complete diff is in `{full_diff}`."
+        if full_diff
+        else "Run `kopnet diff --format text` (or pass `--full-diff FILE` in CI and attach the "
+        "file) for the complete diff."
+    )
+    # room for the closing note, whatever counts it ends up naming
+    note_room = 400 + len(where)
+    budget = limit - len(head) - len(intro) - note_room
+    out = [head, intro]
+    used = 0
+    shown_rows = 0
+    if len(table_head) <= budget:
+        out.append(table_head)
+        used += len(table_head)
+        for row in rows:
+            if used + len(row) > budget // 2:  # the table takes at most half
+                break
+            out.append(row)
+            used += len(row)
+            shown_rows += 1
+    if shown_rows < len(rows):
+        out.append(f"| … | {len(rows) - shown_rows} more file(s) | | | |\n")
+    out.append("\n")
+    shown_blocks = 0
+    for block in blocks:
+        if used + len(block) > budget:
+            break
+        out.append(block)
+        used += len(block)
+        shown_blocks += 1
+    hidden = report.changes[shown_blocks:]
+    note = (
+        f"\n**{len(hidden)} of {len(blocks)} file diff(s) not shown** "
+        f"(+{sum(c.added_lines for c in hidden)} -{sum(c.removed_lines for c in hidden)} lines): "
+        f"a pull-request comment holds at most {limit:,} characters. {where}\n"
+    )
+    return "".join(out) + note

@@ -11,6 +11,17 @@ Compatible additions used by the shipped templates: ``sectors`` (``{"hamlet", "s
 for the sectors this radio serves), ``radio_link`` (this device's wireless link or None),
 ``mgmt`` (this device's management interface address or None), ``ports`` (core router only:
 per port the peer, its role and the hamlet VLANs reached through it).
+
+Field-grade additions (management path, radio geometry, time):
+
+``mgmt_path`` (``ManagementPath`` of the village: which ports of every device carry the
+management VLAN, whether it is extended over the gateway-core link), ``mgmt_ports`` (this
+device's ports carrying the management VLAN, tagged; for the gateway: the ports it must bridge
+the VLAN between, empty when the village does not need it), ``mgmt_edge_ports`` (radio ports
+where the VLAN must be dropped: a tower-side backhaul's cable to the ISP edge), ``radio_km``
+(this radio's link distance or sector range, km, or None), ``ntp_servers`` (the village
+gateway's loopback first, then the NOC servers) and ``hotspot_hamlets`` (hamlets that sell
+hotspot plans, each with ``plans``).
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from typing import Any
 from kopnet_iac.errors import RenderError
 from kopnet_iac.inventory.addressing import village_addressing
 from kopnet_iac.inventory.loader import Inventory
+from kopnet_iac.inventory.mgmtpath import ManagementPath, management_path
 from kopnet_iac.inventory.models import Device, Fleet, Hamlet, Village
 
 log = logging.getLogger(__name__)
@@ -153,8 +165,23 @@ def village_contexts(inv: Inventory, village_id: str) -> dict[str, dict[str, Any
         raise RenderError(
             f"fleet has no uplink profile for {village.uplink.type!r}", village=village_id
         ) from exc
-    offered = set(village.services.pppoe_plans) | set(village.services.hotspot_plans)
+    hotspot_names = {name for h in village.hamlets for name in village.hotspot_plans_of(h)}
+    offered = set(village.services.pppoe_plans) | hotspot_names
     plans = [plan for plan in fleet.plans if plan.name in offered]
+    by_name = {plan.name: plan for plan in fleet.plans}
+    hotspot_hamlets = [
+        {"hamlet": h, "plans": [by_name[n] for n in village.hotspot_plans_of(h) if n in by_name]}
+        for h in village.hotspot_hamlets()
+    ]
+    try:
+        wired = {d.hostname: inv.hardware_of(d).ports for d in village.devices}
+    except KeyError as exc:
+        raise RenderError(f"unknown hardware model ({exc})", village=village_id) from exc
+    mgmt_path = management_path(village, wired)
+    gateway = next((d.hostname for d in village.devices if d.role == "gateway"), None)
+    gateway_loopback = addr.loopbacks.get(gateway) if gateway is not None else None
+    ntp_servers = [str(gateway_loopback)] if gateway_loopback is not None else []
+    ntp_servers += [s for s in fleet.noc.ntp if s not in ntp_servers]
     devices = {d.hostname: d for d in village.devices}
     sectors_of: dict[str, list[dict[str, Any]]] = {}
     for hamlet in village.hamlets:
@@ -169,6 +196,9 @@ def village_contexts(inv: Inventory, village_id: str) -> dict[str, dict[str, Any
         "plans": plans,
         "hamlets": village.hamlets,
         "secret": make_secret_function(fleet, village_id),
+        "mgmt_path": mgmt_path,
+        "ntp_servers": ntp_servers,
+        "hotspot_hamlets": hotspot_hamlets,
     }
     links_of = links_by_device(village)
     contexts: dict[str, dict[str, Any]] = {}
@@ -202,8 +232,24 @@ def _device_part(
         radio_link=radio_link,
         mgmt=base["addr"].device_management.get(device.hostname),
         ports=core_ports(village, device.hostname) if device.role == "core-router" else [],
+        mgmt_ports=list(mgmt_path_of(base).ports.get(device.hostname, ())),
+        mgmt_edge_ports=list(mgmt_path_of(base).edge_ports.get(device.hostname, ())),
+        radio_km=_radio_km(radio_link, sectors_of.get(device.hostname, [])),
     )
     return ctx
+
+
+def mgmt_path_of(base: dict[str, Any]) -> ManagementPath:
+    path: ManagementPath = base["mgmt_path"]
+    return path
+
+
+def _radio_km(radio_link: dict[str, Any] | None, sectors: list[dict[str, Any]]) -> float | None:
+    """The distance a radio must cover: its PtP link length, else its farthest sector range."""
+    if radio_link is not None:
+        return float(radio_link["radio"].distance_km)
+    ranges = [float(s["sector"].range_km) for s in sectors]
+    return max(ranges) if ranges else None
 
 
 def device_context(inv: Inventory, village_id: str, hostname: str) -> dict[str, object]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,28 @@ def rate_percent(rate: str, percent: int) -> str:
     return format_rate(rate_bps(rate) * percent // 100)
 
 
+def nv2_cell_radius(km: float | None) -> int:
+    """RouterOS ``nv2-cell-radius`` (whole km, 10-200) covering ``km``; None: the default 30.
+
+    >>> nv2_cell_radius(7.5), nv2_cell_radius(42.1), nv2_cell_radius(None)
+    (10, 43, 30)
+    """
+    if km is None:
+        return 30
+    return min(200, max(10, math.ceil(km)))
+
+
+def ack_distance_m(km: float | None) -> int:
+    """airOS ``radio.1.ackdistance`` (metres, rounded up to 100 m, at least 1 km).
+
+    >>> ack_distance_m(7.5), ack_distance_m(0.35), ack_distance_m(4.21)
+    (7500, 1000, 4300)
+    """
+    if km is None:
+        return 10_000
+    return max(1000, math.ceil(km * 10) * 100)
+
+
 def posix_tz(name: str) -> str:
     """A POSIX TZ string for an IANA zone used in Indonesia (airOS ``system.timezone``)."""
     try:
@@ -96,4 +119,6 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
     env.filters["rate_percent"] = rate_percent
     env.filters["posix_tz"] = posix_tz
     env.filters["q"] = ros_quote
+    env.filters["nv2_cell_radius"] = nv2_cell_radius
+    env.filters["ack_distance_m"] = ack_distance_m
     return env

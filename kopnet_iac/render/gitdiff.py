@@ -207,17 +207,26 @@ def narrow_lock(inv_root: Path, stems: set[str]) -> None:
     kept: list[str] = []
     inside = False
     keep = True
+    header = -1  # index of the "villages:" line in kept
+    any_village = False
     for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
         if not line.startswith(" "):
             inside = line.rstrip() == "villages:"
             keep = True
+            if inside:
+                header = len(kept)
         elif inside and line.startswith("  ") and not line.startswith("   "):
             name = line.strip()
             if not name.endswith(":") or name.startswith("#"):
                 return  # not the layout we know: leave the file alone
             keep = name[:-1].strip("'\"") in stems
+            any_village = any_village or keep
         if keep:
             kept.append(line)
+    if header >= 0 and not any_village:
+        # none of the wanted villages is allocated (a new village): an empty mapping, not null,
+        # so the missing allocation is reported at the village, not as a broken lock
+        kept[header] = "villages: {}\n"
     path.write_text("".join(kept), encoding="utf-8")
 
 

@@ -335,6 +335,22 @@ def test_a_device_refusing_the_login_stops_the_deploy_before_any_change(lab: Dep
     assert set(config_commands(lab.stats()).values()) == {0}
 
 
+def test_only_the_named_devices_are_planned_changed_and_checked(lab: DeployLab) -> None:
+    village_file = lab.inventory / "villages" / "lebung-itam.yaml"
+    text = village_file.read_text()
+    text = re.sub(r"ssid: KopNet-Lebung-1[a-z]*,", "ssid: KopNet-Lebung-1f,", text)
+    village_file.write_text(re.sub(r"ssid: (KopNet-Lebung-2[a-z]*|X-2d),", "ssid: Y-2f,", text))
+    lab.stats(reset=True)
+    code, report = deploy(lab, "--only", "sec-lebung-itam-2")
+    assert code == 0 and report["outcome"] == "confirmed", report
+    assert [d["hostname"] for d in report["devices"]] == ["sec-lebung-itam-2"]
+    assert {c["host"] for c in report["checks"]} == {"sec-lebung-itam-2"}
+    stats = config_commands(lab.stats())
+    assert stats["sec-lebung-itam-2"] > 0 and stats["sec-lebung-itam-1"] == 0
+    assert ssid_of(lab, "sec-lebung-itam-2") == "Y-2f"
+    assert ssid_of(lab, "sec-lebung-itam-1") != "KopNet-Lebung-1f"  # not selected: untouched
+
+
 def test_unknown_only_host_is_a_usage_error(lab: DeployLab) -> None:
     result = lab.kopnet("deploy", VILLAGE, "--lab", "--yes", "--only", "nope-1")
     assert result.exit_code == 2 and "nope-1" in result.stderr

@@ -20,9 +20,9 @@ from kopnet_iac.deploy.verify import (
 )
 from kopnet_iac.errors import KopnetError
 from kopnet_iac.inventory.loader import Inventory, load_inventory
-from tests.conftest import REPO_ROOT
+from tests.conftest import EXAMPLE_FLEET
 
-INVENTORY = Path(REPO_ROOT) / "inventory"
+INVENTORY = EXAMPLE_FLEET
 
 
 @pytest.fixture(scope="module")
@@ -299,7 +299,10 @@ def test_management_rank_orders_the_far_end_first(inv: Inventory) -> None:
 
 def test_hotspot_expected_where_sold(inv: Inventory) -> None:
     exp = village_expectations(inv, "sukadana")["core-sukadana"]
-    assert (exp.pppoe_servers, exp.hotspot_servers) == (2, 2)
+    assert (exp.pppoe_servers, exp.hotspot_servers) == (2, 2)  # both hamlets sell hotspot
+    exp = village_expectations(inv, "pematang-panggang")["core-pematang"]
+    assert (exp.pppoe_servers, exp.hotspot_servers) == (3, 2)  # one hamlet sells none
+    assert village_expectations(inv, "lebung-itam")["core-lebung-itam"].hotspot_servers == 0
 
 
 # --------------------------------------------------------------------------- task helpers
@@ -351,3 +354,57 @@ def test_masker_replaces_values_longest_first() -> None:
     assert mask("x canary-secret-long y canary-secret") == ("x @@secret:b@@ y @@secret:a@@")
     assert mask("ab") == "ab"  # too short to mask without mangling text
     assert "canary" not in repr(mask)
+
+
+def _village(links: list[tuple[str, str]], uplink_port: str = "enp1s0") -> Any:
+    from types import SimpleNamespace
+
+    hosts = sorted({e.split(":")[0] for link in links for e in link} | {"gw", "lonely"})
+    return SimpleNamespace(
+        id="v",
+        devices=[
+            SimpleNamespace(hostname=h, role="gateway" if h == "gw" else "radio") for h in hosts
+        ],
+        links=[SimpleNamespace(a=a, b=b) for a, b in links],
+        uplink=SimpleNamespace(gateway_port=uplink_port),
+    )
+
+
+def test_management_rank_of_a_synthetic_village() -> None:
+    from kopnet_iac.deploy.expect import management_rank
+
+    village = _village(
+        [
+            ("isp-radio:eth0", "gw-radio:ath0"),
+            ("gw-radio:eth0", "gw:enp1s0"),  # the uplink side
+            ("gw:enp2s0", "core:ether1"),
+            ("core:ether2", "hop-a:ether1"),
+            ("hop-a:wlan1", "hop-b:wlan1"),
+            ("hop-b:ether1", "far:eth0"),
+        ]
+    )
+    rank = management_rank(village)
+    assert rank == {
+        "gw": 0,
+        "gw-radio": 1,
+        "isp-radio": 2,
+        "core": -1,
+        "hop-a": -2,
+        "hop-b": -3,
+        "far": -4,
+        "lonely": -5,  # linked to nothing: treated as the farthest
+    }
+    order = sorted(rank, key=lambda h: rank[h])
+    assert order[0] == "lonely" and order[-1] == "isp-radio"
+
+
+def test_a_village_without_a_gateway_cannot_be_ordered() -> None:
+    from types import SimpleNamespace
+
+    from kopnet_iac.deploy.expect import management_rank
+
+    village = SimpleNamespace(
+        id="v", devices=[], links=[], uplink=SimpleNamespace(gateway_port="x")
+    )
+    with pytest.raises(KopnetError, match="no device with role gateway"):
+        management_rank(village)  # type: ignore[arg-type]

@@ -57,7 +57,7 @@ def test_sukadana_plan() -> None:
     )
     assert a.subscribers == IPv4Network("100.64.8.0/22")
     assert a.pppoe_local == IPv4Address("100.64.8.1")
-    # the upper half of the block is for hotspot subnets (sukadana sells voucher-harian)
+    # the upper half of the block is for hotspot subnets (both hamlets sell hotspot plans)
     assert a.pppoe_pool == (IPv4Address("100.64.8.2"), IPv4Address("100.64.9.255"))
     assert a.hotspot == {
         "dusun-1": IPv4Interface("100.64.10.1/26"),
@@ -311,10 +311,13 @@ def test_new_device_needs_an_address(inv_dir: Path) -> None:
         "  - {hostname: sec-sukadana-3, role: sector-radio, model: LiteBeam-5AC-Gen2, "
         "serial: 7483C2A1B9F9, credentials: radio-admin}\nlinks:\n",
     )
-    assert problems(inv_dir) == [
-        f"{position(path, 'sec-sukadana-3')}: devices[4].hostname: sec-sukadana-3 has no "
-        f"management address; {RUN}"
-    ]
+    found = problems(inv_dir)
+    assert (
+        f"{position(path, 'sec-sukadana-3')}: devices[4].hostname: sec-sukadana-3 has no management address; {RUN}"
+        in found
+    )
+    # the unlinked device is also unreachable; nothing else is wrong
+    assert len(found) == 2 and "is unreachable: it has no link" in found[1]
 
 
 @pytest.mark.parametrize(
@@ -559,7 +562,20 @@ def test_hotspot_subnets_stay_when_hamlets_are_reordered(inv_dir: Path) -> None:
     dropped = v.model_copy(update={"hamlets": v.hamlets[1:]})
     lock2, report2 = allocate(inv.fleet, {**inv.villages, v.id: dropped}, inv.lock)
     assert report2.released == ["pematang-panggang: hotspot dusun-1 100.64.6.0/26"]
-    assert lock2.villages[v.id].hotspot == {
-        "dusun-2": "100.64.6.64/26",
-        "dusun-3": "100.64.6.128/26",
-    }
+    assert lock2.villages[v.id].hotspot == {"dusun-3": "100.64.6.128/26"}  # dusun-2: PPPoE only
+
+
+def test_hotspot_subnet_follows_the_hamlets_own_plans(inv_dir: Path) -> None:
+    """Selling hotspot in one more hamlet allocates one subnet; the others stay put."""
+    inv = load_inventory(inv_dir)
+    v = inv.village("pematang-panggang")
+    hamlets = [
+        h.model_copy(update={"hotspot_plans": ["voucher-harian"]}) if h.id == "dusun-2" else h
+        for h in v.hamlets
+    ]
+    lock, report = allocate(
+        inv.fleet, {**inv.villages, v.id: v.model_copy(update={"hamlets": hamlets})}, inv.lock
+    )
+    assert report.added == ["pematang-panggang: hotspot dusun-2 100.64.6.64/26"]
+    assert lock.villages[v.id].hotspot["dusun-1"] == "100.64.6.0/26"
+    assert lock.villages[v.id].hotspot["dusun-3"] == "100.64.6.128/26"

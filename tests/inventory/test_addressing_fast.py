@@ -79,7 +79,7 @@ def _ref_derive(inv: Inventory, village_id: str, alloc: VillageAllocation) -> Vi
     pppoe_last = subs.broadcast_address - 1
     if offers_hotspot(village):
         pppoe_last = hotspot_area(subs).network_address - 1
-        for hamlet in village.hamlets:
+        for hamlet in village.hotspot_hamlets():  # hamlets that sell hotspot plans
             if hamlet.id not in alloc.hotspot:
                 raise _missing(inv, village_id, f"hamlet {hamlet.id} has no hotspot subnet")
             net = IPv4Network(alloc.hotspot[hamlet.id])

@@ -39,7 +39,7 @@ def test_entry_point_loads_every_device() -> None:
     core = nr.inventory.hosts["core-sukadana"]
     assert core.hostname == "10.90.0.129"
     assert core.platform == "kopnet_routeros"
-    assert core.username == "admin"
+    assert core.username == "noc"  # the named NOC account the templates configure
     assert core.data["village"] == "sukadana"
     assert core["role"] == "core-router"  # data is reachable the Nornir way
     assert core["serial"] == "HE10A8F2K91"
@@ -87,9 +87,11 @@ def test_connection_options() -> None:
         "core-pematang",
     )
     assert args["connect_timeout"] >= 10 and hasattr(args["secrets"], "get")
+    assert args["fallback_usernames"] == ["admin"]
     radio = nr.inventory.hosts["bh-lebung-itam-a"].get_connection_parameters("napalm")
     assert radio.platform == "kopnet_airos"
-    assert radio.extras["optional_args"]["expected_model"] == "PowerBeam-5AC-Gen2"
+    assert radio.extras["optional_args"]["model"] == "PowerBeam-5AC-Gen2"
+    assert radio.extras["optional_args"]["name"] == "bh-lebung-itam-a"
     netmiko = nr.inventory.hosts["core-pematang"].get_connection_parameters("netmiko")
     assert (netmiko.platform, netmiko.port) == ("mikrotik_routeros", 22)
     airos = nr.inventory.hosts["bh-lebung-itam-a"].get_connection_parameters("netmiko")
@@ -242,4 +244,4 @@ def test_platform_connection_options_and_lab_overrides() -> None:
     assert (lab["netmiko"].platform, lab["netmiko"].port) == ("mikrotik_routeros", 18022)
     radio = KopnetInventory._lab_options("kopnet_airos", target)
     assert set(radio) == {"napalm", "netmiko"} and radio["netmiko"].platform == "linux"
-    assert radio["napalm"].extras["optional_args"]["ssh_port"] == 18022
+    assert radio["napalm"].extras["optional_args"]["port"] == 18022

@@ -31,6 +31,7 @@ def test_context_has_the_contract_keys() -> None:
         "keluarga-10",
         "usaha-20",
         "voucher-harian",
+        "voucher-mingguan",
     ]  # type: ignore[attr-defined]
     assert ctx["uplink_profile"].routing == "bgp"  # type: ignore[attr-defined]
     assert sorted(ctx["devices"]) == [

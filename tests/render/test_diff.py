@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 
 from kopnet_iac.cli.main import cli
 from kopnet_iac.errors import RenderError
+from kopnet_iac.render.compare import DiffReport, FileChange, format_markdown
 from kopnet_iac.render.gitdiff import RepoLayout, diff_revisions, village_scope
 from tests.render.conftest import EXAMPLE_INVENTORY, TEMPLATES, git
 
@@ -218,3 +219,86 @@ def test_broken_inventory_positions_name_revision_or_real_file(git_repo: MakeRep
     assert result.exit_code == 1, result.output
     assert "HEAD~1:inventory/villages/sukadana.yaml:" in result.output
     assert "/dev/shm" not in result.output and "kopnet-diff-" not in result.output
+
+
+def test_new_village_without_allocation_blames_the_working_tree(git_repo: MakeRepo) -> None:
+    """The base revision's lock is fine: the new village in the working tree lacks its
+    allocation, and the message names that file and the command that fixes it."""
+    repo = git_repo()
+    villages = repo / "inventory" / "villages"
+    text = (villages / "sukadana.yaml").read_text()
+    for old, new in (
+        ("id: sukadana", "id: desa-baru"),
+        ("sukadana", "baru"),
+        ("wifi-baru", "wifi-sukadana"),
+        ("HE10A8F2K91", "HE10A8F2K99"),
+        ("APU-7F3A21", "APU-7F3A99"),
+        ("HD70B1C2Q44", "HD70B1C2Q99"),
+        ("7483C2A1B9F0", "7483C2A1B999"),
+    ):
+        text = text.replace(old, new)
+    (villages / "desa-baru.yaml").write_text(text)
+    result = _diff(repo, "--base", "HEAD")
+    assert result.exit_code == 1
+    assert f"{villages / 'desa-baru.yaml'}:" in result.output
+    assert "desa-baru has no address allocation; run `kopnet addresses update`" in result.output
+    assert "addresses.lock.yaml" not in result.output and "HEAD:" not in result.output
+    # after the documented fix the diff shows the new village's devices as added
+    update = CliRunner().invoke(
+        cli, ["--inventory", str(repo / "inventory"), "addresses", "update"]
+    )
+    assert update.exit_code == 0, update.output
+    result = _diff(repo, "--base", "HEAD", "--format", "json")
+    data = json.loads(result.output)
+    assert {d["village"] for d in data["devices"]} == {"desa-baru"}
+
+
+def test_large_markdown_diff_fits_a_pull_request_comment(
+    git_repo: MakeRepo, tmp_path: Path
+) -> None:
+    repo = git_repo()
+    fleet = repo / "inventory" / "fleet.yaml"
+    fleet.write_text(fleet.read_text().replace("management_vlan: 99", "management_vlan: 98"))
+    full = tmp_path / "kopnet-diff.txt"
+    limit = 6000
+    result = _diff(
+        repo, "--base", "HEAD", "--format", "markdown", "--max-chars", str(limit),
+        "--full-diff", str(full),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert len(text) <= limit
+    assert "| Village | Device | File | Change | Lines |" in text
+    assert "file diff(s) not shown" in text and f"`{full}`" in text
+    # the full diff holds every changed file, the comment names how many it left out
+    complete = full.read_text()
+    assert len(complete) > limit
+    every = _diff(repo, "--base", "HEAD", "--format", "json")
+    files = [f["path"] for d in json.loads(every.output)["devices"] for f in d["files"]]
+    assert all(f"+++ b/{path}" in complete for path in files)
+    # the default limit is GitHub's; small changes are shown whole, without a note
+    small = _diff(repo, "--base", "HEAD", "--format", "markdown")
+    assert len(small.output) <= 65_536
+
+
+def test_markdown_limit_keeps_whole_diffs_and_says_what_is_missing() -> None:
+    changes = [
+        FileChange(
+            village="v",
+            host=f"h{i}",
+            path=f"v/h{i}.rsc",
+            status="changed",
+            diff="".join(f"+line {i} {n}\n" for n in range(100)),
+            added_lines=100,
+            removed_lines=0,
+        )
+        for i in range(40)
+    ]
+    report = DiffReport(base="a", head="b", scope="all", rendered_villages=1, changes=changes)
+    text = format_markdown(report, limit=20_000)
+    assert len(text) <= 20_000
+    shown = text.count("<details>")
+    assert 0 < shown < 40 and text.count("</details>") == shown  # no diff cut in half
+    assert f"**{40 - shown} of 40 file diff(s) not shown** (+{(40 - shown) * 100} -0 lines)" in text
+    assert "kopnet diff --format text" in text
+    assert format_markdown(report, limit=10**7).count("<details>") == 40

@@ -150,10 +150,16 @@ def test_core_router_duties() -> None:
     assert 'rate-limit="5M/10M 7M/15M 3750k/7500k 8/8"' in text
     assert "set accounting=yes interim-update=5m use-radius=yes" in text
     assert 'secret="@@secret:radius-secret@@" service=ppp,hotspot' in text
-    # hotspot on every hamlet with DHCP, RADIUS profile, user profile per plan
-    assert len(_section(text, "/ip hotspot")) == 3
+    # hotspot only in the hamlets that sell it (dusun-1, dusun-3), with DHCP, RADIUS profile,
+    # a user profile per plan and a rate-limited default under the village total
+    servers = _section(text, "/ip hotspot")
+    assert [s.split(" name=")[1].split()[0] for s in servers] == ["hs-dusun-1", "hs-dusun-3"]
     assert "use-radius=yes" in "\n".join(_section(text, "/ip hotspot profile"))
-    assert "name=voucher-harian" in "\n".join(_section(text, "/ip hotspot user profile"))
+    profiles = _section(text, "/ip hotspot user profile")
+    assert "name=voucher-harian" in "\n".join(profiles)
+    assert "name=voucher-mingguan" in "\n".join(profiles)
+    default = next(p for p in profiles if p.startswith("set [ find default=yes ]"))
+    assert "parent-queue=village-total rate-limit=1M/3M" in default
     # queues
     assert "kind=pcq" in text and "max-limit=30M/30M name=village-total" in text
     # routing: static default via the gateway
@@ -170,9 +176,15 @@ def test_core_router_duties() -> None:
         assert f"set {name} address=10.255.0.0/24,{addr.management} disabled=no" in services
     assert 'name="@@secret:snmp-community@@"' in text and "addresses=10.255.0.0/24" in text
     assert "target=remote" in text and "remote=10.255.0.14" in text
-    assert "add address=10.255.0.123" in _section(text, "/system ntp client servers")
-    assert 'group=full password="@@secret:core-admin@@"' in text
-    assert "# ssh-key user=admin ssh-ed25519 " in text
+    gw_loopback = addr.loopbacks["gw-pematang"]
+    assert _section(text, "/system ntp client servers") == [
+        f"add address={gw_loopback}",  # the village gateway first: time survives an outage
+        "add address=10.255.0.123",
+    ]
+    users = _section(text, "/user")
+    assert 'comment="NOC account" group=full name=noc password="@@secret:core-admin@@"' in users[0]
+    assert "set [ find name=admin ] disabled=yes" in users
+    assert "# ssh-key user=noc ssh-ed25519 " in text
 
 
 def test_core_router_without_hotspot_has_no_hotspot() -> None:

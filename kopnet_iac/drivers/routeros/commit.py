@@ -86,6 +86,7 @@ class CommitFlow:
     safety_revert_in: int = 600
     import_timeout: float = 300.0
     batch: Callable[..., list[Reply]] = field(default=lambda *_a, **_k: [])
+    relogin: Callable[[str, str], None] | None = None
     read: Callable[[set[Path], bool, bool], DeviceState] | None = None
     armed_until: float | None = None
     last_revert: str | None = None
@@ -233,6 +234,7 @@ class CommitFlow:
         self._check_revert_path(prepared, apply, revert)
         seconds = revert_in if revert_in is not None else self.safety_revert_in
         armed = self._arm(prepared, apply, revert, seconds)
+        self._switch_login(prepared)
         self.last_revert = revert
         started = time.monotonic()
         self.armed_until = started + seconds if armed else None
@@ -263,6 +265,8 @@ class CommitFlow:
         )
 
     def _arm(self, prepared: Prepared, apply: str, revert: str, seconds: int) -> bool:
+        """Upload the revert script, arm the job, upload the apply script (keys, backup),
+        create new users; on any refusal undo it all and raise: nothing was changed."""
         # Leftovers of an earlier commit go first (a missing file only answers a trap).
         sentences: list[Sentence] = [tx.file_remove(tx.APPLY_FILE)]
         if prepared.state.revert_file:
@@ -272,25 +276,61 @@ class CommitFlow:
         sentences.append(tx.arm_job(seconds))
         sentences.append(tx.file_add(tx.APPLY_FILE, apply))
         sentences.extend(tx.file_add(name, text) for name, text in prepared.users.key_files)
+        backup_at = len(sentences) - first if self.backup else None
         if self.backup:
             sentences.append(("/system/backup/save", {"name": tx.BACKUP, "dont-encrypt": "yes"}))
+        creates_at = len(sentences) - first
+        sentences.extend(prepared.users.create)  # after the job: its revert removes them
         replies = self.batch(sentences, "arm")[first:]
-        revert_r, job_r, apply_r = replies[0], replies[1], replies[2]
+        revert_r, job_r = replies[0], replies[1]
         failed = [r.trap for r in replies if r.trap is not None]
         if not failed:
             return True
         revert_ok = revert_r.ok and job_r.ok
-        others_ok = apply_r.ok and all(r.ok for r in replies[3:])
+        others_ok = all(r.ok for r in replies[2:])
         if self.force_without_revert and others_ok:
             log.warning("%s: committing WITHOUT a revert path (forced)", self.label)
             return revert_ok
+        created = [
+            attrs["name"]
+            for (_, attrs), reply in zip(prepared.users.create, replies[creates_at:], strict=True)
+            if reply.ok
+        ]
+        self._remove_users(created)
         self._cleanup(job=job_r.ok, revert_file=revert_r.ok, step="arm")
         reason = self.mask("; ".join(str(t) for t in failed))
-        if not revert_ok or (self.backup and not replies[-1].ok):
+        backup_failed = backup_at is not None and not replies[backup_at].ok
+        if not revert_ok or backup_failed:
             raise self._refuse(f"arming failed: {reason}")
         raise DeviceCommitError(
             f"upload failed: {reason}; nothing was changed", host=self.label, step="arm"
         )
+
+    def _remove_users(self, names: list[str]) -> None:
+        if names:
+            sentences: list[Sentence] = [("/user/remove", {"numbers": n}) for n in names]
+            try:
+                self.batch(sentences, "arm")
+            except DeviceConnectError:
+                log.warning("%s: could not remove the users just created", self.label)
+
+    def _switch_login(self, prepared: Prepared) -> None:
+        """Log in as the replacement account before the login user gets disabled."""
+        if prepared.users.relogin is None or self.relogin is None:
+            return
+        user, password = prepared.users.relogin
+        try:
+            self.relogin(user, password)
+        except DeviceConnectError as exc:
+            self._remove_users([a["name"] for _, a in prepared.users.create])
+            self._cleanup(job=True, revert_file=True, step="login-check")
+            raise DeviceCommitError(
+                f"cannot log in as {user!r}, the account that replaces {self.login_user!r} "
+                f"({exc.message}); {self.login_user!r} was not disabled, nothing was changed",
+                host=self.label,
+                step="login-check",
+            ) from exc
+        self.login_user, self.login_password = user, password
 
     def _cleanup(self, *, job: bool, revert_file: bool, step: str) -> None:
         sentences: list[Sentence] = []

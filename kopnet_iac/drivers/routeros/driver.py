@@ -8,24 +8,33 @@ Round trips (one pipelined, tagged batch of API sentences each; TCP connect not 
    (scheduler allowed?), the revert job and file, and ``/user`` + ``/user ssh-keys`` when the
    candidate manages users. Model mismatch is refused here. The plan is the engine's
    (:mod:`kopnet_iac.platforms.routeros`); converged means an empty ``compare_config``, so a
-   no-op costs login + this read and sends no configuration command.
+   no-op costs login + this read (2 round trips) and sends no configuration command.
 3. ``commit_config`` arm: upload the revert script, add the ``/system scheduler`` revert job,
-   upload the apply script (and SSH keys), save a binary backup (last-resort layer; optional).
+   upload the apply script (and SSH keys), save a binary backup (last-resort layer; optional
+   with ``backup=False``). Any refusal here (scheduler disabled, disk full, upload refused)
+   is undone and nothing was changed.
 4. ``commit_config`` apply: ``/import`` of the apply script (the script removes itself).
-5. ``commit_config`` verify (optional): read the managed menus back, plus password sets of
-   users (API only, never in a file).
-6. ``confirm_commit``: remove the job and the leftover files in one batch.
+5. ``commit_config`` verify (``verify_after_commit``, default on): read the managed menus
+   back, pipelined with the password sets of users (API only, never in a file).
+6. ``confirm_commit``: remove the job and the leftover files in one batch
+   (``has_pending_commit`` answers from memory while the job is armed by this session).
 
-A one-line change, armed and confirmed, is 6 round trips including login and the read.
+A one-line change, armed and confirmed, is 6 round trips including login and the read;
+``rollback`` is login + 1 (job removed, revert script imported; no reboot).
 
 Revert: the revert script is the engine's exact revert plan, guarded so that it also restores
 a partly applied plan (see :mod:`~kopnet_iac.drivers.routeros.transaction`). A failing line
-during ``/import`` is reverted at once by importing it; a session lost mid-commit is reverted
-by the armed job. ``rollback`` imports the revert script (no reboot). ``optional_args``:
-``expected_model``, ``secrets`` (mapping or resolver), ``force_without_revert``,
-``backup`` (default True), ``verify_after_commit`` (default True), ``password_update``
-(``on_create``|``always``|``never``), ``safety_revert_in`` (seconds, when no ``revert_in``),
-``import_timeout``, ``connect_timeout``, ``connect_retries``, ``port``, ``host_label``.
+during ``/import`` is reverted at once by importing it (the error says so); a session lost
+mid-commit is reverted by the armed job (the error says when). After ``confirm_commit`` the
+revert script stays on the device as the rollback point until the next commit.
+
+``optional_args``: ``expected_model``, ``secrets`` (mapping or resolver with ``get``),
+``force_without_revert``, ``backup`` (default True), ``verify_after_commit`` (default True),
+``password_update`` (``on_create``|``always``|``never``), ``safety_revert_in`` (seconds; the
+job armed during a commit without ``revert_in``, removed once it succeeded),
+``import_timeout``, ``connect_timeout``, ``connect_retries``, ``port``, ``host_label``,
+``fallback_usernames`` (tried in order when ``username`` is refused). ``model`` and ``name``
+are accepted for ``expected_model`` and ``host_label`` (the airOS driver's names).
 """
 
 from __future__ import annotations
@@ -47,7 +56,7 @@ from kopnet_iac.drivers.routeros.errors import (
 from kopnet_iac.drivers.routeros.session import LinkSettings, Reply, Sentence, Session
 from kopnet_iac.drivers.routeros.state import DeviceState, device_state, read_sentences
 from kopnet_iac.errors import KopnetError
-from kopnet_iac.platforms.routeros import Header, emit
+from kopnet_iac.platforms.routeros import Header, diff_report, emit
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +76,9 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
     ) -> None:
         args = dict(optional_args or {})
         super().__init__(hostname, username, password, timeout=timeout, optional_args=args)
-        self.label = str(args.get("host_label") or hostname)
+        self.username: str = username
+        self.password: str = password
+        self.label = str(args.get("host_label") or args.get("name") or hostname)
         self.settings = LinkSettings(
             connect_timeout=float(args.get("connect_timeout", 30)),
             timeout=float(timeout),
@@ -77,7 +88,7 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
             label=self.label,
             login_user=username,
             login_password=password,
-            expected_model=args.get("expected_model"),
+            expected_model=args.get("expected_model") or args.get("model"),
             secrets=args.get("secrets"),
             force_without_revert=bool(args.get("force_without_revert", False)),
             backup=bool(args.get("backup", True)),
@@ -89,6 +100,9 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
         self.session = Session(hostname, int(self.port), self.settings, self.label)
         self.flow.batch = self._batch
         self.flow.read = self._read
+        self.flow.relogin = self._relogin
+        fallback = args.get("fallback_usernames") or ()
+        self.fallback_usernames = [str(u) for u in fallback if u and u != username]
         self._candidate: Candidate | None = None
         self._replace = False
         self._prepared: Prepared | None = None
@@ -96,7 +110,42 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
     # -- connection ------------------------------------------------------------------------
 
     def open(self) -> None:
-        self.api = self.session.open(self.username, self.password)
+        """Log in as ``username``, else as each of ``fallback_usernames`` (same password):
+        after a deploy replaced the built-in admin by the named NOC account, or before it."""
+        errors: list[DeviceConnectError] = []
+        for user in [self.username, *self.fallback_usernames]:
+            try:
+                self.api = self.session.open(user, self.password)
+            except DeviceConnectError as exc:
+                if exc.step != "login":
+                    raise
+                errors.append(exc)
+                continue
+            if user != self.username:
+                log.info("%s: logged in as %s", self.label, user)
+                self.username = self.flow.login_user = user
+            return
+        raise (
+            errors[-1]
+            if len(errors) == 1
+            else DeviceConnectError(
+                "login refused as "
+                + " and as ".join(repr(u) for u in [self.username, *self.fallback_usernames]),
+                host=self.label,
+                step="login",
+            )
+        )
+
+    def _relogin(self, user: str, password: str) -> None:
+        """Continue as ``user``: a new session proves the account works, the old one closes."""
+        fresh = Session(self.hostname, int(self.port), self.settings, self.label)
+        fresh.round_trips = self.session.round_trips
+        fresh.open(user, password)
+        self.session.close()
+        self.session = fresh
+        self.api = fresh.api
+        self.username, self.password = user, password
+        log.info("%s: continuing as %s", self.label, user)
 
     def close(self) -> None:
         self.session.close()
@@ -164,6 +213,29 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
             return ""
         self._prepared = self.flow.prepare(self._candidate, self._replace)
         return self._prepared.diff
+
+    def plan_report(self) -> dict[str, Any]:
+        """The last ``compare_config``'s plan as data (for journals and reports), secrets
+        masked: ``{"host", "changed", "operations", "summary", "paths"`` (the engine's
+        ``diff_report``) ``, "script": str, "revert_script": str, "users": [str],
+        "read": {"board": str, "scheduler_allowed": bool, "free_disk": int|None,
+        "pending_commit": bool}}``; ``{}`` before any ``compare_config``."""
+        prepared = self._prepared
+        if prepared is None:
+            return {}
+        report = diff_report(prepared.plan, host=self.label)
+        report["changed"] = bool(prepared)
+        report["script"] = self.flow.mask(prepared.plan.script(mask_sensitive=True))
+        report["revert_script"] = self.flow.mask(prepared.plan.revert_script(mask_sensitive=True))
+        report["users"] = [self.flow.mask(c) for c in prepared.users.changes]
+        state = prepared.state
+        report["read"] = {
+            "board": state.board,
+            "scheduler_allowed": state.scheduler_allowed,
+            "free_disk": state.free_disk,
+            "pending_commit": state.pending_job,
+        }
+        return report
 
     # -- commit, confirm, rollback -----------------------------------------------------------
 

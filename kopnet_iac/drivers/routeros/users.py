@@ -9,6 +9,11 @@ RouterOS does not export ``/user`` or ``/user ssh-keys`` and never shows a passw
   file): when the user is created, when ``password_update="always"``, or when the user is the
   login user and the secret differs from the password this session logged in with (a
   rotation). No forward plan or revert ever clears or resets a password;
+* a new user is created through the API (with its password) right after the revert is
+  armed and before anything else changes, so the revert removes it again;
+* when the candidate disables the login user (the built-in ``admin`` replaced by a named NOC
+  account), the driver first logs in as the replacement account and continues the commit
+  as that user, so it never locks itself out;
 * a public key is installed by uploading it and running ``/user ssh-keys import``; installed
   keys are recognised by user and key owner (the key line's comment). Keys are only added.
 """
@@ -33,13 +38,15 @@ class UserPlan:
     """What changes for users; ``api_after`` holds secrets and must never be logged."""
 
     script: list[str] = field(default_factory=list)  # forward lines for the apply script
+    create: list[Sentence] = field(default_factory=list)  # new users (API, before the import)
     revert: list[str] = field(default_factory=list)  # lines for the revert script
     api_after: list[Sentence] = field(default_factory=list)  # sent after the import
     key_files: list[tuple[str, str]] = field(default_factory=list)  # (file name, contents)
     changes: list[str] = field(default_factory=list)  # for compare_config (masked)
+    relogin: tuple[str, str] | None = None  # (user, password) to continue as (see below)
 
     def __bool__(self) -> bool:
-        return bool(self.script or self.api_after or self.key_files)
+        return bool(self.script or self.create or self.api_after or self.key_files)
 
 
 def _norm(key: str, value: str) -> str:
@@ -87,7 +94,7 @@ def plan_users(
             if spec.password is None:
                 raise PlanError(f"/user {spec.name}: a new user needs a password", step="plan")
             attrs = {"name": spec.name, **spec.props, "password": password_of(spec.password)}
-            out.api_after.append(("/user/add", attrs))
+            out.create.append(("/user/add", attrs))
             out.revert.append(f"/user remove {where}")
             shown = " ".join(f"{k}={quote(v)}" for k, v in spec.props.items())
             out.changes.append(f"  /user\n    + {spec.name} {shown} password={MASK}")
@@ -108,6 +115,7 @@ def plan_users(
             if password_update == "always" or (password_update != "never" and rotate):
                 out.api_after.append(("/user/set", {"numbers": spec.name, "password": value}))
                 out.changes.append(f"  /user\n    ~ {spec.name}\n        password: {MASK}")
+    out.relogin = _replacement_login(specs, by_name, login_user, password_of)
     installed = {(r.get("user", ""), r.get("key-owner", "")) for r in key_rows}
     for index, (user, line) in enumerate(keys):
         owner = key_owner(line)
@@ -127,3 +135,30 @@ def plan_users(
         )
         out.changes.append(f"  /user ssh-keys\n    + user={user} key-owner={owner}")
     return out
+
+
+def _disabled(props: dict[str, str]) -> bool:
+    return props.get("disabled", "no") in ("yes", "true")
+
+
+def _replacement_login(
+    specs: list[UserSpec],
+    rows: dict[str, dict[str, str]],
+    login_user: str,
+    password_of: Callable[[str], str],
+) -> tuple[str, str] | None:
+    """The (user, password) to continue as when the candidate disables the login user."""
+    mine = next((s for s in specs if s.name == login_user), None)
+    if mine is None or not _disabled(mine.props):
+        return None
+    for spec in specs:
+        if spec.name == login_user or spec.password is None or _disabled(spec.props):
+            continue
+        group = spec.props.get("group") or rows.get(spec.name, {}).get("group", "")
+        if group == "full":
+            return spec.name, password_of(spec.password)
+    raise PlanError(
+        f"/user {login_user}: the candidate disables the user this session logged in as but "
+        "names no other full user with a password to log in with",
+        step="plan",
+    )

@@ -104,9 +104,9 @@ class Shell:
 
     def __init__(self, device: AirOSDevice, peer: object = None) -> None:
         self.device = device
+        self.peer = peer  # the client's address as the device sees it (wire stats)
         self.context = Context(pid=device.new_pid())
         self.attached_jobs: set[int] = set()  # jobs that get the hangup with this session
-        self.peer = peer  # the client's address as the device sees it (wire stats)
 
     async def run(self, text: str, stdin: StdinReader | None) -> ShellResult:
         """Run one command line (possibly with a heredoc body) and collect its output."""

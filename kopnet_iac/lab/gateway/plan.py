@@ -8,6 +8,14 @@ One village in the namespace lab is three network namespaces and three veth pair
                                          enp2s0  gateway_core_gateway/31 ─veth─ <ns>-core ether1
                                          lo      gateway loopback/32          lo: NOC DNS/NTP /32s
 
+What is lab-only and what is the gateway's intent: the veth pairs are the lab's cabling; the
+``mgmt0`` link and its routes are the lab's stand-in for the NOC's path to the gateway (on
+hardware the NOC reaches the loopback through the ISP, see playbooks/README.md), so they stay
+lab-only; the edge and core stub are other devices. The gateway's own addresses on ``enp1s0``,
+``enp2s0`` and ``lo`` and its routes to the NOC are NOT set by the lab: they come from the
+gateway's rendered network files (``net-uplink``, ``net-core``, ``net-loopback``), applied at
+lab start with the role's own applier, as on a box installed with them.
+
 The controller's end of the management link uses an address of the first NOC network so the
 gateway's input policy admits it. The gateway end uses an address of TEST-NET-2 (198.51.100.0/24,
 never routed anywhere) per *slot*, so several labs (or the same village in two labs) can run at

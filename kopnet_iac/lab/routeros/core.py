@@ -344,6 +344,8 @@ class Router:
         raise RosError("no such command", 0)
 
     def _add(self, path: str, args: dict[str, str], *, lenient: bool) -> Reply:
+        if path == "system scheduler" and self.faults.scheduler_disabled:
+            raise RosError("failure: not allowed by device-mode", 1)  # RouterOS 7.17+
         if self.is_singleton(path):
             menu = self.store.menus.get(path)
             if not lenient or (menu is not None and menu.props):

@@ -73,6 +73,11 @@ EXPORT_DEFAULTS: dict[str, dict[str, str]] = {
     "system ntp client": {"enabled": "no"},
     "ip dns": {"allow-remote-requests": "no"},
     "system identity": {"name": "MikroTik"},
+    "interface wireless": {"frequency-mode": "regulatory-domain", "channel-width": "20mhz"},
+    "interface wireless security-profiles": {
+        "group-ciphers": "aes-ccm",
+        "unicast-ciphers": "aes-ccm",
+    },
     "system clock": {"time-zone-autodetect": "yes"},
     "snmp": {"enabled": "no"},
     "ip cloud": {"ddns-enabled": "no"},

@@ -28,7 +28,12 @@ FILE_NAMES = (
     "chrony.conf",
     "sshd.conf",
     "cgnat-blocks",
+    "net-uplink",
+    "net-core",
+    "net-loopback",
 )
+NETWORK_FILES = ("net-uplink", "net-core", "net-loopback")
+"""The gateway's own interfaces, in the hardware's ``network_backend`` format."""
 """Managed files, in the order the role writes them."""
 
 

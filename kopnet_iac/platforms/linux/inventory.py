@@ -50,6 +50,7 @@ def host_vars(inv: Inventory, conn: GatewayConnection, lab_dir: Path | None) -> 
         "kopnet_uplink_routing": profile.routing,
         "kopnet_service_manager": "lab" if conn.lab else "systemd",
         "kopnet_noc_syslog": inv.fleet.noc.syslog,
+        "kopnet_network_backend": _network_backend(inv, conn),
     }
     if conn.key_file:
         variables["ansible_ssh_private_key_file"] = conn.key_file
@@ -64,6 +65,11 @@ def host_vars(inv: Inventory, conn: GatewayConnection, lab_dir: Path | None) -> 
             "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
         )
     return variables
+
+
+def _network_backend(inv: Inventory, conn: GatewayConnection) -> str:
+    device = next(d for d in inv.village(conn.village).devices if d.hostname == conn.hostname)
+    return inv.hardware_of(device).network_backend
 
 
 def gateway_hosts(

@@ -210,11 +210,24 @@ def revert_script(txn_id: str, paths: Mapping[str, str], service_manager: str) -
             f'  rm -f {_q(path)} && changed="${{changed}}{name} "\n'
             "fi"
         )
+    # the network first (BIRD and the NAT rules use its addresses); only files that exist
+    # after the restore are applied: addresses are never taken away from a live gateway
     network: dict[str, list[str]] = {}
     for name, path in paths.items():
         split = _network_name(name)
         if split is not None:
             network.setdefault(split[0], []).append(path)
+    for backend, files in network.items():
+        pattern = "|".join(f'*" {backend}:{n} "*' for n in _network_names(paths, backend))
+        exists = " ".join(_q(p) for p in files)
+        cmd = _NETWORK % {"backend": backend, "paths": '"$@"'}
+        lines.append(
+            f'case "$changed" in {pattern}) set --; for f in {exists}; do '
+            '[ -e "$f" ] && set -- "$@" "$f"; done; '
+            "if [ $# -gt 0 ] && [ -f /usr/local/lib/kopnet/netapply.py ]; then "
+            f'{cmd} || echo "network re-apply failed"; fi ;; esac'
+        )
+    for name, path in paths.items():
         reload = RELOAD.get(name, {}).get(service_manager)
         if reload:
             cmd = reload % {"path": _q(path)}
@@ -222,13 +235,6 @@ def revert_script(txn_id: str, paths: Mapping[str, str], service_manager: str) -
                 f'case "$changed" in *" {name} "*) {{ {cmd} ; }} || '
                 f'echo "reload after restoring {name} failed" ;; esac'
             )
-    for backend, files in network.items():
-        pattern = "|".join(f'*" {backend}:{n} "*' for n in _network_names(paths, backend))
-        cmd = _NETWORK % {"backend": backend, "paths": " ".join(_q(p) for p in files)}
-        lines.append(
-            f'case "$changed" in {pattern}) if [ -f /usr/local/lib/kopnet/netapply.py ]; then '
-            f'{cmd} || echo "network re-apply failed"; fi ;; esac'
-        )
     lines += [
         f'echo "$(date +%s) revert {txn_id} done, restored:$changed'
         '${failed:+ (did not validate:$failed)}"',

@@ -1,9 +1,13 @@
 """Policy lint over intended RouterOS configs; the rules are data (``lint_rules.yaml``).
 
+Each finding names the rule, the menu path, the entry and, when the export text is given, the
+line of that entry (else the line of its section, else 0). ``describe_rules()`` lists every rule
+for ``kopnet routeros lint --rules`` and the README.
+
 >>> from kopnet_iac.platforms.routeros.parser import parse_export
 >>> cfg = parse_export("/interface wireless\\nset [ find default-name=wlan1 ] country=no_country_set\\n")
->>> [f.rule for f in lint(cfg) if f.rule.startswith("ROS-RF")]
-['ROS-RF-001']
+>>> [f.rule for f in lint(cfg) if f.rule.startswith("ROS-RF")]  # no country, no security
+['ROS-RF-001', 'ROS-RF-004']
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
@@ -20,6 +24,7 @@ import yaml
 from kopnet_iac.platforms.routeros.emitter import format_selector
 from kopnet_iac.platforms.routeros.model import Entry, Path, RouterOSConfig, path_text
 from kopnet_iac.platforms.routeros.normalize import NEntry, NPath, normalize
+from kopnet_iac.platforms.routeros.parser import parse_script
 from kopnet_iac.platforms.routeros.paths import load_schema
 from kopnet_iac.platforms.routeros.planner import MASK
 
@@ -28,15 +33,22 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @dataclass(frozen=True)
 class Finding:
-    """One policy violation."""
+    """One policy violation (``line``: 1-based line of the entry in the export, 0 unknown)."""
 
     rule: str
     message: str
     path: str
     entry: str
+    line: int = field(default=0, compare=False)
 
-    def as_dict(self) -> dict[str, str]:
-        return {"rule": self.rule, "message": self.message, "path": self.path, "entry": self.entry}
+    def as_dict(self) -> dict[str, str | int]:
+        return {
+            "rule": self.rule,
+            "message": self.message,
+            "path": self.path,
+            "entry": self.entry,
+            "line": self.line,
+        }
 
     def __str__(self) -> str:
         where = f"{self.path} {self.entry}".strip()
@@ -54,10 +66,14 @@ def _p(text: str) -> Path:
     return tuple(text.split())
 
 
-def _entries(ctx: _Ctx, path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """(label, raw props) of every entry of ``path`` (items, singletons, list entries)."""
-    for entry in ctx.config.entries(path):
-        yield _entry_label(entry, path), entry.props
+#: what a check yields: (path text, entry label, index of the entry in its path or None)
+Hit = tuple[str, str, int | None]
+
+
+def _entries(ctx: _Ctx, path: Path) -> Iterator[tuple[str, dict[str, str], int]]:
+    """(label, raw props, index) of every entry of ``path`` (items, singletons, list entries)."""
+    for index, entry in enumerate(ctx.config.entries(path)):
+        yield _entry_label(entry, path), entry.props, index
 
 
 def _entry_label(entry: Entry, path: Path) -> str:
@@ -94,6 +110,19 @@ def _item(npath: NPath | None, name: str) -> NEntry | None:
     return None
 
 
+def _item_index(ctx: _Ctx, path: str, name: str) -> int | None:
+    """Index of the (last) line naming item ``name`` of a fixed list, for its line number."""
+    found = None
+    for index, entry in enumerate(ctx.config.entries(_p(path))):
+        sel = entry.selector
+        named = entry.target == name or entry.props.get("name") == name
+        if sel is not None and (("name", "=", name) in sel.conditions):
+            named = True
+        if named:
+            found = index
+    return found
+
+
 def _within(value: str, nets: tuple[Network, ...]) -> bool:
     parts = [p.strip() for p in value.split(",") if p.strip()]
     if not parts:
@@ -113,16 +142,16 @@ def _within(value: str, nets: tuple[Network, ...]) -> bool:
     return True
 
 
-def _forbid_value(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
+def _forbid_value(rule: dict[str, Any], ctx: _Ctx) -> Iterator[Hit]:
     paths = rule["paths"]
     values = set(rule["values"])
     prop = rule["property"]
     for path in ctx.config.sections:
         if "*" not in paths and " ".join(path) not in paths:
             continue
-        for label, props in _entries(ctx, path):
+        for label, props, index in _entries(ctx, path):
             if props.get(prop) in values:
-                yield path_text(path), label
+                yield path_text(path), label, index
     for prop_name, default in (rule.get("include_defaults") or {}).items():
         # A built-in entry never renamed keeps its default value (the "public" community).
         for p in paths:
@@ -132,13 +161,13 @@ def _forbid_value(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
             for ident, e in npath.sels.items():
                 is_default = ident == (("default", "=", "yes"),)
                 if is_default and prop_name not in e.raw and default in values:
-                    yield "/" + p, "[ find default=yes ]"
+                    yield "/" + p, "[ find default=yes ]", e.index
 
 
-def _frequency_band(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
+def _frequency_band(rule: dict[str, Any], ctx: _Ctx) -> Iterator[Hit]:
     lo, hi, above = int(rule["min"]), int(rule["max"]), int(rule.get("only_above", 0))
     for p in rule["paths"]:
-        for label, props in _entries(ctx, _p(p)):
+        for label, props, index in _entries(ctx, _p(p)):
             for prop in rule["properties"]:
                 value = props.get(prop)
                 if not value:
@@ -151,20 +180,20 @@ def _frequency_band(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]
                     if max(nums) <= above:
                         continue
                     if min(nums) < lo or max(nums) > hi:
-                        yield "/" + p, f"{label} {prop}={value}".strip()
+                        yield "/" + p, f"{label} {prop}={value}".strip(), index
                         break
 
 
-def _item_value(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
+def _item_value(rule: dict[str, Any], ctx: _Ctx) -> Iterator[Hit]:
     npath = ctx.npaths.get(_p(rule["path"]))
     for name in rule["items"]:
         e = _item(npath, name)
         value = e.props.get(rule["property"]) if e is not None else None
         if value != rule["value"]:
-            yield "/" + rule["path"], name
+            yield "/" + rule["path"], name, _item_index(ctx, rule["path"], name)
 
 
-def _item_restricted(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
+def _item_restricted(rule: dict[str, Any], ctx: _Ctx) -> Iterator[Hit]:
     npath = ctx.npaths.get(_p(rule["path"]))
     nets = ctx.networks.get(rule.get("within", ""), ())
     for name in rule["items"]:
@@ -173,25 +202,25 @@ def _item_restricted(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str
             continue
         value = e.raw.get(rule["property"], "") if e is not None else ""
         if not _within(value, nets):
-            yield "/" + rule["path"], name
+            yield "/" + rule["path"], name, _item_index(ctx, rule["path"], name)
 
 
-def _require_nonempty(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
-    for entry in ctx.config.entries(_p(rule["path"])):
+def _require_nonempty(rule: dict[str, Any], ctx: _Ctx) -> Iterator[Hit]:
+    for index, entry in enumerate(ctx.config.entries(_p(rule["path"]))):
         if entry.verb == "add" and not entry.props.get(rule["property"]):
-            yield "/" + rule["path"], _entry_label(entry, _p(rule["path"]))
+            yield "/" + rule["path"], _entry_label(entry, _p(rule["path"])), index
 
 
-def _entries_restricted(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
+def _entries_restricted(rule: dict[str, Any], ctx: _Ctx) -> Iterator[Hit]:
     nets = ctx.networks.get(rule.get("within", ""), ())
-    for label, props in _entries(ctx, _p(rule["path"])):
+    for label, props, index in _entries(ctx, _p(rule["path"])):
         if props.get("disabled") in ("yes", "true"):
             continue
         if not _within(props.get(rule["property"], ""), nets):
-            yield "/" + rule["path"], label
+            yield "/" + rule["path"], label, index
 
 
-def _ntp_client(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
+def _ntp_client(rule: dict[str, Any], ctx: _Ctx) -> Iterator[Hit]:
     npath = ctx.npaths.get(("system", "ntp", "client"))
     props = npath.single.props if npath is not None and npath.single else {}
     servers = ctx.npaths.get(("system", "ntp", "client", "servers"))
@@ -199,17 +228,56 @@ def _ntp_client(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
         props.get("servers") or props.get("primary-ntp") or props.get("server-dns-names")
     ) or bool(servers is not None and servers.adds)
     if props.get("enabled") != "yes" or not has_servers:
-        yield "/system ntp client", ""
+        yield "/system ntp client", "", None
 
 
-def _singleton_set(rule: dict[str, Any], ctx: _Ctx) -> Iterator[tuple[str, str]]:
+def _singleton_set(rule: dict[str, Any], ctx: _Ctx) -> Iterator[Hit]:
     npath = ctx.npaths.get(_p(rule["path"]))
     props = npath.single.props if npath is not None and npath.single else {}
     if not props.get(rule["property"]):
-        yield "/" + rule["path"], ""
+        yield "/" + rule["path"], "", None
 
 
-_CHECKS: dict[str, Callable[[dict[str, Any], _Ctx], Iterator[tuple[str, str]]]] = {
+def _security_profiles(ctx: _Ctx, path: str) -> dict[str, dict[str, str]]:
+    """Security profiles by name (the built-in one is ``default``), later lines winning."""
+    profiles: dict[str, dict[str, str]] = {}
+    for entry in ctx.config.entries(_p(path)):
+        sel = entry.selector
+        if sel is not None and sel.default:
+            name = "default"
+        elif sel is not None:
+            name = next((v for k, op, v in sel.conditions if k == "name" and op == "="), "")
+        else:
+            name = entry.target or entry.props.get("name", "")
+        if name:
+            profiles.setdefault(name, {}).update(entry.props)
+    return profiles
+
+
+def _open_radio(rule: dict[str, Any], ctx: _Ctx) -> Iterator[Hit]:
+    """A wireless interface anyone in range can join: Nv2 without ``nv2-security`` and a key,
+    or an 802.11 protocol whose security profile does not authenticate (RouterOS defaults:
+    wireless-protocol=any, security-profile=default with mode=none)."""
+    profiles = _security_profiles(ctx, rule["profiles"])
+    secure = set(rule["authentication"])
+    for label, props, index in _entries(ctx, _p(rule["path"])):
+        if props.get("disabled") in ("yes", "true"):
+            continue
+        protocol = props.get("wireless-protocol", "any")
+        if protocol.startswith("nv2") or protocol == "any":
+            if props.get("nv2-security") != "enabled" or not props.get("nv2-preshared-key"):
+                yield "/" + rule["path"], f"{label} wireless-protocol={protocol}".strip(), index
+                continue
+            if protocol == "nv2":
+                continue  # Nv2 only: the profile is not used
+        name = props.get("security-profile", "default")
+        profile = profiles.get(name, {})
+        kinds = {k.strip() for k in profile.get("authentication-types", "").split(",")}
+        if profile.get("mode") not in ("dynamic-keys",) or not kinds & secure:
+            yield "/" + rule["path"], f"{label} security-profile={name}".strip(), index
+
+
+_CHECKS: dict[str, Callable[[dict[str, Any], _Ctx], Iterator[Hit]]] = {
     "forbid_value": _forbid_value,
     "frequency_band": _frequency_band,
     "item_value": _item_value,
@@ -218,6 +286,7 @@ _CHECKS: dict[str, Callable[[dict[str, Any], _Ctx], Iterator[tuple[str, str]]]] 
     "entries_restricted": _entries_restricted,
     "ntp_client": _ntp_client,
     "singleton_set": _singleton_set,
+    "open_radio": _open_radio,
 }
 
 
@@ -232,21 +301,52 @@ def load_rules() -> tuple[dict[str, Any], ...]:
     return rules
 
 
+def entry_lines(text: str, source: str = "<string>") -> dict[Path, tuple[int, list[int]]]:
+    """Per menu path: the line of its first section header (0 if none) and the line of each
+    ``add``/``set`` entry in order (as ``parse_export`` lists them)."""
+    lines: dict[Path, tuple[int, list[int]]] = {}
+    for cmd in parse_script(text, source):
+        header, entries = lines.setdefault(cmd.path, (0, []))
+        if cmd.verb == "" and header == 0:
+            lines[cmd.path] = (cmd.line, entries)
+        elif cmd.verb in ("add", "set"):
+            entries.append(cmd.line)
+    return lines
+
+
+def _line(lines: dict[Path, tuple[int, list[int]]], path: str, index: int | None) -> int:
+    header, entries = lines.get(_p(path.lstrip("/")), (0, []))
+    if index is not None and 0 <= index < len(entries):
+        return entries[index]
+    return header
+
+
 def lint(
     config: RouterOSConfig,
     *,
     mgmt_networks: Sequence[str] = (),
     noc_networks: Sequence[str] = (),
     rules: Sequence[dict[str, Any]] | None = None,
+    text: str | None = None,
 ) -> list[Finding]:
-    """Policy findings for an intended config (empty list when it is clean)."""
+    """Policy findings for an intended config (empty list when it is clean).
+
+    With ``text`` (the export the config was parsed from) every finding carries its line.
+    """
     networks = {
         "mgmt": tuple(ipaddress.ip_network(n, strict=False) for n in mgmt_networks),
         "noc": tuple(ipaddress.ip_network(n, strict=False) for n in noc_networks),
     }
     ctx = _Ctx(config, normalize(config, load_schema()).paths, networks)
+    lines = entry_lines(text, config.source) if text is not None else {}
     findings: list[Finding] = []
     for rule in rules if rules is not None else load_rules():
-        for path, entry in _CHECKS[rule["check"]](rule, ctx):
-            findings.append(Finding(rule["id"], rule["message"], path, entry))
+        for path, entry, index in _CHECKS[rule["check"]](rule, ctx):
+            line = _line(lines, path, index)
+            findings.append(Finding(rule["id"], rule["message"], path, entry, line))
     return findings
+
+
+def describe_rules() -> list[tuple[str, str]]:
+    """``(id, message)`` of every packaged rule, for help texts and documentation."""
+    return [(str(rule["id"]), str(rule["message"])) for rule in load_rules()]

@@ -220,3 +220,20 @@ def test_terse_candidate(driver: object, router: RouterOSDevice) -> None:
     assert not driver.has_pending_commit()  # type: ignore[attr-defined]
     driver.load_replace_candidate(config=text)  # type: ignore[attr-defined]
     assert driver.compare_config() == ""  # type: ignore[attr-defined]
+
+
+def test_scheduler_refused_at_arm_time_changes_nothing(router: RouterOSDevice) -> None:
+    """device-mode switched off between the read and the commit: the job add is refused."""
+    from kopnet_iac.drivers.routeros.errors import NoRevertPathError
+
+    before = export_body(router)
+    drv = make_driver(router)
+    drv.open()
+    drv.load_merge_candidate(config=ONE_LINE)
+    drv.compare_config()
+    router.faults.scheduler_disabled = True
+    with pytest.raises(NoRevertPathError, match="not allowed by device-mode"):
+        drv.commit_config(revert_in=30)
+    assert export_body(router) == before
+    assert not any(name.startswith("kopnet-") for name in router.router.store.files)
+    drv.close()

@@ -15,6 +15,7 @@ from nornir_napalm.plugins.tasks import (
 )
 
 from kopnet_iac.drivers.routeros.errors import NoRevertPathError
+from kopnet_iac.errors import KopnetError
 from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.lab.routeros.device import RouterOSDevice
 from kopnet_iac.platforms.routeros import equivalent, parse_export, plan, target_state
@@ -211,4 +212,38 @@ def test_disk_full_refuses_before_any_change(router: RouterOSDevice) -> None:
     with pytest.raises(NoRevertPathError, match="free on the disk"):
         drv.commit_config(revert_in=30)
     assert export_body(router) == before
+    drv.close()
+
+
+def test_plan_report_is_data_with_secrets_masked(router: RouterOSDevice) -> None:
+    drv = make_driver(router, secrets=SECRETS)
+    drv.open()
+    assert drv.plan_report() == {}
+    drv.load_replace_candidate(config=village_config())
+    drv.compare_config()
+    report = drv.plan_report()
+    assert report["changed"] and report["operations"] > 50
+    assert report["read"]["board"] == router.spec.model and report["read"]["scheduler_allowed"]
+    assert "/system identity set name=core-sukadana" in report["script"]
+    assert "/system identity set name=MikroTik" in report["revert_script"]
+    text = repr(report)
+    assert all(value not in text for value in SECRETS.values() if value != TEST_PASSWORD)
+    assert "********" in report["script"]
+    drv.discard_config()
+    drv.close()
+
+
+def test_rollback_of_a_pending_commit_disarms_and_reverts(router: RouterOSDevice) -> None:
+    before = export_body(router)
+    drv = make_driver(router)
+    drv.open()
+    drv.load_merge_candidate(config=ONE_LINE + "/ip pool\nadd name=x ranges=10.9.0.2-10.9.0.9\n")
+    drv.commit_config(revert_in=120)
+    assert drv.has_pending_commit()
+    drv.rollback()
+    assert not drv.has_pending_commit()
+    assert export_body(router) == before
+    assert not any(name.startswith("kopnet-") for name in router.router.store.files)
+    with pytest.raises(KopnetError, match="nothing to roll back to"):
+        drv.rollback()  # consumed
     drv.close()

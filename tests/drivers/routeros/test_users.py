@@ -96,3 +96,63 @@ def test_set_on_a_missing_user_is_refused(driver: object) -> None:
     driver.load_merge_candidate(config="/user\nset [ find name=ghost ] group=read\n")  # type: ignore[attr-defined]
     with pytest.raises(CandidateError, match="ghost: no such user"):
         driver.compare_config()  # type: ignore[attr-defined]
+
+
+NOC = (
+    "/user\n"
+    'add address=10.255.0.0/24 comment="NOC account" group=full name=noc password="@@secret:core-admin@@"\n'
+    "set [ find name=admin ] disabled=yes\n"
+)
+
+
+def admin_disabled(router: RouterOSDevice) -> bool:
+    admin = next(e for e in router.router.store.entries("user") if e.get("name") == "admin")
+    return admin.get("disabled") in ("yes", "true")
+
+
+def test_named_account_replaces_admin_without_lockout(router: RouterOSDevice) -> None:
+    drv = make_driver(router, secrets={"core-admin": TEST_PASSWORD})
+    drv.open()
+    drv.load_merge_candidate(config=NOC)
+    assert "noc" in drv.compare_config()
+    drv.commit_config(revert_in=60)
+    assert drv.username == "noc"  # continued as the new account before admin was disabled
+    assert admin_disabled(router) and can_login(router, "noc", TEST_PASSWORD)
+    assert drv.has_pending_commit()
+    drv.confirm_commit()
+    drv.close()
+    # later sessions: admin is refused, the fallback account logs in, nothing to do
+    again = make_driver(router, secrets={"core-admin": TEST_PASSWORD}, fallback_usernames=["noc"])
+    again.open()
+    assert again.username == "noc"
+    again.load_merge_candidate(config=NOC)
+    assert again.compare_config() == ""
+    again.rollback()  # admin back, noc gone; no password touched
+    again.close()
+    assert not admin_disabled(router) and can_login(router, "admin", TEST_PASSWORD)
+    assert not any(e.get("name") == "noc" for e in router.router.store.entries("user"))
+
+
+def test_replacement_login_refused_changes_nothing(router: RouterOSDevice) -> None:
+    from kopnet_iac.drivers.routeros.errors import DeviceCommitError
+
+    drv = make_driver(router, secrets={"core-admin": TEST_PASSWORD})
+    drv.open()
+    drv.load_merge_candidate(config=NOC)
+    drv.compare_config()
+    router.faults.refuse_login = True
+    with pytest.raises(DeviceCommitError, match=r"cannot log in as 'noc'.*nothing was changed"):
+        drv.commit_config(revert_in=60)
+    router.faults.refuse_login = False
+    assert not admin_disabled(router)
+    assert not any(e.get("name") == "noc" for e in router.router.store.entries("user"))
+    assert router.router.store.entries("system scheduler") == []
+    drv.close()
+
+
+def test_disabling_the_login_user_needs_a_replacement(driver: object) -> None:
+    from kopnet_iac.drivers.routeros.errors import CandidateError
+
+    driver.load_merge_candidate(config="/user\nset [ find name=admin ] disabled=yes\n")  # type: ignore[attr-defined]
+    with pytest.raises(CandidateError, match="names no other full user"):
+        driver.compare_config()  # type: ignore[attr-defined]

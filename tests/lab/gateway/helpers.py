@@ -24,6 +24,7 @@ PATHS = {
     "bird.conf": "/etc/bird/bird.conf",
     "nftables.conf": "/etc/nftables.conf",
     "unbound.conf": "/etc/unbound/unbound.conf",
+    "cgnat-blocks": "/etc/kopnet/cgnat-blocks",
 }
 
 START = """\
@@ -38,6 +39,11 @@ else
 fi
 pid=$(cat /run/unbound.pid 2>/dev/null || true)
 if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -HUP "$pid"; else unbound -c /etc/unbound/unbound.conf; fi
+# what the role's kopnet-cgnat-log does: the block table to the NOC syslog, and its record
+grep -v '^#' /etc/kopnet/cgnat-blocks | logger --rfc5424 -t kopnet-cgnat -d -n "$NOC_SYSLOG" -P 514
+mkdir -p /var/lib/kopnet
+sum=$(sha256sum /etc/kopnet/cgnat-blocks | cut -d' ' -f1)
+echo "logged=$(date +%s) syslog=$NOC_SYSLOG blocks=$(grep -vc '^#' /etc/kopnet/cgnat-blocks) sha256=$sum" > /var/lib/kopnet/cgnat-logged
 """
 
 
@@ -70,9 +76,9 @@ def sudo_run(info: dict[str, Any], script: str) -> str:
     return result.stdout
 
 
-def configure(info: dict[str, Any], files: dict[str, str]) -> None:
+def configure(info: dict[str, Any], files: dict[str, str], noc_syslog: str = "10.255.0.14") -> None:
     """Install ``files`` (name -> text, names of :data:`PATHS`) and (re)start the daemons."""
-    parts = ["set -e"]
+    parts = ["set -e", f"NOC_SYSLOG={shlex.quote(noc_syslog)}"]
     for name, text in files.items():
         path = PATHS[name]
         parts.append(f"mkdir -p {shlex.quote(str(Path(path).parent))}")

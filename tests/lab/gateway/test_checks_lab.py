@@ -31,6 +31,7 @@ def test_configured_bgp_gateway_passes(inv: Inventory, sukadana: dict[str, Any])
     results = wait_checks(sukadana, ctx, _all_ok)
     assert [r.name for r in results] == [
         "bgp-established", "default-route", "nat-rules", "dns", "forwarding",
+        "nat-logging", "dns-policy",
     ]  # fmt: skip
     assert _all_ok(results), results
     checks = by_name(results)

@@ -70,6 +70,7 @@ def test_up_gives_a_fresh_debian_like_gateway_and_down_removes_everything(
         "edge-bird",
         "edge-unbound",
         "edge-chronyd",
+        "edge-syslog",
     ]
     assert all(system.alive(system.ProcessRef.from_json(p)) for p in record["processes"])
     assert gateway_netns.status(lab_dir) == [info]
@@ -89,6 +90,9 @@ def test_up_gives_a_fresh_debian_like_gateway_and_down_removes_everything(
     assert addrs["enp1s0"] == ["172.30.0.1/31"]  # uplink_gateway from the address plan
     assert addrs["enp2s0"] == ["10.92.0.16/31"]  # gateway_core_gateway
     assert "10.91.0.17/32" in addrs["lo"]  # gateway loopback
+    # these come from the gateway's rendered network files, and so does its route to the NOC
+    network = Path(record["dir"]) / "network" / "gw-sukadana.net-uplink"
+    assert "Address=172.30.0.1/31" in network.read_text()
     assert {a["ifname"]: a["operstate"] for a in json.loads(lines[3])}["enp1s0"] == "UP"
     with connect(replace(target, password=None), attempts=1) as session:
         fresh = session.run(

@@ -44,12 +44,13 @@ def test_verify_lab_gateway_passes_and_reports_other_devices_as_not_covered(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)
     assert report["ok"] is True and report["lab"] is True
-    assert (report["checks"], report["failed"]) == (5, 0)
+    assert (report["checks"], report["failed"]) == (7, 0)
     devices = {d["hostname"]: d for d in report["devices"]}
     gateway = devices["gw-sukadana"]
     assert gateway["covered"] and gateway["host"] == sukadana["host"]
     assert [c["name"] for c in gateway["checks"]] == [
         "bgp-established", "default-route", "nat-rules", "dns", "forwarding",
+        "nat-logging", "dns-policy",
     ]  # fmt: skip
     assert {h: d["covered"] for h, d in devices.items() if h != "gw-sukadana"} == {
         "core-sukadana": False, "sec-sukadana-1": False, "sec-sukadana-2": False,
@@ -62,7 +63,7 @@ def test_verify_lab_gateway_passes_and_reports_other_devices_as_not_covered(
     # no emulated devices run in this lab: said so per device
     assert "core-sukadana (routeros): not running in the lab" in out
     assert "sec-sukadana-2 (airos): not running in the lab" in out
-    assert out.rstrip().endswith("5 check(s), 0 failed")
+    assert out.rstrip().endswith("7 check(s), 0 failed")
 
 
 @pytest.mark.root
@@ -72,7 +73,7 @@ def test_verify_fresh_gateway_fails_with_exit_1(inv: Inventory, lab_dir: Path) -
     assert code == 1
     assert "FAIL  bgp-established  BIRD not answering" in out
     assert "FAIL  nat-rules" in out and "FAIL  forwarding" in out
-    assert out.rstrip().endswith("5 check(s), 5 failed")
+    assert out.rstrip().endswith("7 check(s), 7 failed")
 
 
 def test_verify_without_a_lab_says_how_to_start_one(tmp_path: Path) -> None:

@@ -89,6 +89,10 @@ def test_cli_plan_json_on_the_configured_gateway(gateway_lab: Path, tmp_path: Pa
     assert data["host"] == "gw-sukadana"
     assert [t["task"] for t in data["tasks"] if t["status"] != "skipped"] == [
         "Check gateway packages",
+        "Create the KopNet helper folder",
+        "Install the network applier",
+        "Install the CGNAT block logger",
+        "Log the CGNAT blocks daily",
         "Write configuration files",
     ]
 

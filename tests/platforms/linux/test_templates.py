@@ -42,7 +42,14 @@ def test_bgp_uplinks_peer_with_the_partner_isp(inv: Inventory, village: str) -> 
     assert "route 0.0.0.0/0" not in bird
     # only the default comes in, only the public NAT block goes out
     assert "if net = 0.0.0.0/0 then accept;" in bird
-    assert f"if net = {addr.public_nat} then accept;" in bird
+    assert (
+        f"if net = {addr.public_nat} then {{ bgp_community.add((POP_ASN, 200)); accept; }}"
+    ) in bird
+    # the village's management prefixes go to the ISP for the NOC, tagged
+    mgmt = [line for line in bird.splitlines() if "bgp_community.add((POP_ASN, 100))" in line]
+    assert len(mgmt) == 1 and str(addr.management) in mgmt[0]
+    for loopback in addr.loopbacks.values():
+        assert f"{loopback}/32" in mgmt[0]
 
 
 def test_vsat_uplink_has_a_static_default_and_no_bgp(inv: Inventory) -> None:

@@ -91,13 +91,24 @@ def test_lint_text_and_json(tmp_path: Path) -> None:
     )
     assert (code, out) == (0, "")
     code, out, _ = _run("lint", str(clean), str(bad))
-    assert code == 1 and f"{bad}: ROS-RF-001: /interface wireless" in out
+    line = next(i for i, t in enumerate(CLEAN.splitlines(), 1) if "country=" in t)
+    assert code == 1 and f"{bad}:{line}: ROS-RF-001: /interface wireless" in out
     code, out, _ = _run("lint", "--json", str(bad))
     data = json.loads(out)
     assert code == 1 and data["findings"] == 1
     assert data["files"][str(bad)][0]["rule"] == "ROS-RF-001"
+    assert data["files"][str(bad)][0]["line"] == line
     code, _, err = _run("lint", str(clean), "--mgmt-net", "not-a-net")
     assert code == 1 and "bad network" in err
+
+
+def test_lint_lists_its_rules_and_needs_a_file() -> None:
+    code, out, _ = _run("lint", "--rules")
+    assert code == 0 and "ROS-RF-004" in out and "open radio" in out
+    code, out, _ = _run("lint", "--help")
+    assert code == 0 and "ROS-SNMP-002" in out and "FILE:LINE" in out
+    code, _, err = _run("lint")
+    assert code == 2 and "at least one FILE" in err
 
 
 def test_diff_running_hides_sensitive(tmp_path: Path) -> None:

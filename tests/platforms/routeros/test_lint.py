@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from kopnet_iac.platforms.routeros.lint import Finding, lint, load_rules
+from kopnet_iac.platforms.routeros.lint import Finding, describe_rules, lint, load_rules
 from kopnet_iac.platforms.routeros.parser import parse_export
 from tests.platforms.routeros.conftest import corpus_files, needs_corpus, read
 from tests.platforms.routeros.test_corpus import EXPECTED, SCRIPT
 
 CLEAN = """\
+/interface wireless security-profiles
+add authentication-types=wpa2-psk mode=dynamic-keys name=kopnet wpa2-pre-shared-key=fake-wpa-key
 /interface wireless
 set [ find default-name=wlan1 ] band=5ghz-a/n country=indonesia frequency=5745 \\
-    frequency-mode=regulatory-domain scan-list=5725-5825 ssid=sektor-krajan
+    frequency-mode=regulatory-domain scan-list=5725-5825 ssid=sektor-krajan \\
+    security-profile=kopnet wireless-protocol=802.11
 /ip service
 set telnet disabled=yes
 set ftp disabled=yes
@@ -82,6 +85,17 @@ def test_rules_are_data_with_ids_and_messages() -> None:
         ),
         ("/system ntp client servers\nadd address=10.10.99.1\n", "", "ROS-NTP-001"),
         ("set time-zone-name=Asia/Jakarta", "set time-zone-autodetect=yes", "ROS-CLK-001"),
+        # open radios: no profile (the built-in one has mode=none), a profile without WPA2,
+        # Nv2 (which ignores the profile) without its own security, the default protocol "any"
+        (" security-profile=kopnet", "", "ROS-RF-004"),
+        ("authentication-types=wpa2-psk mode=dynamic-keys", "mode=none", "ROS-RF-004"),
+        ("wireless-protocol=802.11", "wireless-protocol=nv2", "ROS-RF-004"),
+        (
+            "wireless-protocol=802.11",
+            'wireless-protocol=nv2 nv2-security=enabled nv2-preshared-key=""',
+            "ROS-RF-004",
+        ),
+        (" wireless-protocol=802.11", "", "ROS-RF-004"),
     ],
 )
 def test_each_rule_fires(old: str, new: str, rule: str) -> None:
@@ -99,6 +113,40 @@ def test_2ghz_channels_are_not_judged_by_the_5ghz_band_rule() -> None:
 def test_without_networks_only_presence_is_checked() -> None:
     text = CLEAN.replace("addresses=10.200.0.0/24", "addresses=10.10.99.0/24")
     assert _rules(text) == []
+
+
+def test_nv2_with_its_own_security_is_not_open() -> None:
+    text = CLEAN.replace(
+        "wireless-protocol=802.11",
+        "nv2-preshared-key=fake-nv2-key nv2-security=enabled wireless-protocol=nv2",
+    ).replace(" security-profile=kopnet", "")
+    assert _rules(text, mgmt_networks=MGMT, noc_networks=NOC) == []
+
+
+def test_disabled_radio_is_not_open() -> None:
+    text = CLEAN.replace(" security-profile=kopnet", " disabled=yes")
+    assert _rules(text, mgmt_networks=MGMT, noc_networks=NOC) == []
+
+
+def test_findings_carry_the_line_of_their_entry() -> None:
+    text = CLEAN.replace("set telnet disabled=yes", "set telnet disabled=no").replace(
+        " security-profile=kopnet", ""
+    )
+    lines = text.splitlines()
+    found = {f.rule: f.line for f in lint(parse_export(text), text=text)}
+    assert lines[found["ROS-SVC-001"] - 1] == "set telnet disabled=no"
+    assert lines[found["ROS-RF-004"] - 1].startswith("set [ find default-name=wlan1 ]")
+    # a missing item points at its section; without the text the line is unknown (0)
+    missing = CLEAN.replace("set www disabled=yes\n", "")
+    (finding,) = lint(parse_export(missing), text=missing)
+    assert missing.splitlines()[finding.line - 1] == "/ip service"
+    assert lint(parse_export(missing))[0].line == 0
+
+
+def test_every_rule_is_described() -> None:
+    described = dict(describe_rules())
+    assert set(described) == {r["id"] for r in load_rules()}
+    assert "open radio" in described["ROS-RF-004"]
 
 
 def test_finding_text_and_dict() -> None:
