@@ -110,6 +110,7 @@ WEIGHTS = {
     "disk-full": 8,
     "verify-fail": 8,
     "sigkill": 12,
+    "revert-drop": 6,
 }
 #: wireless port of a radio by platform (a link down fails its checks)
 RADIO_PORT = {"routeros": "wlan1", "airos": "ath0"}
@@ -120,6 +121,7 @@ class Device:
     hostname: str
     platform: str
     role: str
+    ports: tuple[str, ...] = ()  # local ports with a link in the inventory
 
 
 @dataclass(frozen=True)
@@ -189,19 +191,31 @@ def make_case(
         trigger = rng.choice(("before", "apply", "confirm"))
         return Case(**base, fault=fault, step=trigger, host=device.hostname, trigger=trigger)
     if fault == "verify-fail":
-        # a backhaul link down fails its radio-link check at both ends; else a sector's link
-        radios = [d for d in devices[village] if d.role == "backhaul-radio"] or [
-            d for d in devices[village] if d.role == "sector-radio"
-        ]
-        radio = rng.choice(radios)
+        # a backhaul link down fails its radio-link check at both ends; a linked port down
+        # fails interfaces-up (a sector's own wireless port is not a link of the inventory)
+        radios = [d for d in devices[village] if d.role == "backhaul-radio"]
+        if radios and rng.random() < 0.5:
+            radio = rng.choice(radios)
+            host, port = radio.hostname, RADIO_PORT[radio.platform]
+        else:
+            linked = [d for d in devices[village] if d.ports]
+            chosen = rng.choice(linked)
+            host, port = chosen.hostname, rng.choice(chosen.ports)
         trigger = rng.choice(("before", "apply"))
+        return Case(**base, fault=fault, step=trigger, host=host, trigger=trigger, pattern=port)
+    if fault == "revert-drop":
+        # verification fails (a failing read on a RouterOS device), then the session of a
+        # changed device drops during its revert
+        core = next(d for d in devices[village] if d.platform == "routeros")
+        count = rng.randint(0, 2)
         return Case(
             **base,
             fault=fault,
-            step=trigger,
-            host=radio.hostname,
-            trigger=trigger,
-            pattern=RADIO_PORT[radio.platform],
+            step="revert",
+            host=device.hostname,
+            trigger="revert",
+            pattern=core.hostname,
+            value=count,
         )
     step, status = rng.choice(KILL_POINTS)
     return Case(
@@ -301,9 +315,16 @@ class Lab:
 
         inv = load_inventory(self.inventories["A"])
         for village in self.villages:
+            model = inv.village(village)
+            ends = [end for link in model.links for end in (link.a, link.b)]
             self.devices[village] = [
-                Device(d.hostname, inv.hardware_of(d).platform, d.role)
-                for d in inv.village(village).devices
+                Device(
+                    d.hostname,
+                    inv.hardware_of(d).platform,
+                    d.role,
+                    tuple(e.split(":", 1)[1] for e in ends if e.split(":", 1)[0] == d.hostname),
+                )
+                for d in model.devices
                 if inv.hardware_of(d).platform in ("routeros", "airos")
             ]
 
@@ -333,6 +354,11 @@ class Lab:
         from kopnet_iac.lab import control
 
         control.request(self.lab_dir, "fault", host=host, changes=changes)
+
+    def command_log(self, host: str) -> list[str]:
+        from kopnet_iac.lab import control
+
+        return [str(c) for c in control.request(self.lab_dir, "log", host=host)["commands"]]
 
     def clear(self, village: str) -> None:
         for device in self.devices[village]:
@@ -506,6 +532,8 @@ def _fire(lab: Lab, case: Case) -> Callable[[], None]:
         return lambda: lab.fault(host, disk_full=True)
     if case.fault == "verify-fail":
         return lambda: lab.fault(host, link_down=[case.pattern])
+    if case.fault == "revert-drop":
+        return lambda: lab.fault(host, drop_after_commands=int(case.value))
     if case.fault == "reboot":
 
         def later() -> None:
@@ -522,19 +550,42 @@ def _fire(lab: Lab, case: Case) -> Callable[[], None]:
 
 
 def _run_in_process(lab: Lab, case: Case) -> str:
-    fire = _fire(lab, case)
+    fired_at: list[int] = []
+    armed = _fire(lab, case)
+
+    def fire() -> None:
+        if case.fault in ("drop", "trap"):
+            fired_at.append(len(lab.command_log(case.host)))
+        armed()
+
     injector = Injector(lab, case, fire)
     if case.trigger == "before":
         injector.fired = True
         fire()
+    if case.fault == "revert-drop":  # the verification of a RouterOS device fails
+        lab.fault(case.pattern, trap_pattern="/interface/print*")
     try:
         report = lab.deploy(case.village, case.target, progress=injector)
+        note = str(report.outcome)
     except Exception as exc:  # refused before any change: the store has no release
-        return f"raised {type(exc).__name__}: {str(exc)[:160]}"
-    note = str(report.outcome)
+        note = f"raised {type(exc).__name__}: {str(exc)[:160]}"
     if not injector.fired:
         note += " (fault never armed)"
+    elif fired_at and not _hit(lab.command_log(case.host), fired_at[0], case.pattern):
+        note += " (no command matched the fault)"
     return note
+
+
+def _hit(log: list[str], start: int, pattern: str) -> bool:
+    """A command logged since ``start`` matches ``pattern`` (as the lab matches it: the
+    command or the whole sentence)."""
+    import fnmatch
+
+    fresh = log[start:] if len(log) >= start else log
+    return any(
+        fnmatch.fnmatchcase(entry, pattern) or fnmatch.fnmatchcase(entry.split(" ", 1)[0], pattern)
+        for entry in fresh
+    )
 
 
 _LINE = re.compile(r"^\d\d:\d\d:\d\d (?P<step>.{13}) (?P<host>\S+)\s+(?P<status>\S+)")
@@ -805,15 +856,22 @@ def table(verdicts: list[Verdict], seed: int) -> str:
     rows: dict[tuple[str, str], list[Verdict]] = defaultdict(list)
     for verdict in verdicts:
         rows[(verdict.case.fault, verdict.case.step)].append(verdict)
-    lines = [f"{'fault':<12} {'step':<16} {'cases':>5} {'pass':>5}  outcomes"]
+    lines = [f"{'fault':<12} {'step':<16} {'cases':>5} {'pass':>5} {'hit':>5}  outcomes"]
     for (fault, step), group in sorted(rows.items()):
         outcomes = Counter(v.outcome for v in group)
         text = ", ".join(f"{k} {n}" for k, n in sorted(outcomes.items()))
         passed = sum(v.ok for v in group)
-        lines.append(f"{fault:<12} {step:<16} {len(group):>5} {passed:>5}  {text}")
+        hit = sum("never armed" not in v.note and "no command matched" not in v.note for v in group)
+        lines.append(f"{fault:<12} {step:<16} {len(group):>5} {passed:>5} {hit:>5}  {text}")
     total, passed = len(verdicts), sum(v.ok for v in verdicts)
+    hits = sum("never armed" not in v.note and "no command matched" not in v.note for v in verdicts)
     lines.append(
-        f"{'total':<12} {'':<16} {total:>5} {passed:>5}  ({100.0 * passed / max(total, 1):.1f}%)"
+        "hit: the fault reached the device (its trigger step ran; a drop or trap matched a "
+        "command); the rest are counted as passes of the deploy without that fault"
+    )
+    lines.append(
+        f"{'total':<12} {'':<16} {total:>5} {passed:>5} {hits:>5}  "
+        f"({100.0 * passed / max(total, 1):.1f}% passed)"
     )
     failing = [v for v in verdicts if not v.ok]
     if failing:

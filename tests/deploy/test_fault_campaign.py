@@ -5,7 +5,8 @@ store must agree with the devices.
 By default a bounded sample: one case of each kind of fault on Lebung Itam (RouterOS and airOS
 devices), chosen to hit the steps that matter (a session lost during ``/import``, a failing
 confirm, a reboot in the middle of the apply, a full disk, a link down failing verification,
-the controller killed after applying). ``KOPNET_FULL=1`` runs the random campaign of
+the controller killed after applying, a session lost during the revert that follows a failed
+verification). ``KOPNET_FULL=1`` runs the random campaign of
 ``KOPNET_FAULT_CASES`` cases (default 200) over the three example villages.
 """
 
@@ -46,6 +47,15 @@ SAMPLE = [
     case(5, "drop", "arm-timer", "sec-lebung-itam-1"),
     case(6, "sigkill", "apply-ok", "controller", trigger="apply", pattern="ok", occurrence=2),
     case(7, "stall", "confirm", "sec-lebung-itam-2", trigger="confirm", value=2.0),
+    case(
+        8,
+        "revert-drop",
+        "revert",
+        "sec-lebung-itam-2",
+        trigger="revert",
+        pattern="core-lebung-itam",
+        value=0,
+    ),
 ]
 
 
