@@ -726,10 +726,10 @@ def run_case(lab: Lab, case: Case) -> Verdict:
         verdict.devices[host] = classify(
             platforms[host], before.get(host), seen["running"], new.get(host)
         )
+        if seen["pending"] is not False:
+            verdict.problems.append(f"{host}: a revert is still pending (or unknown)")
     if all(new.get(h) for h in after) and (village, case.target) not in lab.references:
         lab.references[(village, case.target)] = {h: str(v["running"]) for h, v in after.items()}
-        if seen["pending"]:
-            verdict.problems.append(f"{host}: a revert is still pending")
     states = set(verdict.devices.values())
     bad = {h: s for h, s in verdict.devices.items() if s in ("neither", "unreadable")}
     if bad:
