@@ -218,9 +218,13 @@ def many_villages(root: Path, count: int, rtt_ms: float) -> None:
         single = measure(lab, [alone])
         print_devices(f"one village alone ({alone})", single)
         fleet = measure(lab, rest)
+        where = {
+            str(r["hostname"]): str(r["village"])
+            for r in control.request(lab.lab_dir, "status")["devices"]
+        }
         per_village: dict[str, int] = {}
         for host, row in fleet["stats"].items():
-            village = next((v for v in rest if host.endswith(v.removeprefix("desa-"))), "?")
+            village = where.get(host, "?")
             per_village[village] = per_village.get(village, 0) + int(row["round_trips"])
         trips = sorted(per_village.values())
         print(
