@@ -214,14 +214,17 @@ def many_villages(root: Path, count: int, rtt_ms: float) -> None:
         started = time.monotonic()
         hosts = lab.up(villages, rtt_ms)
         print(f"lab up: {len(hosts)} emulated devices in {time.monotonic() - started:.0f} s")
-        alone, rest = villages[0], villages[1:]
-        single = measure(lab, [alone])
-        print_devices(f"one village alone ({alone})", single)
-        fleet = measure(lab, rest)
         where = {
             str(r["hostname"]): str(r["village"])
             for r in control.request(lab.lab_dir, "status")["devices"]
         }
+        alone, rest = villages[0], villages[1:]
+        single = measure(lab, [alone])
+        print_devices(
+            f"one village alone ({alone})", single, [h for h, v in where.items() if v == alone]
+        )
+        fleet = measure(lab, rest)
+        fleet["stats"] = {h: row for h, row in fleet["stats"].items() if where.get(h) != alone}
         per_village: dict[str, int] = {}
         for host, row in fleet["stats"].items():
             village = where.get(host, "?")
