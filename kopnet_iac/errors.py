@@ -89,7 +89,12 @@ class RenderError(KopnetError):
 
 
 class ParseError(KopnetError):
-    """Configuration text could not be parsed; carries the position and offending token."""
+    """Configuration text could not be parsed; carries the position and offending token.
+
+    The token is for a plain word (a verb, a menu, a key): one that could be a value (a quote,
+    ``=`` or a backslash in it) is dropped, so a message never quotes a secret; parsers
+    decide what else to withhold (position only).
+    """
 
     def __init__(
         self,
@@ -99,6 +104,8 @@ class ParseError(KopnetError):
         token: str | None = None,
         host: str | None = None,
     ) -> None:
+        if token is not None and any(c in token for c in '"=\\'):
+            token = None
         self.position = position
         self.token = token
         text = message if token is None else f"{message} (at {token!r})"
@@ -117,6 +124,11 @@ class PlanError(KopnetError):
 
 class ConnectError(KopnetError):
     """A device could not be reached or refused the login."""
+
+
+class HostKeyError(ConnectError):
+    """A device's SSH host key is not the recorded one (or none is recorded and trust on
+    first use is off): the login is refused before any credential is sent."""
 
 
 class ApplyError(KopnetError):

@@ -29,3 +29,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "root" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _private_state_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test gets its own state directory (known_hosts, releases), never the checkout's
+    ``.kopnet/state``: a lab device restarted with a new key on a reused address must not meet
+    a key pinned by an earlier test."""
+    monkeypatch.setenv("KOPNET_STATE", str(tmp_path_factory.mktemp("state")))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from kopnet_iac.cli.context import AppContext, cli_errors, echo_json, pass_app
 from kopnet_iac.errors import LabError
@@ -63,6 +64,8 @@ def _spawn_daemon(lab_dir: Path) -> int:
             start_new_session=True,
             close_fds=True,
         )
+    except OSError as exc:  # e.g. the interpreter cannot be run: a message, not a traceback
+        raise LabError(f"cannot start the lab daemon: {exc}") from exc
     finally:
         log.close()
     deadline = time.monotonic() + DAEMON_START_TIMEOUT
@@ -122,21 +125,54 @@ def _gateway_module() -> Any:
     return gateway_netns
 
 
-def _gateways_up(villages: list[str], inventory: Any, lab_dir: Path) -> None:
+def _gateways_up(
+    villages: list[str], inventory: Any, lab_dir: Path, *, explicit: bool
+) -> list[str]:
+    """Start the gateways; the reasons of those that did not start (empty: all up).
+
+    Gateways the user did not ask for by name (the ``--gateways`` default) are skipped with a
+    note where they cannot run at all (not root, no gateway lab module); asked for explicitly,
+    that is a failure too.
+    """
+    unavailable = None
     if os.geteuid() != 0:
-        click.echo("gateways not available: needs root")
-        return
+        unavailable = "needs root"
+    elif _gateway_module() is None:
+        unavailable = "gateway lab module not installed"
+    if unavailable is not None:
+        if not explicit:
+            click.echo(f"gateways not started: {unavailable} (--no-gateways silences this)")
+            return []
+        return [f"gateways not available: {unavailable}"]
     module = _gateway_module()
-    if module is None:
-        click.echo("gateways not available: gateway lab module not installed")
-        return
+    failures: list[str] = []
     for village in villages:
         try:
             info = module.up(village, inventory, lab_dir)
         except Exception as exc:  # report it and keep the emulated devices running
-            click.echo(f"gateway of {village} not started: {exc}", err=True)
+            reason = f"gateway of {village} not started: {exc}"
+            click.echo(reason, err=True)
+            failures.append(reason)
             continue
         click.echo(f"gateway {info.get('hostname', village)} up at {info.get('host', '?')}")
+    return failures
+
+
+def _pin_host_keys(lab_dir: Path, villages: set[str]) -> None:
+    """Record the SSH host keys of the lab's devices, just started, in the known-hosts store
+    (replacing older ones: lab gateways get new keys at every start)."""
+    from kopnet_iac.transport.hostkeys import HostKeyStore, pin_current_keys
+
+    store = HostKeyStore.open()
+    targets = [
+        (str(row["host"]), int(row["ssh_port"]), str(row["hostname"]))
+        for row in lab_status(lab_dir)
+        if row.get("village") in villages and row.get("ssh_port") and row["state"] == "running"
+    ]
+    problems = pin_current_keys(store, targets)
+    for device, reason in sorted(problems.items()):
+        click.echo(f"  {device}: host key not recorded: {reason}", err=True)
+    click.echo(f"  {len(targets) - len(problems)} SSH host keys recorded in {store.path}")
 
 
 def _gateways_down(lab_dir: Path, village: str | None = None) -> None:
@@ -262,14 +298,22 @@ def up(
         for host, reason in sorted(answer.get("failed", {}).items()):
             click.echo(f"  {host}: failed to start: {reason}", err=True)
         rows = _wait_ready(directory, {s.hostname for s in specs})
-        started = [r["hostname"] for r in rows if r["state"] == "running"]
-        if started:  # the readiness probes are not the user's traffic
-            lab_stats(directory, started, reset=True)
+        gateway_failures: list[str] = []
         if gateways:
-            _gateways_up(chosen, inventory, directory)
+            source = click.get_current_context().get_parameter_source("gateways")
+            explicit = source is not None and source != ParameterSource.DEFAULT
+            gateway_failures = _gateways_up(chosen, inventory, directory, explicit=explicit)
+        _pin_host_keys(directory, set(chosen))
+        started = [r["hostname"] for r in rows if r["state"] == "running"]
+        if started:  # readiness probes and host-key pinning are not the user's traffic
+            lab_stats(directory, started, reset=True)
         running = sum(1 for r in rows if r["state"] == "running")
         click.echo(f"lab up: {running}/{len(specs)} devices running ({', '.join(chosen)})")
-        if answer.get("failed"):
+        failed_devices = sorted(answer.get("failed", {}))
+        if failed_devices or gateway_failures:
+            parts = [f"{len(failed_devices)} device(s) failed to start"] if failed_devices else []
+            parts.extend(gateway_failures)
+            click.echo("lab up incomplete: " + "; ".join(parts), err=True)
             sys.exit(1)
 
 

@@ -22,6 +22,7 @@ from kopnet_iac.cli import (
     state_cmds,
 )
 from kopnet_iac.cli.context import AppContext
+from kopnet_iac.cli.hostkey_cmds import hostkey
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -59,6 +60,7 @@ lab_cmds.register(cli)
 gateway_cmds.register(cli)
 deploy_cmds.register(cli)
 state_cmds.register(cli)
+cli.add_command(hostkey)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -101,6 +101,10 @@ class VillagePlan:
         if self.opts.progress is not None:
             self.opts.progress(ProgressEvent(step, status, host, self.mask(detail)))
 
+    def _forward(self, event: ProgressEvent) -> None:
+        """Nornir's per-host events, secrets masked like every other event."""
+        self.emit(event.step, event.status, event.host, event.detail)
+
     def journal(self, step: str, host: str | None = None, **detail: Any) -> None:
         if self.rid is not None:
             self.store.journal(self.rid, step, host, detail or None)
@@ -131,7 +135,10 @@ class VillagePlan:
                 step="select",
             )
         self.nr = village_nornir(
-            opts.inventory_dir, opts.village, lab_dir=opts.lab_dir, progress=opts.progress
+            opts.inventory_dir,
+            opts.village,
+            lab_dir=opts.lab_dir,
+            progress=self._forward if opts.progress is not None else None,
         )
         selected = [h for h in intent.devices if not opts.only or h in opts.only]
         for hostname in selected:

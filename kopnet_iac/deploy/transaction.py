@@ -260,6 +260,9 @@ class _Transaction(VillagePlan):
             assert self.gateway is not None
             self.journal("arm", gw, revert_in=self.remaining())
             self.emit("arm", "start", gw)
+            # armed counts as touched: if the transaction stops before the gateway's turn, its
+            # revert re-applies the (unchanged) snapshot and disarms the timer
+            self.devices[gw].applied = True
             self.gateway.arm(self.remaining())
             self.emit("arm", "ok", gw, f"revert in {self.remaining()} s")
         for tier in self._tiers(changed):

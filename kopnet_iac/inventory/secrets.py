@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,10 +74,32 @@ def decrypt_vault(path: Path, password: str) -> dict[str, str]:
     except AnsibleVaultError as exc:
         # the vault's own message names no values; keep only its type to be safe
         raise SecretError(f"cannot decrypt vault {path} (wrong password or not a vault)") from exc
-    loaded: Any = yaml.safe_load(plain)
+    return _load_plain(path, plain)
+
+
+def _load_plain(path: Path, plain: bytes) -> dict[str, str]:
+    """The decrypted mapping. Errors name the vault and a line number, never decrypted text:
+    YAML's own messages quote the offending line, so they are dropped (``from None``)."""
+    try:
+        loaded: Any = yaml.safe_load(plain)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise SecretError(
+            f"vault {path}: decrypted content is not valid YAML{where} "
+            "(edit it with `ansible-vault edit`)"
+        ) from None
     if not isinstance(loaded, dict):
         raise SecretError(f"vault {path} must hold a mapping of secret name to value")
-    return {str(k): str(v) for k, v in loaded.items()}
+    out: dict[str, str] = {}
+    for k, v in loaded.items():
+        if not isinstance(k, str) or isinstance(v, dict | list) or v is None:
+            raise SecretError(
+                f"vault {path}: every entry must be `name: value` (a text value); "
+                f"entry #{len(out) + 1} is not"
+            )
+        out[k] = str(v)
+    return out
 
 
 def encrypt_vault(values: Mapping[str, str], password: str) -> bytes:
@@ -134,10 +156,101 @@ def resolve_secret(inv: Inventory, name: str, env: Mapping[str, str] | None = No
     return SecretResolver(inv, env).get(name)
 
 
-def substitute_secrets(inv: Inventory, text: str, env: Mapping[str, str] | None = None) -> str:
-    """Replace every ``@@secret:NAME@@`` in ``text`` with its value (push time only)."""
+PLATFORMS = ("routeros", "airos", "linux")
+# A double-quoted string on one line (RouterOS and the gateway configs), or a placeholder.
+_QUOTED_OR_PLACEHOLDER = re.compile(r'"(?:[^"\\\n]|\\.)*"|' + PLACEHOLDER_RE.pattern)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LINUX_UNQUOTED_BAD = re.compile(r"[\s\"'\\#;{}]")
+
+
+def _refuse(name: str, platform: str, reason: str) -> SecretError:
+    # Names the secret and what is wrong with it, never the value.
+    return SecretError(f"secret {name!r} cannot be written into {platform} configuration: {reason}")
+
+
+def _routeros_sub(text: str, value_of: Callable[[str], str]) -> str:
+    from kopnet_iac.platforms.routeros.emitter import escape, quote
+
+    def inside(m: re.Match[str]) -> str:
+        return escape(value_of(m.group(1)))
+
+    def outer(m: re.Match[str]) -> str:
+        if m.group(1) is not None:  # a bare placeholder: the value becomes one quoted word
+            return quote(value_of(m.group(1)))
+        return PLACEHOLDER_RE.sub(inside, m.group())  # inside a quoted string: escape only
+
+    return _QUOTED_OR_PLACEHOLDER.sub(outer, text)
+
+
+def _airos_sub(text: str, value_of: Callable[[str], str]) -> str:
+    # system.cfg is flat key=value lines without quoting or escapes: the value runs to the end
+    # of the line, so only a line break (or another control character) could break out.
+    def one(m: re.Match[str]) -> str:
+        value = value_of(m.group(1))
+        if _CONTROL.search(value):
+            raise _refuse(m.group(1), "airos", "it contains a control character")
+        return value
+
+    return PLACEHOLDER_RE.sub(one, text)
+
+
+def _linux_sub(text: str, value_of: Callable[[str], str]) -> str:
+    # Gateway files are several formats (BIRD, nftables, unbound, chrony, sshd) without one
+    # escape syntax: a value is written only where it cannot change the syntax around it.
+    def inside(m: re.Match[str]) -> str:
+        value = value_of(m.group(1))
+        if _CONTROL.search(value) or '"' in value or "\\" in value:
+            raise _refuse(
+                m.group(1), "linux", 'a quoted value cannot hold ", \\ or control characters'
+            )
+        return value
+
+    def outer(m: re.Match[str]) -> str:
+        if m.group(1) is None:
+            return PLACEHOLDER_RE.sub(inside, m.group())
+        value = value_of(m.group(1))
+        if not value or _CONTROL.search(value) or _LINUX_UNQUOTED_BAD.search(value):
+            raise _refuse(
+                m.group(1),
+                "linux",
+                "an unquoted value must be one word without quotes, "
+                "backslash, #, ; or braces (quote the placeholder in the template)",
+            )
+        return value
+
+    return _QUOTED_OR_PLACEHOLDER.sub(outer, text)
+
+
+def substitute_secrets(
+    inv: Inventory,
+    text: str,
+    env: Mapping[str, str] | None = None,
+    *,
+    platform: str | None = None,
+) -> str:
+    """Replace every ``@@secret:NAME@@`` in ``text`` with its value (push time only).
+
+    ``platform`` says which syntax the text is in, so a value cannot break it (a password
+    holding ``"``, ``\\`` or ``$`` must not end a RouterOS string or inject script):
+
+    * ``"routeros"``: inside a quoted string the value is escaped (``\\"``, ``\\\\``,
+      ``\\$``, ``\\?``, control characters); a bare placeholder becomes a properly quoted value;
+    * ``"airos"``: ``system.cfg`` has no quoting; a value with a control character (a line
+      break would add a key) is refused;
+    * ``"linux"``: gateway files have no common escape syntax; a value that would need
+      escaping is refused;
+    * ``None``: the value verbatim (formats with no syntax of their own).
+
+    A refused value raises :class:`SecretError` naming the secret, never its value.
+    """
     resolver = SecretResolver(inv, env)
-    return PLACEHOLDER_RE.sub(lambda m: resolver.get(m.group(1)), text)
+    if platform is None:
+        return PLACEHOLDER_RE.sub(lambda m: resolver.get(m.group(1)), text)
+    subs = {"routeros": _routeros_sub, "airos": _airos_sub, "linux": _linux_sub}
+    sub = subs.get(platform)
+    if sub is None:
+        raise SecretError(f"unknown platform {platform!r} for secrets (one of {PLATFORMS})")
+    return sub(text, resolver.get)
 
 
 def referenced_secrets(text: str) -> set[str]:

@@ -45,7 +45,7 @@ class DeviceSpec:
     ssh_port: int = 8022
     http_port: int | None = None  # airOS HTTP(S) API
     username: str = "admin"
-    password: str = ""
+    password: str = field(default="", repr=False)
     serial: str = ""
     factory_default: bool = False
     boot_seconds: float = 2.0

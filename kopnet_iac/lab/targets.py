@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ class DeviceTarget:
     ssh_port: int | None
     http_port: int | None
     username: str
-    password: str
+    password: str = field(repr=False)  # lab-only, still never in a repr
     state: str
     village: str = ""
     https_port: int | None = None

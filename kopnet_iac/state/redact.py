@@ -16,6 +16,7 @@ Which property names are sensitive is data (:data:`SENSITIVE_KEYS`, :data:`SENSI
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -85,6 +86,63 @@ def _cfg_sensitive(match: re.Match[str]) -> bool:
     ).lower().startswith("sshd.auth.key.")  # authorised *public* keys
 
 
+# A RouterOS line naming its menu: "/snmp community ..." (section header or terse command).
+_MENU_LINE = re.compile(r"^[ \t]*/(?P<words>[a-z0-9][a-z0-9 -]*)")
+
+
+@functools.lru_cache(maxsize=1)
+def _menu_keys() -> dict[tuple[str, ...], re.Pattern[str]]:
+    """Menu -> ``key=value`` pattern of the keys sensitive in that menu only (from the
+    RouterOS path schema: e.g. the ``name`` of an SNMP community is the community string)."""
+    from kopnet_iac.platforms.routeros.paths import load_schema
+
+    out: dict[tuple[str, ...], re.Pattern[str]] = {}
+    for path, ps in load_schema().paths.items():
+        extra = ps.sensitive - SENSITIVE_KEYS
+        if extra:
+            keys = "|".join(sorted((re.escape(k) for k in extra), key=len, reverse=True))
+            out[path] = re.compile(
+                rf"(?<![\w.-])(?P<key>{keys})=" r'(?P<value>"(?:[^"\\]|\\.)*"|[^\s"]*)'
+            )
+    return out
+
+
+def _menu_values(text: str) -> list[tuple[int, re.Match[str]]]:
+    """``(line, match)`` of each property that is sensitive in the menu of its line."""
+    keys = _menu_keys()
+    section: tuple[str, ...] = ()
+    found: list[tuple[int, re.Match[str]]] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        head = _MENU_LINE.match(line)
+        if head:
+            words = head.group("words").split()
+            path = tuple(w for w in words if w)
+            # the menu is the longest known prefix ("/snmp community set ..." -> snmp community)
+            for cut in range(len(path), 0, -1):
+                if path[:cut] in keys or cut == 1:
+                    section = path[:cut]
+                    break
+        pattern = keys.get(section)
+        if pattern is not None:
+            found.extend((number, match) for match in pattern.finditer(line))
+    return found
+
+
+def _mask_menu_values(text: str) -> str:
+    hits = _menu_values(text)
+    if not hits:
+        return text
+    lines = text.split("\n")
+    for number, match in sorted(hits, key=lambda h: (h[0], -h[1].start())):
+        if _harmless(match.group("value")):
+            continue
+        line = lines[number - 1]
+        lines[number - 1] = (
+            line[: match.start()] + f"{match.group('key')}={MASK}" + line[match.end() :]
+        )
+    return "\n".join(lines)
+
+
 def mask_secrets(text: str) -> str:
     """``text`` with the value of every sensitive property replaced by ``***``.
 
@@ -106,7 +164,7 @@ def mask_secrets(text: str) -> str:
             return match.group(0)
         return f"{match.group('key')}={MASK}"
 
-    return _CFG_LINE.sub(cfg, _ROS_VALUE.sub(ros, text))
+    return _CFG_LINE.sub(cfg, _ROS_VALUE.sub(ros, _mask_menu_values(text)))
 
 
 def cleartext_secrets(text: str) -> list[tuple[int, str]]:
@@ -122,6 +180,9 @@ def cleartext_secrets(text: str) -> list[tuple[int, str]]:
     for match in _CFG_LINE.finditer(text):
         if _cfg_sensitive(match) and not _harmless(match.group("value")):
             found.append((text.count("\n", 0, match.start()) + 1, match.group("key")))
+    for number, menu_match in _menu_values(text):
+        if not _harmless(menu_match.group("value")):
+            found.append((number, menu_match.group("key")))
     return sorted(set(found))
 
 

@@ -37,7 +37,8 @@ CANARIES = {
         "backhaul-key",
     )
 }
-PREFIX = "127.86"  # this area's own lab addresses
+# this area's own lab addresses, per test process: test runs side by side never share one
+PREFIX = os.environ.get("KOPNET_TEST_DEPLOY_PREFIX") or f"127.{90 + os.getpid() % 30}"
 
 
 @dataclass

@@ -5,6 +5,11 @@ Needs root; tests run in file order on one lab."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +21,7 @@ from kopnet_iac.platforms.linux.gateway import lab_connection
 from kopnet_iac.platforms.linux.sshrun import connect
 from kopnet_iac.platforms.linux.transaction import managed_paths
 from kopnet_iac.state import ReleaseStore
+from tests.conftest import REPO_ROOT
 from tests.deploy.conftest import DeployLab, leaked, start_lab
 
 pytestmark = [pytest.mark.root, pytest.mark.lab]
@@ -99,3 +105,41 @@ def test_a_wrong_peer_asn_reverts_the_gateway_and_every_device(lab: DeployLab) -
     assert journal.index(("arm", GATEWAY)) < min(
         i for i, (step, _) in enumerate(journal) if step == "apply"
     )
+
+
+def test_a_controller_killed_after_apply_leaves_every_device_to_revert_itself(
+    lab: DeployLab,
+) -> None:
+    before = gateway_files(lab)
+    lab.edit("fleet.yaml", "\n  asn: 64500\n", "\n  asn: 64999\n")  # verification keeps failing
+    env = {**os.environ, **{k: v for k, v in lab.env().items() if v is not None}}
+    cmd = [sys.executable, "-m", "kopnet_iac.cli.main", "--inventory", str(lab.inventory),
+           "deploy", VILLAGE, "--lab", "--yes", "--revert-in", "60", "--settle", "300"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT)
+    try:
+        assert proc.stderr is not None
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if " verify " in line:
+                break
+        os.kill(proc.pid, signal.SIGKILL)  # right after apply, before any confirm
+    finally:
+        proc.wait(timeout=30)
+        lab.edit("fleet.yaml", "\n  asn: 64999\n", "\n  asn: 64500\n")
+    assert any(" apply " in line and GATEWAY in line for line in seen), seen
+    assert gateway_files(lab)["bird.conf"] != before["bird.conf"]  # the change is on the box
+    deadline = time.monotonic() + 60 + 60
+    while time.monotonic() < deadline and gateway_files(lab) != before:
+        time.sleep(2.0)
+    assert gateway_files(lab) == before  # its own timer put the files back, byte for byte
+    assert lab.kopnet("lock", "break", VILLAGE, "--yes").exit_code == 0
+    result = lab.kopnet("recover", VILLAGE, "--lab", "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    (resolved,) = json.loads(result.stdout)["releases"]
+    assert resolved["outcome"] == "reverted", resolved
+    states = {d["hostname"]: (d["state"], d["pending"]) for d in resolved["devices"]}
+    assert states[GATEWAY] == ("old", False)  # nothing armed any more: the timer fired
+    assert all(state == "old" for state, _ in states.values())
+    release = ReleaseStore.open(lab.state).get_release(resolved["release"])
+    assert release.outcome == "reverted" and "in doubt" in (release.error or "")

@@ -269,3 +269,35 @@ def test_recover_of_a_release_that_never_changed_anything(
     resolved = _resolve(lab, inv, store)
     assert resolved.outcome == "failed" and "before any change" in resolved.error
     assert store.get_release(rid).outcome == "failed"
+
+
+def test_a_deploy_first_resolves_a_release_left_in_doubt(
+    lab: DeployLab, inv: Inventory, nr: Nornir, tmp_path: Path
+) -> None:
+    from kopnet_iac.deploy.transaction import DeployOptions, deploy_village
+
+    state = tmp_path / "state"
+    store = ReleaseStore.open(state)
+    rid = _begin(store, inv, [AIROS])
+    one(nr, AIROS, tasks.arm_and_apply, intended=intended(inv, AIROS, "R"), revert_in=300)
+    nr.close_connections()
+    options = DeployOptions(
+        village=VILLAGE,
+        inventory_dir=lab.inventory,
+        lab_dir=lab.lab_dir,
+        state_dir=state,
+        only=(AIROS,),
+        dry_run=True,
+    )
+    planned = deploy_village(options)  # a dry run changes nothing: the release stays in doubt
+    assert planned.recovered == [
+        {"release": rid, "outcome": "in-doubt", "error": "not resolved in a dry run"}
+    ]
+    assert [r.id for r in store.unfinished(VILLAGE)] == [rid]
+    options.dry_run = False
+    report = deploy_village(options)
+    (recovered,) = report.recovered
+    assert recovered["release"] == rid and recovered["outcome"] == "reverted"
+    assert recovered["devices"][0]["action"] == "reverted now"
+    assert report.outcome == "confirmed" and report.release != rid
+    assert store.get_release(rid).outcome == "reverted" and not store.unfinished(VILLAGE)

@@ -308,6 +308,25 @@ def test_daemon_stats_reset_and_runtime_link_faults(daemon: tuple[DaemonThread, 
     assert out.exit_code == 0 and host in out.output and "ROUND-TRIPS" in out.output
     assert control.lab_stats(running.lab_dir, [host])[host]["round_trips"] == 0
 
+    out = CliRunner().invoke(
+        cli,
+        [
+            *("lab", "fault", host, "--no-nagle", "--loss-burst", "500", "--loss-every", "5"),
+            *("--kbps", "1000", "--link-jitter", "10"),
+        ],
+        env=env,
+    )
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output.split(": ", 1)[1]) == {
+        "link_rtt_ms": 400.0,
+        "link_nagle": False,
+        "link_loss_burst_ms": 500.0,
+        "link_loss_every_s": 5.0,
+        "link_kbps": 1000.0,
+        "link_jitter_ms": 10.0,
+    }
+    out = CliRunner().invoke(cli, ["lab", "fault", host, "--clear"], env=env)
+    assert out.exit_code == 0 and "no faults" in out.output
     tuple(client("/system/identity/set", name="wire-daemon"))
     assert control.lab_stats(running.lab_dir, [host])[host]["config_commands"] == 1
     client.close()
@@ -333,3 +352,21 @@ def test_pipelining_over_a_relay_counts_bytes_exactly(wire_lab: WireLab) -> None
     stats = device.wire.stats.snapshot()
     assert stats["bytes_to_device"] == sum(map(len, sentences)) and stats["round_trips"] == 1
     client.close()
+
+
+def test_a_rebooting_device_refuses_connections_then_answers_again(wire_lab: WireLab) -> None:
+    device = wire_lab.routeros(Faults(link_rtt_ms=200))
+    client = api(device)
+    done = asyncio.run_coroutine_threadsafe(device.reboot(1.0), wire_lab.loop)
+    wait_for(lambda: device.state == "booting")
+    with pytest.raises(OSError):  # nothing listens while it boots: refused, not accepted
+        socket.create_connection((device.spec.host, 8728), timeout=5).close()
+    done.result(30)
+    assert device.state == "running"
+    with pytest.raises((OSError, librouteros.exceptions.LibRouterosError)):
+        list(client.path("system", "identity"))  # the old session died with the reboot
+    fresh = api(device)
+    assert list(fresh.path("system", "identity"))
+    fresh.close()
+    stats = device.wire.stats.snapshot()
+    assert stats["connections"] == 2  # the refused attempt never reached the device

@@ -6,7 +6,8 @@ change with::
 
     KOPNET_UPDATE_GOLDEN=1 .venv/bin/pytest tests/render/test_render.py -k golden
 
-and review the fixture diff in git like any other change.
+(that run fails on purpose, so it can never pass silently), then review the fixture diff in
+git like any other change and run again without the variable.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def test_golden_files_match() -> None:
         for a in artifacts:
             (GOLDEN / a.path).parent.mkdir(parents=True, exist_ok=True)
             (GOLDEN / a.path).write_bytes(a.text.encode())
+        pytest.fail(
+            "KOPNET_UPDATE_GOLDEN=1: golden files rewritten; review `git diff tests/fixtures/render`"
+            " and run again without it"
+        )
     expected = _tree(GOLDEN)
     actual = {a.path: a.text.encode() for a in artifacts}
     assert sorted(actual) == sorted(expected), "set of rendered files changed (see module doc)"

@@ -12,6 +12,9 @@ operation (see :mod:`kopnet_iac.drivers.airos.scripts`); getters read the web AP
 * ``secrets`` — resolves ``@@secret:NAME@@`` placeholders at push time: a mapping, a callable
   ``name -> value`` or an object with ``get(name)`` (:class:`~kopnet_iac.inventory.secrets.
   SecretResolver`). Values stay in memory; diffs and errors show ``********``;
+* ``host_keys`` — a :class:`~kopnet_iac.transport.hostkeys.HostKeyStore` of pinned SSH host
+  keys (default: ``known_hosts`` in the state directory; first use recorded, a changed key
+  refused before logging in);
 * ``tls_ca_file`` — verify the web API's certificate against this bundle (default: accept the
   radio's self-signed certificate).
 """
@@ -84,6 +87,7 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
             https_port=int(https_port) if https_port else None,
             timeout=float(timeout),
             village=self.village,
+            host_keys=opts.get("host_keys"),
         )
         self._ssh = SSHSession(self.endpoint)
         self._http = HTTPSession(self.endpoint, ca_file=opts.get("tls_ca_file"))

@@ -12,12 +12,13 @@ import logging
 import socket
 import ssl
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import paramiko
 
 from kopnet_iac.drivers.airos.errors import AirOSAuthError, AirOSConnectError
+from kopnet_iac.transport.hostkeys import HostKeyStore
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,14 @@ class Endpoint:
     name: str
     address: str
     username: str
-    password: str
+    password: str = field(repr=False)  # never in a repr, log or error
     ssh_port: int = 22
     http_port: int | None = None
     https_port: int | None = 443
     timeout: float = 60.0
     village: str | None = None
+    # pinned SSH host keys (default: the store in the state directory, trust on first use)
+    host_keys: HostKeyStore | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -56,12 +59,15 @@ class SSHSession:
     def open(self) -> None:
         ep = self.endpoint
         client = paramiko.SSHClient()
-        # radios regenerate host keys on reset; trust on first use like the web UI does
-        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        # Trust on first use, then the pinned key only: a radio reset to factory state gets a
+        # new key and is refused until `kopnet hostkey forget` (HostKeyError, before login).
+        store = ep.host_keys if ep.host_keys is not None else HostKeyStore.open()
         try:
-            client.connect(
+            store.connect(
+                client,
                 ep.address,
                 ep.ssh_port,
+                device=ep.name,
                 username=ep.username,
                 password=ep.password,
                 look_for_keys=False,

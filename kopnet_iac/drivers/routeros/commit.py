@@ -32,7 +32,7 @@ from kopnet_iac.drivers.routeros.errors import (
     WrongModelError,
 )
 from kopnet_iac.drivers.routeros.session import Reply, Sentence
-from kopnet_iac.drivers.routeros.state import DeviceState, device_state, read_sentences
+from kopnet_iac.drivers.routeros.state import DeviceState, export_sentence, parse_running
 from kopnet_iac.drivers.routeros.users import UserPlan, plan_users
 from kopnet_iac.errors import PlanError, SecretError
 from kopnet_iac.inventory.secrets import PLACEHOLDER_RE
@@ -410,7 +410,7 @@ class CommitFlow:
             return -1
         sentences: list[Sentence] = list(secrets)
         if self.verify:
-            sentences.extend(read_sentences(prepared.paths, users=False, keys=False))
+            sentences.append(export_sentence(prepared.paths))
         replies = self.batch(sentences, "verify")
         for (command, attrs), reply in zip(secrets, replies, strict=False):
             if reply.trap is not None:
@@ -422,10 +422,8 @@ class CommitFlow:
                 )
         if not self.verify:
             return -1
-        state = device_state(
-            replies[len(secrets) :], prepared.paths, users=False, keys=False, host=self.label
-        )
-        residual = plan(subset(state.running, prepared.paths), prepared.intended)
+        running = parse_running(replies[len(secrets)], prepared.paths, self.label)
+        residual = plan(running, prepared.intended)
         if residual:
             log.warning(
                 "%s: %d operation(s) still differ after the commit (device spells values "

@@ -44,10 +44,36 @@ def export_roots(paths: set[Path]) -> list[str]:
     return roots
 
 
+def export_sentence(paths: set[Path]) -> Sentence:
+    """The export of ``paths`` (everything when empty) as one ``/execute``."""
+    return ("/execute", {"script": export_script(export_roots(paths)), "as-string": ""})
+
+
+def parse_running(reply: Reply, paths: set[Path], host: str) -> RouterOSConfig:
+    """The managed part of the export an :func:`export_sentence` answered."""
+    if reply.trap is not None:
+        raise DeviceConnectError(
+            f"cannot export the configuration: {reply.trap} (needs RouterOS 7 with "
+            "/execute as-string)",
+            host=host,
+            step="read",
+        )
+    text = reply.ret.replace("\r\n", "\n")
+    try:
+        config = parse_export(text, f"{host} running")
+    except ParseError as exc:
+        raise DeviceConnectError(
+            f"the device's export does not parse: {exc}", host=host, step="read"
+        ) from exc
+    if paths:
+        config.sections = {p: e for p, e in config.sections.items() if p in paths}
+    return config
+
+
 def read_sentences(paths: set[Path], *, users: bool, keys: bool) -> list[Sentence]:
     """The read batch: export of ``paths`` (everything when empty), facts, scheduler state."""
     sentences: list[Sentence] = [
-        ("/execute", {"script": export_script(export_roots(paths)), "as-string": ""}),
+        export_sentence(paths),
         ("/system/resource/print", {".proplist": "board-name,free-hdd-space,uptime,version"}),
         ("/system/device-mode/print", {}),
         ("/system/scheduler/print", {"?name": JOB, ".proplist": "name"}),
@@ -65,22 +91,7 @@ def device_state(
 ) -> DeviceState:
     """Interpret the replies of :func:`read_sentences` (same flags)."""
     export, resource, mode, job, revert = replies[:5]
-    if export.trap is not None:
-        raise DeviceConnectError(
-            f"cannot export the configuration: {export.trap} (needs RouterOS 7 with "
-            "/execute as-string)",
-            host=host,
-            step="read",
-        )
-    text = export.ret.replace("\r\n", "\n")
-    try:
-        config = parse_export(text, f"{host} running")
-    except ParseError as exc:
-        raise DeviceConnectError(
-            f"the device's export does not parse: {exc}", host=host, step="read"
-        ) from exc
-    if paths:
-        config.sections = {p: e for p, e in config.sections.items() if p in paths}
+    config = parse_running(export, paths, host)
     row = resource.rows[0] if resource.rows else {}
     free = row.get("free-hdd-space", "")
     mode_row = mode.rows[0] if mode.ok and mode.rows else {}

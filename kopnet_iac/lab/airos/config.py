@@ -50,7 +50,8 @@ class SystemConfig:
                 raise ParseError("control character in line", position=position)
             key, sep, value = line.partition("=")
             if not sep:
-                raise ParseError("expected key=value", position=position, token=line[:40])
+                # position only: a line without "=" may be (part of) a secret value
+                raise ParseError("expected key=value", position=position)
             if not KEY_RE.match(key):
                 raise ParseError("invalid key", position=position, token=key[:40])
             if key in values:

@@ -118,6 +118,7 @@ class AirOSDevice:
             self._reboot_task.cancel()
         self._end_jobs()
         await self._close_listeners()
+        await self.wire.wait_closed()  # (a reboot does not wait: in-flight data still lands)
         self._save_state()
         self._state = "stopped"
 
@@ -201,7 +202,6 @@ class AirOSDevice:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        await self.wire.wait_closed()
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._connections.add(conn)

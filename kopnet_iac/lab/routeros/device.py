@@ -95,6 +95,7 @@ class RouterOSDevice:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reboot_task
         await self._shutdown()
+        await self.wire.wait_closed()  # (a reboot does not wait: in-flight data still lands)
         if self._loaded:  # never overwrite saved state with the empty pre-start store
             self._save()
         self._state = "stopped"
@@ -271,7 +272,6 @@ class RouterOSDevice:
             _, pending = await asyncio.wait(sessions, timeout=2)
             for task in pending:
                 task.cancel()
-        await self.wire.wait_closed()
 
     def _request_reboot(self, snapshot: dict[str, Any] | None) -> None:
         if self._reboot_task is not None and not self._reboot_task.done():

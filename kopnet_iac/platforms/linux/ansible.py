@@ -8,8 +8,10 @@ Nothing here parses terminal output: every task result comes from runner events
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import os
+import re
 import shutil
 import signal
 import sys
@@ -256,9 +258,37 @@ def run_playbook(
         shutil.rmtree(control_dir, ignore_errors=True)
         if own_dir:
             shutil.rmtree(private, ignore_errors=True)
-        elif not keep_artifacts:
+        elif keep_artifacts:
+            scrub_runner_env(private)
+        else:
             shutil.rmtree(private / "artifacts", ignore_errors=True)
     return result
+
+
+# Environment values worth keeping in a kept artifact folder (for debugging a run).
+_SHOWN_ENV = re.compile(r"(ANSIBLE_[A-Z_]+|PATH|HOME|LANG|LC_[A-Z]+|PWD|USER|SHELL)\Z")
+
+
+def scrub_runner_env(private: Path) -> None:
+    """ansible-runner records the whole process environment (secrets from
+    ``KOPNET_SECRET_*``, the vault password) in ``artifacts/*/command``: keep the command, the
+    names of the variables and only harmless values."""
+    for command_file in private.glob("artifacts/*/command"):
+        try:
+            data = json.loads(command_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            command_file.unlink(missing_ok=True)
+            continue
+        env = data.get("env") if isinstance(data, dict) else None
+        if isinstance(env, dict):
+            data["env"] = {
+                k: (v if _SHOWN_ENV.match(str(k)) else "********") for k, v in env.items()
+            }
+        tmp = command_file.with_name("command.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(data, out)
+        tmp.replace(command_file)
 
 
 _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None

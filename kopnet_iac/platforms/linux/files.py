@@ -63,7 +63,7 @@ def push_text(inv: Inventory, text: str) -> str:
     """Substitute secret values (push time only; files without placeholders are untouched)."""
     if not referenced_secrets(text):
         return text
-    return substitute_secrets(inv, text)
+    return substitute_secrets(inv, text, platform="linux")
 
 
 def secret_values(inv: Inventory, texts: list[str]) -> list[str]:

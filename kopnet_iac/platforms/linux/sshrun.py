@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 
 import paramiko
 
-from kopnet_iac.errors import ConnectError
+from kopnet_iac.errors import ConnectError, HostKeyError
+from kopnet_iac.transport.hostkeys import HostKeyStore
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +27,14 @@ class SshTarget:
     host: str
     username: str
     port: int = 22
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a repr, log or error
     key_file: str | None = None
     hostname: str = ""
     village: str = ""
     connect_timeout: float = 10.0
     command_timeout: float = 60.0
+    # Pinned host keys (default: the store in the state directory, trust on first use).
+    host_keys: HostKeyStore | None = field(default=None, repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -111,22 +114,25 @@ class SshSession:
 
 
 def connect(target: SshTarget, attempts: int = 3, backoff: float = 1.0) -> SshSession:
-    """Open an SSH session; unreachable hosts are retried ``attempts`` times with exponential
+    """Open an SSH session, the host key checked against the pinned ones first (see
+    :mod:`kopnet_iac.transport.hostkeys`; a changed key is a :class:`HostKeyError`, never
+    retried); unreachable hosts are retried ``attempts`` times with exponential
     backoff (``backoff``, then twice and four times that); a failed authentication is reported at once."""
     where: dict[str, str | None] = {
         "village": target.village or None,
         "host": target.label,
         "step": "ssh",
     }
+    store = target.host_keys if target.host_keys is not None else HostKeyStore.open()
     last: Exception | None = None
     for attempt in range(1, attempts + 1):
         client = paramiko.SSHClient()
-        # lab gateways get fresh host keys on every start; production pins come with deploy
-        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
         try:
-            client.connect(
+            store.connect(
+                client,
                 target.host,
-                port=target.port,
+                target.port,
+                device=target.hostname,
                 username=target.username,
                 password=target.password,
                 key_filename=target.key_file,
@@ -136,6 +142,9 @@ def connect(target: SshTarget, attempts: int = 3, backoff: float = 1.0) -> SshSe
                 allow_agent=False,
                 look_for_keys=False,
             )
+        except HostKeyError:
+            client.close()
+            raise  # a changed key is not a flaky link: never retried
         except paramiko.AuthenticationException as exc:
             client.close()
             raise ConnectError(

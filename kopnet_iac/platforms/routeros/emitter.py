@@ -32,6 +32,15 @@ def _escape_char(m: re.Match[str]) -> str:
     return "".join(f"\\{b:02X}" for b in data)
 
 
+def escape(value: str) -> str:
+    r"""``value`` escaped for the inside of a RouterOS double-quoted string.
+
+    >>> print(escape('pa"ss\\w $x?'))
+    pa\"ss\\w \$x\?
+    """
+    return _NEEDS_ESCAPE.sub(_escape_char, value)
+
+
 def quote(value: str) -> str:
     """A value as RouterOS writes it.
 
@@ -40,7 +49,7 @@ def quote(value: str) -> str:
     """
     if value and _SAFE.match(value):
         return value
-    return '"' + _NEEDS_ESCAPE.sub(_escape_char, value) + '"'
+    return '"' + escape(value) + '"'
 
 
 def format_args(props: dict[str, str] | tuple[tuple[str, str], ...]) -> str:

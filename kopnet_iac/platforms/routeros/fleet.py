@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -80,8 +81,11 @@ def _plan_one(running: str, intended: str, label: str, compare_sensitive: bool) 
     except KopnetError as exc:
         return "", "", 0, str(exc), type(exc).__name__
     except Exception as exc:  # one broken device must not sink the fleet's plan
-        log.error("planning %s failed unexpectedly", label, exc_info=True)
-        return "", "", 0, f"internal error: {type(exc).__name__}: {exc}", type(exc).__name__
+        # The message of an unexpected exception may quote config text (a secret): report
+        # its type and where it was raised, never its text.
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("planning %s failed unexpectedly: %s\n%s", label, type(exc).__name__, frames)
+        return "", "", 0, f"internal error: {type(exc).__name__} (see the log)", type(exc).__name__
 
 
 def _label(index: int, hosts: Sequence[str] | None) -> str:

@@ -9,6 +9,7 @@ bracket-free line), never a regex per character.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from bisect import bisect_right
@@ -40,6 +41,46 @@ _SIMPLE_ESCAPES = {
     "n": "\n", "r": "\r", "t": "\t", "a": "\x07", "b": "\x08", "f": "\x0c", "v": "\x0b",
     "_": " ", '"': '"', "\\": "\\", "$": "$", "?": "?",
 }  # fmt: skip
+# A token shown in an error message: a plain word (menu word, verb, key), never a value.
+_SHOWABLE = re.compile(r"[A-Za-z0-9/:._,*+@%!-]{1,40}\Z|[][(){}]\Z")
+
+
+@functools.lru_cache(maxsize=64)
+def _sensitive_assignment(path: tuple[str, ...] = ()) -> re.Pattern[str]:
+    from kopnet_iac.platforms.routeros.paths import load_schema
+
+    schema = load_schema()
+    keys = set(schema.global_sensitive)
+    for ps in schema.paths.values():
+        # A key sensitive in one menu only (e.g. the name of an SNMP community) counts
+        # everywhere, unless it identifies entries there: then only in its own menu.
+        keys |= ps.sensitive - set(ps.keys)
+    if path:
+        keys |= schema.get(path).sensitive
+    alternatives = "|".join(sorted((re.escape(k) for k in keys), key=len, reverse=True))
+    return re.compile(rf"(?<![A-Za-z0-9-])!?(?:{alternatives})[ \t]*(?:!=|[=~<>])")
+
+
+def shown_token(token: str | None, context: str, path: tuple[str, ...] = ()) -> str | None:
+    """``token`` if it is safe to quote in an error message, else ``None`` (position only).
+
+    Parse errors must never echo a secret: a token is shown only when it is a plain word (no
+    quote, ``=``, escape, bracket or space, so never a quoted value or a ``key=value`` pair)
+    and the line it comes from (``context``, in menu ``path`` when known) assigns no
+    sensitive field.
+
+    >>> shown_token("adde", "/ip address adde address=1.2.3.4")
+    'adde'
+    >>> shown_token('"TopSecret', 'add name=x comment="TopSecret') is None
+    True
+    >>> shown_token("s3cr3t", "/ppp secret add name=a password=s3cr3t x") is None
+    True
+    """
+    if token is None or not _SHOWABLE.match(token):
+        return None
+    if "=" in context and _sensitive_assignment(path).search(context):
+        return None
+    return token
 
 
 def unescape(text: str) -> str:
@@ -204,9 +245,7 @@ def _balanced(s: str, pos: int, line: _Line, source: str) -> int:
         if c == '"':
             m = _QUOTED.match(s, p)
             if m is None:
-                raise ParseError(
-                    "unterminated string", position=line.position(source, p), token=s[p : p + 20]
-                )
+                raise ParseError("unterminated string", position=line.position(source, p))
             p = m.end()
             continue
         if c == "\\":
@@ -219,11 +258,11 @@ def _balanced(s: str, pos: int, line: _Line, source: str) -> int:
             if not stack:
                 return p + 1
         elif c in ")]}":
-            raise ParseError("mismatched bracket", position=line.position(source, p), token=c)
+            raise ParseError(
+                "mismatched bracket", position=line.position(source, p), token=shown_token(c, s)
+            )
         p += 1
-    raise ParseError(
-        "unclosed bracket", position=line.position(source, pos), token=s[pos : pos + 20]
-    )
+    raise ParseError("unclosed bracket", position=line.position(source, pos))
 
 
 # Token kinds: "w" bare word, "q" quoted word, "b" bracket group, "kv" key=value.
@@ -262,11 +301,7 @@ def _tokens(line: _Line, source: str) -> list[_Token]:
         if c == '"':
             m = _QUOTED.match(s, pos)
             if m is None:
-                raise ParseError(
-                    "unterminated string",
-                    position=line.position(source, pos),
-                    token=s[pos : pos + 20],
-                )
+                raise ParseError("unterminated string", position=line.position(source, pos))
             out.append(("q", unescape(m.group(1)), "", pos))
             pos = m.end()
         elif c in "[({":
@@ -277,7 +312,9 @@ def _tokens(line: _Line, source: str) -> list[_Token]:
             m = _WORD.match(s, pos)
             if m is None:
                 raise ParseError(
-                    "unexpected character", position=line.position(source, pos), token=c
+                    "unexpected character",
+                    position=line.position(source, pos),
+                    token=shown_token(c, s),
                 )
             word = m.group()
             start = pos
@@ -289,11 +326,7 @@ def _tokens(line: _Line, source: str) -> list[_Token]:
                 elif s[pos] == '"':
                     q = _QUOTED.match(s, pos)
                     if q is None:
-                        raise ParseError(
-                            "unterminated string",
-                            position=line.position(source, pos),
-                            token=s[pos : pos + 20],
-                        )
+                        raise ParseError("unterminated string", position=line.position(source, pos))
                     out.append(("kv", word, unescape(q.group(1)), start))
                     pos = q.end()
                 elif s[pos] in "[({":
@@ -309,7 +342,7 @@ def _tokens(line: _Line, source: str) -> list[_Token]:
                 raise ParseError(
                     "unexpected character",
                     position=line.position(source, pos),
-                    token=s[start : pos + 1],
+                    token=shown_token(s[start : pos + 1], s),
                 )
             else:
                 out.append(("w", word, "", start))

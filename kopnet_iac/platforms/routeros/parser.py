@@ -14,6 +14,10 @@ regular expressions (never a regex per character). Two entry points:
 In an export, a bare flag word (``add ... passive``) means ``yes`` and is stored as
 ``passive="yes"``; :func:`parse_script` keeps it as ``""`` for interpreters.
 
+Configuration files written by hand may use console commands: ``enable``, ``disable``,
+``comment`` and ``remove [ find ]`` are modelled, others (``move``, selective ``remove``,
+``unset``, ``print`` ...) are located errors (see :mod:`~kopnet_iac.platforms.routeros.console`).
+
 Leniencies for real-world files (each logged as a warning): an indented ``key=value`` line that
 does not follow a ``\\`` is joined to the previous command (hand-wrapped exports), and a MIME
 multipart boundary line (``-----...``, a web-upload artefact) is skipped.
@@ -26,6 +30,13 @@ import re
 from operator import methodcaller
 
 from kopnet_iac.errors import NotAnExportError, ParseError, SourcePosition
+from kopnet_iac.platforms.routeros.console import (
+    CONSOLE_VERBS,
+    Remove,
+    console_entries,
+    fold,
+    owned_from_here,
+)
 from kopnet_iac.platforms.routeros.lexer import (
     _FAST_FIND,
     _PATH_WORD,
@@ -36,6 +47,7 @@ from kopnet_iac.platforms.routeros.lexer import (
     _tokens,
     parse_selector,
     read_line,
+    shown_token,
     unescape,
 )
 from kopnet_iac.platforms.routeros.model import (
@@ -119,7 +131,9 @@ def _build(line: _Line, section: Path, source: str, flag_value: str, toks: list[
         parts = [p for p in toks[0][1].split("/") if p]
         if not all(_PATH_WORD.match(p) for p in parts):
             raise ParseError(
-                "bad menu path", position=line.position(source, toks[0][3]), token=toks[0][1]
+                "bad menu path",
+                position=line.position(source, toks[0][3]),
+                token=shown_token(toks[0][1], s, section),
             )
         words.extend(parts)
         i = 1
@@ -143,7 +157,11 @@ def _build(line: _Line, section: Path, source: str, flag_value: str, toks: list[
         verb_at = len(words) - 1 if absolute else 0
     elif verb_at < 0:
         kind, val, _, off = toks[0]
-        raise ParseError("expected a command", position=line.position(source, off), token=val)
+        raise ParseError(
+            "expected a command",
+            position=line.position(source, off),
+            token=shown_token(val if kind == "w" else None, s, section),
+        )
     if verb_at < len(words):
         verb = words[verb_at]
         rest = toks[i - (len(words) - verb_at - 1) : i] + rest
@@ -168,11 +186,18 @@ def _build(line: _Line, section: Path, source: str, flag_value: str, toks: list[
             positional_taken = True
         else:
             if kind == "w" and a.startswith("/"):
-                raise ParseError("unexpected path", position=line.position(source, off), token=a)
+                raise ParseError(
+                    "unexpected path",
+                    position=line.position(source, off),
+                    token=shown_token(a, s, section),
+                )
             args.append((a, "" if a.startswith("!") else flag_value))
     if not verb and (args or selector or target):
+        first_word = toks[0][1] if toks[0][0] == "w" else None
         raise ParseError(
-            "expected a command", position=line.position(source, toks[0][3]), token=s[:20]
+            "expected a command",
+            position=line.position(source, toks[0][3]),
+            token=shown_token(first_word, s, section),
         )
     return Command(full, verb, selector, target, tuple(args), lineno, col0 + 1)
 
@@ -319,19 +344,37 @@ def parse_export(text: str, source: str = "<string>") -> RouterOSConfig:
             pos = SourcePosition(source, cmd.line, cmd.column)
             if cmd.raw:
                 raise NotAnExportError(
-                    "script command in what should be an export", position=pos, token=verb
+                    "script command in what should be an export",
+                    position=pos,
+                    token=shown_token(verb, line.text, cmd.path),
                 )
             if verb == "":
                 section = cmd.path
                 entries = config.sections.setdefault(section, [])
                 continue
+            if cmd.path and verb in CONSOLE_VERBS:
+                modelled = console_entries(cmd, source)
+                if isinstance(modelled, Remove):
+                    owned_from_here(config.sections, managed, cmd.path)
+                    continue
+                path_entries = config.sections.setdefault(cmd.path, [])
+                for change in modelled:
+                    if not fold(path_entries, change):
+                        path_entries.append(change)
+                continue
             if not cmd.path:
-                raise ParseError("command outside any menu", position=pos, token=verb)
-            raise ParseError(f"'{verb}' is not an export command", position=pos, token=verb)
+                raise ParseError(
+                    "command outside any menu",
+                    position=pos,
+                    token=shown_token(verb, line.text, cmd.path),
+                )
+            raise ParseError(
+                "not an export command", position=pos, token=shown_token(verb, line.text, cmd.path)
+            )
         props = dict(cmd.args)
         if "" in props:
             pos = SourcePosition(source, cmd.line, cmd.column)
-            raise ParseError("unexpected positional value", position=pos, token=props[""])
+            raise ParseError("unexpected positional value", position=pos)
         config.sections.setdefault(cmd.path, []).append(
             Entry(verb, props, cmd.selector, cmd.target)
         )

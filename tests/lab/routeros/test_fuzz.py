@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import socket
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kopnet_iac.lab.routeros.device import RouterOSDevice
-from kopnet_iac.lab.routeros.store import mask_secrets
+from kopnet_iac.lab.routeros.store import RosError, mask_secrets
 from kopnet_iac.lab.routeros.wire import encode_sentence
 
 from .conftest import TEST_PASSWORD, Lab
@@ -93,11 +94,13 @@ def test_console_script_garbage_is_a_syntax_error(lab: Lab) -> None:
     device = _device(lab)
     interpreter = device.router.interpreter
     assert interpreter is not None
+    before = interpreter.router.store.to_json()
     for text in ('/ip address add address="1.2.3.4', "/ip address set [ find", "}{", "/ip ad\\"):
-        try:
+        with pytest.raises(RosError) as caught:
             lab.loop.run(interpreter.run_text(text, source="junk"))
-        except Exception as exc:
-            assert "syntax error" in str(exc) or "bad command" in str(exc) or "no such" in str(exc)
+        message = str(caught.value)
+        assert "syntax error" in message or "bad command" in message or "no such" in message
+    assert interpreter.router.store.to_json() == before, "garbage changed the configuration"
     assert device.state == "running"
 
 

@@ -26,8 +26,10 @@ def exported_part(config: RouterOSConfig) -> RouterOSConfig:
     return config
 
 
-CASES = sorted(
-    p for p in (Path(REPO_ROOT) / "tests" / "fixtures" / "routeros").glob("*") if p.is_dir()
+CASES = sorted(  # plan cases are the folders with a running.rsc (as in test_fixtures.py)
+    p
+    for p in (Path(REPO_ROOT) / "tests" / "fixtures" / "routeros").glob("*")
+    if (p / "running.rsc").is_file()
 )
 
 

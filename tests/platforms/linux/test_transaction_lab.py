@@ -215,3 +215,31 @@ def test_revert_now_without_any_arm_is_an_error(gateway_lab: Path) -> None:
     sudo_run(info, "rm -rf /var/lib/kopnet/txn")
     with pytest.raises(RollbackError, match="no revert armed"):
         revert_now(target_of(info), village="sukadana")
+
+
+def test_revert_reapplies_the_restored_network(inv: Inventory, gateway_lab: Path) -> None:
+    from kopnet_iac.inventory.addressing import village_addressing
+    from kopnet_iac.platforms.linux.ansible import ROLES_DIR
+    from kopnet_iac.platforms.linux.files import rendered_files
+
+    info = _info(gateway_lab)
+    target = target_of(info)
+    uplink = managed_paths()["networkd:net-uplink"]
+    applier = "/usr/local/lib/kopnet/netapply.py"
+    original = rendered_files(inv, "sukadana", "gw-sukadana")["net-uplink"]
+    edge = village_addressing(inv, "sukadana").uplink_edge.ip
+    write = (
+        f"install -D -m 0755 {ROLES_DIR / 'gateway' / 'files' / 'netapply.py'} {applier}\n"
+        f"mkdir -p /etc/systemd/network\ncat > {uplink} <<'KOPNET_EOF'\n{{text}}KOPNET_EOF\n"
+        f"python3 {applier} networkd {uplink}\n"
+    )
+    sudo_run(info, write.format(text=original))
+    before = read_files(info)
+    arm_revert(target, 300, village="sukadana")
+    changed = original + f"\n[Route]\nDestination=10.254.0.0/24\nGateway={edge}\n"
+    sudo_run(info, write.format(text=changed))
+    assert "10.254.0.0/24" in sudo_run(info, "ip route show proto static")
+    revert_now(target, village="sukadana")
+    assert read_files(info) == before
+    routes = sudo_run(info, "ip route show proto static")
+    assert "10.254.0.0/24" not in routes and "10.255.0.0/24" in routes

@@ -3,6 +3,7 @@ the same model, and plans to nothing against itself."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -70,5 +71,29 @@ def test_corpus_file_round_trips(path: Path) -> None:
     assert equivalent(cfg, parse_export(emit(cfg, terse=True)))
 
 
-def test_corpus_folder_location_is_relative_to_the_repo() -> None:
-    assert CORPUS.parts[-3:] == ("shared", "corpus", "routeros")
+# An oracle independent of the parser: an entry is a physical line starting with add/set, or a
+# terse "/path ... add|set" line (continuation lines never start with either).
+_ENTRY_LINE = re.compile(r"^(add|set)|^/.* (add|set) ")
+
+
+@needs_corpus
+@pytest.mark.parametrize("path", corpus_files(), ids=lambda p: p.name)
+def test_parsed_entries_match_an_independent_line_count(path: Path) -> None:
+    text = read(path)
+    counted = sum(1 for line in text.replace("\r", "").split("\n") if _ENTRY_LINE.search(line))
+    assert counted > 0, f"{path.name} has no add/set line at all"
+    try:
+        cfg = parse_export(text, path.name)
+    except NotAnExportError:
+        assert re.search(r"^\s*:(foreach|global|local|if|do|delay)\b", text, re.M), (
+            f"{path.name} rejected as a script but has no script command"
+        )
+        return
+    assert cfg.line_count() == counted
+    assert len(cfg.sections) <= counted
+
+
+def test_corpus_location_holds_files_when_present() -> None:
+    if CORPUS.is_dir():
+        assert corpus_files(), f"{CORPUS} exists but holds no .rsc file"
+        assert set(EXPECTED) == {p.name for p in corpus_files()}

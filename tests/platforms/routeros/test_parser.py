@@ -188,21 +188,26 @@ def test_script_file_is_not_an_export() -> None:
 @pytest.mark.parametrize(
     ("text", "line", "column", "token"),
     [
-        ('/ip address\nadd comment="unterminated\n', 2, 13, '"unterminated'),
-        ("/ip address\nadd address=1.1.1.1 [ find\n", 2, 21, "[ find"),
+        ('/ip address\nadd comment="unterminated\n', 2, 13, None),
+        ("/ip address\nadd address=1.1.1.1 [ find\n", 2, 21, None),
         ("/ip address\nadd name=a ]\n", 2, 12, "]"),
         ("/ip address\n  add x=1 )\n", 2, 11, ")"),
-        ("/ip pool\nadd name=a\nremove [ find ]\n", 3, 1, "remove"),
+        ("/ip pool\nadd name=a\nremove [ find name=a ]\n", 3, 1, "remove"),
         ("add name=x\n", 1, 1, "add"),
     ],
 )
-def test_errors_carry_line_column_and_token(text: str, line: int, column: int, token: str) -> None:
+def test_errors_carry_line_column_and_token(
+    text: str, line: int, column: int, token: str | None
+) -> None:
     with pytest.raises(ParseError) as info:
         parse_export(text, "bad.rsc")
     err = info.value
     assert err.position is not None
     assert (err.position.file, err.position.line, err.position.column) == ("bad.rsc", line, column)
-    assert err.token is not None and err.token.startswith(token)
+    if token is None:  # a quoted value or a bracket group: position only, never the text
+        assert err.token is None and "(at " not in str(err)
+    else:
+        assert err.token is not None and err.token.startswith(token)
     assert str(err).startswith(f"bad.rsc:{line}:{column}:")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 from hypothesis import HealthCheck, given, settings
@@ -196,5 +195,16 @@ def test_malformed_text_raises_parse_error_or_parses(text: str) -> None:
 @given(configs(), st.integers(min_value=0, max_value=10_000))
 def test_truncated_exports_never_crash(cfg: RouterOSConfig, cut: int) -> None:
     text = emit(cfg)
-    with contextlib.suppress(ParseError):
-        parse_export(text[: cut % (len(text) + 1)])
+    truncated = text[: cut % (len(text) + 1)]
+    try:
+        got = parse_export(truncated, "cut.rsc")
+    except ParseError as exc:
+        # Only the cut (last, incomplete) line can be malformed: whole lines always parse.
+        assert not truncated.endswith("\n"), f"complete lines rejected: {exc}"
+        assert exc.position is not None and exc.position.file == "cut.rsc"
+        assert exc.position.line == truncated.count("\n") + 1
+        return
+    assert got.line_count() <= cfg.line_count()
+    assert parse_export(emit(got)) == got
+    if truncated == text:
+        assert got == parse_export(text)

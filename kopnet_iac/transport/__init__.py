@@ -1,0 +1,1 @@
+"""Transport concerns shared by every driver: SSH host key pinning (:mod:`.hostkeys`)."""
