@@ -157,3 +157,7 @@ class LabError(KopnetError):
 
 class SecretError(KopnetError):
     """A referenced secret cannot be resolved."""
+
+
+class ReportError(KopnetError):
+    """A report (HTML page, SVG drawing) could not be built or written."""

@@ -16,6 +16,20 @@ from kopnet_iac.errors import InventoryError, KopnetError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Exit codes, one convention for every command (see ``kopnet --help``)
+EXIT_OK = 0  # success; nothing differs
+EXIT_DIFFERENT = 1  # differences found (--exit-code), checks failed, nothing applied
+EXIT_USAGE = 2  # usage error (click's own code)
+EXIT_ERROR = 3  # errors: bad inventory, unknown village or revision, device unreachable, ...
+
+EXIT_CODES_HELP = """\b
+Exit codes (every command):
+  0  success; nothing differs
+  1  differences found (diff/drift --exit-code) or checks failed
+  2  usage error (unknown option, missing argument)
+  3+ errors: bad inventory, unknown village, release or git revision,
+     unreachable device, damaged state (4)"""
+
 
 @dataclass(frozen=True)
 class AppContext:
@@ -42,14 +56,14 @@ def echo_json(data: Any) -> None:
 
 @contextmanager
 def cli_errors() -> Iterator[None]:
-    """Turn KopnetError into a clean message and exit code 1 (never a traceback)."""
+    """Turn KopnetError into a clean message and exit code 3 (never a traceback)."""
     try:
         yield
     except InventoryError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         click.echo(f"{len(exc.problems)} problem(s) found", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_ERROR)
     except KopnetError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_ERROR)

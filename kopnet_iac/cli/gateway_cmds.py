@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from kopnet_iac.cli.context import AppContext, cli_errors, echo_json, pass_app
+from kopnet_iac.errors import KopnetError
 
 
 def register(group: click.Group) -> None:
@@ -148,7 +149,7 @@ def _register_gateway(group: click.Group) -> None:
             inv = load_inventory(app.inventory_dir)
             if village not in inv.villages:
                 known = ", ".join(sorted(inv.villages))
-                raise click.UsageError(f"unknown village {village!r} (known: {known})")
+                raise KopnetError(f"unknown village {village!r} (known: {known})")
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
             directory = workdir or Path(".kopnet") / "gateway" / village / stamp
             report = apply_gateway(

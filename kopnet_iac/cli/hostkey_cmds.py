@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kopnet_iac.cli.context import cli_errors, echo_json
+from kopnet_iac.cli.context import EXIT_ERROR, cli_errors, echo_json
 from kopnet_iac.cli.state_cmds import state_option
 from kopnet_iac.transport.hostkeys import HostKeyStore
 
@@ -62,7 +62,7 @@ def forget(host: str, port: int | None, state_dir: Path | None) -> None:
         dropped = store.forget(host, port)
         if not dropped:
             click.echo(f"no pinned host key for {host} in {store.path}", err=True)
-            sys.exit(1)
+            sys.exit(EXIT_ERROR)
         for pin in dropped:
             click.echo(f"forgot {pin.host} {pin.key_type} {pin.fingerprint}")
 

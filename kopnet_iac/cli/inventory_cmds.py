@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from kopnet_iac.cli.context import AppContext, cli_errors, echo_json, pass_app
+from kopnet_iac.cli.context import EXIT_ERROR, AppContext, cli_errors, echo_json, pass_app
 from kopnet_iac.errors import InventoryError, KopnetError
 from kopnet_iac.inventory.addressing import VillageAddressing, addressing_dict, village_addressing
 from kopnet_iac.inventory.loader import Inventory, load_inventory
@@ -56,17 +56,17 @@ def _unknown_village(inv: Inventory, village_id: str) -> KopnetError:
 def validate_cmd(app: AppContext, as_json: bool) -> None:
     """Check the whole inventory: schema, references, addressing, regulation.
 
-    Every problem is printed as FILE:LINE:COL: field.path: message; exit code 1 if any.
+    Every problem is printed as FILE:LINE:COL: field.path: message; exit code 3 if any.
     """
     if as_json:
         try:
             inv = load_inventory(app.inventory_dir)
         except InventoryError as exc:
             echo_json({"ok": False, "problems": _problems_json(exc)})
-            sys.exit(1)
+            sys.exit(EXIT_ERROR)
         except KopnetError as exc:
             echo_json({"ok": False, "problems": [{"message": str(exc)}]})
-            sys.exit(1)
+            sys.exit(EXIT_ERROR)
         warnings = [
             {"position": str(w.position), "field": w.field, "message": w.message}
             for w in inv.warnings
@@ -281,7 +281,7 @@ def update_cmd(app: AppContext, prune: bool, dry_run: bool) -> None:
         click.echo(f"error: {line}", err=True)
     if report.failed:
         click.echo(f"{LOCK_FILE} left unchanged: enlarge or add a pool, then retry", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_ERROR)
     if not report.changed:
         tidy = " (rewritten in canonical form)" if report.rewritten and not dry_run else ""
         click.echo(f"{LOCK_FILE} is up to date{tidy}")

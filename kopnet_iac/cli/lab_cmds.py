@@ -14,7 +14,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from kopnet_iac.cli.context import AppContext, cli_errors, echo_json, pass_app
+from kopnet_iac.cli.context import EXIT_ERROR, AppContext, cli_errors, echo_json, pass_app
 from kopnet_iac.errors import LabError
 from kopnet_iac.lab import control
 from kopnet_iac.lab.control import lab_stats
@@ -314,7 +314,7 @@ def up(
             parts = [f"{len(failed_devices)} device(s) failed to start"] if failed_devices else []
             parts.extend(gateway_failures)
             click.echo("lab up incomplete: " + "; ".join(parts), err=True)
-            sys.exit(1)
+            sys.exit(EXIT_ERROR)
 
 
 @lab.command("down")

@@ -21,11 +21,14 @@ from kopnet_iac.cli import (
     routeros_cmds,
     state_cmds,
 )
-from kopnet_iac.cli.context import AppContext
+from kopnet_iac.cli.context import EXIT_CODES_HELP, AppContext
 from kopnet_iac.cli.hostkey_cmds import hostkey
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES_HELP,
+)
 @click.option(
     "--inventory",
     "inventory_dir",

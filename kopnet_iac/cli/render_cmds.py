@@ -11,6 +11,13 @@ from kopnet_iac.cli.context import AppContext, cli_errors, echo_json, pass_app
 from kopnet_iac.errors import KopnetError, RenderError
 from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.render.compare import COMMENT_LIMIT, format_markdown, format_text
+from kopnet_iac.render.diffgroups import (
+    diff_groups,
+    format_markdown_grouped,
+    format_text_grouped,
+    groups_json,
+    worth_grouping,
+)
 from kopnet_iac.render.gitdiff import diff_revisions
 from kopnet_iac.render.output import write_build
 from kopnet_iac.render.parallel import render_villages_parallel
@@ -130,6 +137,13 @@ def render_cmd(
     help=TEMPLATES_HELP,
 )
 @click.option(
+    "--group/--no-group",
+    default=True,
+    show_default=True,
+    help="Group devices whose changes are the same up to their own names, addresses, VLAN "
+    "ids, SSIDs and frequencies: one diff per distinct change, with its devices.",
+)
+@click.option(
     "--max-chars",
     type=click.IntRange(min=2000),
     default=COMMENT_LIMIT,
@@ -150,6 +164,7 @@ def diff_cmd(
     fmt: str,
     exit_code: bool,
     templates_dir: Path | None,
+    group: bool,
     max_chars: int,
     full_diff: Path | None,
 ) -> None:
@@ -157,7 +172,10 @@ def diff_cmd(
 
     Renders the inventory and templates of both revisions with the current code (no
     device is contacted) and lists, per device, added/removed/changed files with a unified
-    diff. Markdown suits a pull-request comment; JSON suits machines.
+    diff. Markdown suits a pull-request comment; JSON suits machines. Devices sharing a
+    change are grouped (one diff per distinct change; JSON adds "groups"); --no-group shows
+    every device. Exit codes: 0 no difference (or no --exit-code), 1 differences with
+    --exit-code, 2 usage, 3 errors (bad inventory, unknown revision, template error).
     """
     with cli_errors():
         report = diff_revisions(app.inventory_dir, base, head, templates_dir)
@@ -166,8 +184,16 @@ def diff_cmd(
                 full_diff.write_text(format_text(report), encoding="utf-8")
             except OSError as exc:
                 raise KopnetError(f"{full_diff}: cannot write: {exc.strerror}") from exc
+        groups = diff_groups(report) if group else []
         if fmt == "json":
-            echo_json(report.to_json())
+            echo_json(report.to_json() | ({"groups": groups_json(groups)} if group else {}))
+        elif worth_grouping(groups):
+            if fmt == "markdown":
+                name = str(full_diff) if full_diff is not None else None
+                text = format_markdown_grouped(report, groups, limit=max_chars, full_diff=name)
+            else:
+                text = format_text_grouped(report, groups)
+            click.echo(text, nl=False)
         elif fmt == "markdown":
             name = str(full_diff) if full_diff is not None else None
             click.echo(format_markdown(report, limit=max_chars, full_diff=name), nl=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kopnet_iac.cli.context import AppContext, cli_errors, echo_json, pass_app
+from kopnet_iac.cli.context import EXIT_ERROR, AppContext, cli_errors, echo_json, pass_app
 from kopnet_iac.errors import KopnetError, ParseError
 from kopnet_iac.inventory.addressing import village_addressing
 from kopnet_iac.inventory.loader import load_inventory
@@ -44,7 +44,7 @@ def routeros() -> None:
 @routeros.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def check(files: tuple[Path, ...]) -> None:
-    """Parse export FILES and print a summary per file (exit 1 on any error)."""
+    """Parse export FILES and print a summary per file (exit 3 on any error)."""
     failed = 0
     with cli_errors():
         for path in files:
@@ -62,7 +62,7 @@ def check(files: tuple[Path, ...]) -> None:
             )
     if failed:
         click.echo(f"{failed} of {len(files)} file(s) failed", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_ERROR)
 
 
 @routeros.command()

@@ -6,16 +6,17 @@ cannot be used (damaged, newer schema, unreadable; the message names the file).
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from kopnet_iac.cli.context import echo_json
-from kopnet_iac.errors import StateError
+from kopnet_iac.cli.context import EXIT_ERROR, echo_json
+from kopnet_iac.errors import KopnetError, StateError
 from kopnet_iac.state import (
     LockInfo,
     Release,
@@ -26,6 +27,9 @@ from kopnet_iac.state import (
     mask_secrets,
 )
 from kopnet_iac.state.models import format_age, from_text, to_text, utcnow
+
+if TYPE_CHECKING:
+    from kopnet_iac.inventory.loader import Inventory
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,6 +104,7 @@ def register(group: click.Group) -> None:
     group.add_command(history_cmd)
     group.add_command(show_cmd)
     group.add_command(lock_group)
+    group.add_command(topology_cmd)
 
 
 # --------------------------------------------------------------------------- kopnet history
@@ -174,9 +179,25 @@ def history_cmd(
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--rendered", is_flag=True, help="Include the rendered configs (placeholders).")
 @click.option("--plans/--no-plans", default=True, show_default=True, help="Per-device plans.")
+@click.option(
+    "--html",
+    "html_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the release as one self-contained HTML page (topology, timeline, "
+    "plans, checks) to FILE.",
+)
 @state_option
+@click.pass_context
 def show_cmd(
-    release_id: str, as_json: bool, rendered: bool, plans: bool, state_dir: Path | None
+    ctx: click.Context,
+    release_id: str,
+    as_json: bool,
+    rendered: bool,
+    plans: bool,
+    html_file: Path | None,
+    state_dir: Path | None,
 ) -> None:
     """Outcome, timeline, devices, plans and verification of RELEASE (secrets masked)."""
     with state_errors():
@@ -187,8 +208,12 @@ def show_cmd(
             )
         try:
             release = store.get_release(release_id)
+            if html_file is not None:
+                _write_html(ctx, store, release_id, html_file)
         finally:
             store.close()
+    if html_file is not None and not as_json:
+        click.echo(f"report written to {html_file}", err=True)
     if as_json:
         data = release.as_dict(rendered=rendered)
         for device in data["devices"]:
@@ -198,6 +223,32 @@ def show_cmd(
         echo_json(data)
         return
     _print_release(release, rendered=rendered, plans=plans)
+
+
+def _write_html(ctx: click.Context, store: ReleaseStore, release_id: str, path: Path) -> None:
+    from kopnet_iac.cli.context import app_context
+    from kopnet_iac.report.release import write_release_report
+
+    inventory = load_inventory_quietly(app_context(ctx).inventory_dir)
+    try:
+        write_release_report(store, release_id, path, inventory=inventory)
+    except KopnetError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def load_inventory_quietly(inventory_dir: Path) -> Inventory | None:
+    """The inventory for a drawing, or None when there is none here or it does not load
+    (a report of the past must not depend on today's inventory being valid)."""
+    from kopnet_iac.inventory.loader import load_inventory
+
+    if not inventory_dir.is_dir():
+        return None
+    try:
+        return load_inventory(inventory_dir)
+    except KopnetError as exc:
+        logging.getLogger(__name__).warning("no topology drawing: %s", exc)
+        return None
 
 
 def _print_release(release: Release, *, rendered: bool, plans: bool) -> None:
@@ -375,3 +426,51 @@ def lock_break_cmd(village: str, yes: bool, state_dir: Path | None) -> None:
         f"lock of {village} broken (was held by {broken.operator} on {broken.host}, "
         f"pid {broken.pid})"
     )
+
+
+# --------------------------------------------------------------------------- kopnet topology
+
+
+@click.command("topology")
+@click.argument("village")
+@click.option(
+    "--svg",
+    "svg_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Write the drawing to FILE (SVG; '-' for standard output).",
+)
+@state_option
+@click.pass_context
+def topology_cmd(ctx: click.Context, village: str, svg_file: Path, state_dir: Path | None) -> None:
+    """Draw VILLAGE from the inventory: ISP edge and uplink, gateway, core router, radios,
+    links with their ports, hamlets with VLANs and sectors; each device coloured by its
+    outcome in the village's latest release."""
+    from kopnet_iac.cli.context import app_context, cli_errors
+    from kopnet_iac.inventory.loader import load_inventory
+    from kopnet_iac.report.html import write_atomic
+    from kopnet_iac.report.release import device_states
+    from kopnet_iac.report.topology import render_topology_svg
+
+    with cli_errors():
+        inv = load_inventory(app_context(ctx).inventory_dir)
+        if village not in inv.villages:
+            known = ", ".join(sorted(inv.villages))
+            raise KopnetError(f"unknown village {village!r} (known: {known})")
+        states: dict[str, str] = {}
+        with state_errors():
+            store = _open(state_dir)
+            if store is not None:
+                try:
+                    latest = store.releases(village, limit=1)
+                finally:
+                    store.close()
+                if latest:
+                    states = device_states(latest[0])
+        svg = render_topology_svg(inv.villages[village], states, standalone=True)
+        if str(svg_file) == "-":
+            click.echo(svg)
+        else:
+            write_atomic(svg_file, svg + "\n")
+            click.echo(f"topology of {village} written to {svg_file}", err=True)

@@ -231,7 +231,20 @@ class _Transaction(VillagePlan):
                 )
             self.journal("finish", outcome=outcome)
             self.store.finish_release(self.rid, outcome, error=self.report.error or None)
+            self._write_report()
         self.emit("finish", outcome, detail=self.report.error)
+
+    def _write_report(self) -> None:
+        """The release as one HTML page beside the store: ``<state>/reports/<release>.html``.
+        A report that cannot be written is logged; it never changes the release's outcome."""
+        from kopnet_iac.report.release import write_release_report
+
+        assert self.rid is not None
+        path = self.store.path.parent / "reports" / f"{self.rid}.html"
+        try:
+            write_release_report(self.store, self.rid, path, inventory=self.inv)
+        except Exception as exc:  # the release is recorded; the page is a convenience
+            log.warning("%s: release report not written: %s", self.opts.village, exc)
 
     def _fail(self, exc: BaseException) -> None:
         message = str(exc) or type(exc).__name__

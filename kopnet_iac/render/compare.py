@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from kopnet_iac.render.renderer import Artifact
+
+if TYPE_CHECKING:
+    from kopnet_iac.render.grouping import VillageValues
 
 Status = Literal["added", "removed", "changed"]
 
@@ -33,6 +36,8 @@ class DiffReport:
     scope: str
     rendered_villages: int
     changes: list[FileChange] = field(default_factory=list)
+    #: per changed village, its own values (to group devices by their distinct changes)
+    values: dict[str, VillageValues] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def changed(self) -> bool:

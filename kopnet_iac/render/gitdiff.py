@@ -16,13 +16,14 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from kopnet_iac.errors import InventoryError, InventoryProblem, RenderError, SourcePosition
 from kopnet_iac.inventory.loader import Inventory, load_inventory
 from kopnet_iac.inventory.lockfile import LOCK_FILE
 from kopnet_iac.render.compare import DiffReport, compare_artifacts
+from kopnet_iac.render.grouping import fleet_values
 from kopnet_iac.render.parallel import render_villages_parallel
 from kopnet_iac.render.renderer import Artifact, Renderer, default_templates_dir
 
@@ -325,6 +326,8 @@ def diff_revisions(
             head_renderer = Renderer(head_tpl)
         old, n_old = _render_side(base_inv, base_renderer, base)
         new, n_new = _render_side(head_inv, head_renderer, head_label)
-    return compare_artifacts(
+    report = compare_artifacts(
         old, new, base=base, head=head_label, scope=scope, villages=max(n_old, n_new)
     )
+    changed = {c.village for c in report.changes}
+    return replace(report, values=fleet_values((base_inv, head_inv), changed))

@@ -115,6 +115,11 @@ def test_a_failing_check_reverts_every_device_to_its_exact_config(lab: DeployLab
     assert applied[-1] == "bh-lebung-itam-a"
     assert {h for s, h in steps if s == "revert"} == set(DEVICES)
     assert not leaked(json.dumps([release.devices, release.verification, release.journal]))
+    # the deploy wrote its report: the failing check is on it
+    page = (lab.state / "reports" / f"{release.id}.html").read_text()
+    assert "bh-lebung-itam-a</td><td>radio-link</td>" in page and "FAILED" in page
+    assert 'data-host="bh-lebung-itam-a" data-state="reverted"' in page
+    assert not leaked(page)
 
 
 def test_fresh_rollout_converges_and_verifies(lab: DeployLab) -> None:
@@ -367,5 +372,7 @@ def test_no_secret_value_anywhere_in_the_release_store(lab: DeployLab) -> None:
         )
         assert not leaked(text), release.id
     store.close()
-    for path in lab.state.iterdir():  # the database, its WAL and anything else there
+    files = [path for path in lab.state.rglob("*") if path.is_file()]
+    assert any(path.suffix == ".html" for path in files)  # the release reports
+    for path in files:  # the database, its WAL, the reports and anything else there
         assert not leaked(path.read_bytes().decode("latin-1")), path.name

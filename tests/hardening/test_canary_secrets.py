@@ -74,7 +74,7 @@ STEPS: list[Step] = [
     ),
     Step("routeros-lint", ("-vv", "routeros", "lint", "{intended}"), None),
     Step("routeros-lint-running", ("routeros", "lint", "{running}"), None),
-    Step("routeros-check-broken", ("-vv", "routeros", "check", "{broken}"), 1),
+    Step("routeros-check-broken", ("-vv", "routeros", "check", "{broken}"), 3),
     Step("routeros-diff-broken", ("routeros", "diff", "{running}", "{broken}"), None),
     Step("routeros-lint-broken", ("routeros", "lint", "{broken}"), None),
     Step("hostkey-list", ("hostkey", "list")),
@@ -323,7 +323,12 @@ def _call_release_store(ws: Workspace) -> object:
             )  # fmt: skip
             store.finish_release(rid, "failed", error="apply failed")
         release = store.get_release(rid)
-    return (release.devices, release.journal)
+        # the HTML report every deploy writes beside the store, from that same release
+        from kopnet_iac.report.release import write_release_report
+
+        page = ws.root / "state" / "reports" / f"{rid}.html"
+        write_release_report(store, rid, page, inventory=inv)
+    return (release.devices, release.journal, page.read_text())
 
 
 CALLS: list[tuple[str, Callable[[Workspace], object]]] = [
@@ -416,6 +421,7 @@ def test_no_canary_in_any_output_or_file(workspace: Workspace) -> None:
     assert "********" in by_name["routeros-diff"].output  # the secrets differ: a plan, masked
     assert "unterminated string" in by_name["routeros-check-broken"].output
     assert "line" in by_name["bad-vault"].output and "fleet.vault" in by_name["bad-vault"].output
+    assert list((workspace.root / "state" / "reports").glob("*.html")), "no release report"
     leaks = _leaks(workspace, outcomes)
     assert not leaks, "secret values leaked:\n" + "\n".join(leaks)
 

@@ -24,7 +24,7 @@ def run(inv_dir: Path, *args: str, env: dict[str, str] | None = None) -> Result:
 
 
 def assert_clean_failure(result: Result) -> None:
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 3, result.output
     assert isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
 
@@ -105,7 +105,7 @@ def test_validate_as_a_process_exits_1_without_traceback(inv_dir: Path) -> None:
         timeout=60,
         cwd=REPO_ROOT,
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     assert "Traceback" not in proc.stderr
     assert "uplink.orbit: a vsat uplink needs 'orbit' (geo or leo)" in proc.stderr
 

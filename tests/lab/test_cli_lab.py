@@ -182,7 +182,7 @@ def test_up_status_fault_log_down(lab: Lab) -> None:
     if all(row["state"] == "running" for row in routers):
         assert up.returncode == 0
     else:  # RouterOS emulator missing or broken: reported, exit code says so
-        assert up.returncode == 1 and "failed to start" in up.stderr
+        assert up.returncode == 3 and "failed to start" in up.stderr
     assert status[RADIO_B]["faults"] == {"trap_pattern": "HTTP GET /getcfg.cgi"}
     assert len({row["host"] for row in status.values()}) == len(status)
     assert all(row["host"].startswith(lab.prefix + ".") for row in status.values())
@@ -246,9 +246,9 @@ def test_up_status_fault_log_down(lab: Lab) -> None:
     log = lab.kopnet("lab", "log", RADIO_A, inproc=True).stdout.splitlines()
     assert "ssh login kopnet" in log and "hostname" in log
     assert any(line.startswith("echo snmp.location") for line in log)
-    assert lab.kopnet("lab", "log", "nope", check=False, inproc=True).returncode == 1
+    assert lab.kopnet("lab", "log", "nope", check=False, inproc=True).returncode == 3
     bad = lab.kopnet("lab", "fault", RADIO_A, "--latency", "-3", check=False, inproc=True)
-    assert bad.returncode == 1 and "error:" in bad.stderr
+    assert bad.returncode == 3 and "error:" in bad.stderr
 
     # the daemon also survives garbage on its control socket
     with socket.socket(socket.AF_UNIX) as sock:
@@ -265,7 +265,7 @@ def test_up_status_fault_log_down(lab: Lab) -> None:
     assert not control.pid_alive(pid)
     assert not (lab.dir / control.PID_NAME).exists()
     gone = lab.kopnet("lab", "status", check=False, inproc=True)
-    assert gone.returncode == 1 and "no lab running" in gone.stderr
+    assert gone.returncode == 3 and "no lab running" in gone.stderr
     with pytest.raises(LabError, match="no lab running"):
         lab_targets(lab.dir)
     assert "no lab daemon was running" in lab.kopnet("lab", "down", inproc=True).stdout

@@ -40,7 +40,7 @@ def lab_under_var(tmp_path: Path) -> Iterator[Lab]:
 @pytest.mark.root
 def test_gateway_start_failure_is_a_non_zero_exit_with_the_reason(lab_under_var: Lab) -> None:
     up = lab_under_var.kopnet("lab", "up", "sukadana", check=False)
-    assert up.returncode == 1, up.stdout + up.stderr
+    assert up.returncode == 3, up.stdout + up.stderr
     assert "gateway of sukadana not started" in up.stderr
     assert "must not be under /var" in up.stderr
     assert "lab up incomplete" in up.stderr

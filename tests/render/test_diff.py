@@ -120,11 +120,11 @@ def test_template_change_renders_every_village(git_repo: MakeRepo) -> None:
 def test_unknown_revision_is_a_clear_error(git_repo: MakeRepo) -> None:
     repo = git_repo()
     result = _diff(repo, "--base", "no-such-branch")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "unknown revision 'no-such-branch'" in result.output
     assert "Traceback" not in result.output
     result = _diff(repo, "--base", "HEAD", "--head", "deadbeef")
-    assert result.exit_code == 1 and "unknown revision 'deadbeef'" in result.output
+    assert result.exit_code == 3 and "unknown revision 'deadbeef'" in result.output
 
 
 def test_not_a_git_repository(inventory_copy: Path) -> None:
@@ -137,7 +137,7 @@ def test_broken_inventory_at_head_is_reported(git_repo: MakeRepo) -> None:
     village = repo / "inventory" / "villages" / "sukadana.yaml"
     village.write_text(village.read_text().replace("channel_width: 40", "channel_width: 33"))
     result = _diff(repo, "--base", "HEAD")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "Traceback" not in result.output
     assert "channel_width" in result.output
 
@@ -209,14 +209,14 @@ def test_broken_inventory_positions_name_revision_or_real_file(git_repo: MakeRep
     village.write_text(good.replace("channel_width: 40", "channel_width: 33"))
     # working tree broken: the real file is named
     result = _diff(repo, "--base", "HEAD")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert f"{village}:" in result.output
     # broken commit as base, fixed commit as head: the revision is named
     git(repo, "commit", "-q", "-am", "broken")
     village.write_text(good.replace("KopNet-Sukadana-1", "KopNet-Sukadana-Satu"))
     git(repo, "commit", "-q", "-am", "fixed")
     result = _diff(repo, "--base", "HEAD~1", "--head", "HEAD")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 3, result.output
     assert "HEAD~1:inventory/villages/sukadana.yaml:" in result.output
     assert "/dev/shm" not in result.output and "kopnet-diff-" not in result.output
 
@@ -239,7 +239,7 @@ def test_new_village_without_allocation_blames_the_working_tree(git_repo: MakeRe
         text = text.replace(old, new)
     (villages / "desa-baru.yaml").write_text(text)
     result = _diff(repo, "--base", "HEAD")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert f"{villages / 'desa-baru.yaml'}:" in result.output
     assert "desa-baru has no address allocation; run `kopnet addresses update`" in result.output
     assert "addresses.lock.yaml" not in result.output and "HEAD:" not in result.output
@@ -263,7 +263,7 @@ def test_large_markdown_diff_fits_a_pull_request_comment(
     limit = 6000
     result = _diff(
         repo, "--base", "HEAD", "--format", "markdown", "--max-chars", str(limit),
-        "--full-diff", str(full),
+        "--full-diff", str(full), "--no-group",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     text = result.output

@@ -122,7 +122,7 @@ def test_error_in_second_village_leaves_previous_build_untouched(
         + '{% if village.id == "pematang-panggang" %}{{ no_such_variable }}{% endif %}\n'
     )
     result = runner.invoke(cli, [*args, "--templates", str(templates_copy)])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "Traceback" not in result.output
     assert "core-pematang" in result.output
     assert _tree(out) == before
@@ -166,7 +166,7 @@ def test_template_syntax_error_via_cli(inventory_copy: Path, templates_copy: Pat
         ["--inventory", str(inventory_copy), "render", "--all", "--templates", str(templates_copy),
          "--out", str(inventory_copy.parent / "out")],
     )  # fmt: skip
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "Traceback" not in result.output
     assert re.search(r"airos/radio/system\.cfg\.j2:\d+: template syntax error", result.output)
     assert "bh-lebung-itam-a" in result.output
@@ -180,7 +180,7 @@ def test_malformed_inventory_reports_inventory_errors(inventory_copy: Path, tmp_
     result = CliRunner().invoke(
         cli, ["--inventory", str(inventory_copy), "render", "--all", "--out", str(out)]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "Traceback" not in result.output
     assert "sukadana.yaml" in result.output and "bandwidth_mbps" in result.output
     assert not out.exists()
@@ -189,7 +189,7 @@ def test_malformed_inventory_reports_inventory_errors(inventory_copy: Path, tmp_
 def test_unknown_village_and_bad_arguments(inventory_copy: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["--inventory", str(inventory_copy), "render", "desa-x"])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "unknown village" in result.output and "desa-x" in result.output
     result = runner.invoke(cli, ["--inventory", str(inventory_copy), "render"])
     assert result.exit_code != 0

@@ -197,7 +197,7 @@ def test_forget_then_the_new_key_is_accepted(server: Server, tmp_path: Path) -> 
     assert _run(_target(server, store)) == "pong\n"
     assert [p.fingerprint for p in store.entries()] == [fingerprint(server.public())]
     again = runner.invoke(cli, ["hostkey", "forget", "no-such-host", "--state", str(state)])
-    assert again.exit_code == 1 and "no pinned host key" in again.output
+    assert again.exit_code == 3 and "no pinned host key" in again.output
 
 
 def test_forget_by_device_name_and_port(store: HostKeyStore) -> None:

@@ -18,9 +18,11 @@ from tests.lab.routeros.conftest import TEST_PASSWORD, Lab, LoopThread
 
 _HOSTS = itertools.count(2)
 PREFIX = os.environ.get("KOPNET_LAB_PREFIX", "127.81")
+# One /24 per test process, so two runs side by side on one machine never share an address.
+SUBNET = f"{PREFIX}.{100 + os.getpid() % 140}"
 MODEL = "RB5009UG+S+IN"
 
-__all__ = ["MODEL", "TEST_PASSWORD", "Lab", "wait_for"]
+__all__ = ["MODEL", "SUBNET", "TEST_PASSWORD", "Lab", "wait_for"]
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, step: float = 0.05) -> bool:
@@ -49,8 +51,10 @@ def lab(loop_thread: LoopThread, tmp_path: Path) -> Iterator[Lab]:
 
 def start_router(lab: Lab, faults: Faults | None = None, **spec: Any) -> RouterOSDevice:
     n = next(_HOSTS)
+    if n > 240:
+        raise RuntimeError("more emulated routers than one test process has addresses for")
     values: dict[str, Any] = {
-        "host": f"{PREFIX}.{100 + n // 250}.{n % 250 + 2}",
+        "host": f"{SUBNET}.{n}",
         "model": MODEL,
         "hostname": f"core-t{n}",
         "serial": "HE10TEST001",

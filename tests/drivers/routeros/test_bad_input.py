@@ -22,14 +22,14 @@ from kopnet_iac.drivers.routeros.errors import (
 from kopnet_iac.errors import KopnetError
 from kopnet_iac.lab.routeros.device import RouterOSDevice
 
-from .conftest import PREFIX, config_commands, export_body, make_driver, nornir_for, wait_for
+from .conftest import SUBNET, config_commands, export_body, make_driver, nornir_for, wait_for
 
 ONE_LINE = "/system identity\nset name=core-renamed\n"
 
 
 def test_unreachable_device(router: RouterOSDevice) -> None:
     drv = make_driver(router)
-    drv.hostname = f"{PREFIX}.250.250"  # nothing listens there
+    drv.hostname = f"{SUBNET}.251"  # nothing listens there
     drv.session.host = drv.hostname
     with pytest.raises(DeviceConnectError) as info:
         drv.open()

@@ -4,17 +4,16 @@ compare is empty) on an emulated device of its own model and ports."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.render.renderer import render_device
-from tests.conftest import REPO_ROOT
+from tests.conftest import EXAMPLE_FLEET
 
 from .conftest import TEST_PASSWORD, Lab, make_driver, start_router
 
-INVENTORY = load_inventory(Path(REPO_ROOT) / "inventory")
+INVENTORY = load_inventory(EXAMPLE_FLEET)
 DEVICES = [
     (vid, device)
     for vid in sorted(INVENTORY.villages)

@@ -3,7 +3,6 @@ the lab's emulated RouterOS device."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.lab.routeros.device import RouterOSDevice
 from kopnet_iac.platforms.routeros import equivalent, parse_export, plan, target_state
 from kopnet_iac.render.renderer import render_device
-from tests.conftest import REPO_ROOT
+from tests.conftest import EXAMPLE_FLEET
 
 from .conftest import (
     TEST_PASSWORD,
@@ -41,7 +40,7 @@ ONE_LINE = "/system identity\nset name=core-renamed\n"
 
 
 def village_config(village: str = "sukadana", host: str = "core-sukadana") -> str:
-    inv = load_inventory(Path(REPO_ROOT) / "inventory")
+    inv = load_inventory(EXAMPLE_FLEET)
     return render_device(inv, village, host)[f"{host}.rsc"]
 
 

@@ -8,11 +8,11 @@ import pytest
 
 from kopnet_iac.lab.routeros.device import RouterOSDevice
 
-from .conftest import PREFIX, Lab, config_commands, make_driver
+from .conftest import SUBNET, Lab, config_commands, make_driver
 from .proxy import CountingProxy
 
 ONE_LINE = "/system identity\nset name=core-renamed\n"
-PROXY_HOST = f"{PREFIX}.240.9"
+PROXY_HOST = f"{SUBNET}.250"
 
 
 @pytest.fixture

@@ -78,13 +78,13 @@ def test_verify_fresh_gateway_fails_with_exit_1(inv: Inventory, lab_dir: Path) -
 
 def test_verify_without_a_lab_says_how_to_start_one(tmp_path: Path) -> None:
     code, _, err = _verify("sukadana", "--lab", "--lab-dir", str(tmp_path / "none"))
-    assert code == 1
+    assert code == 3
     assert "no lab running" in err and "kopnet lab up sukadana" in err
 
 
 def test_verify_unknown_village() -> None:
     code, _, err = _verify("desa-tidak-ada")
-    assert code == 1 and "unknown village 'desa-tidak-ada'" in err and "sukadana" in err
+    assert code == 3 and "unknown village 'desa-tidak-ada'" in err and "sukadana" in err
 
 
 def test_verify_production_needs_the_gateway_secret() -> None:
@@ -94,7 +94,7 @@ def test_verify_production_needs_the_gateway_secret() -> None:
         "KOPNET_VAULT_PASSWORD_FILE": None,
     }
     code, _, err = _verify("sukadana", env=unset)
-    assert code == 1 and "gw-admin" in err and "KOPNET_SECRET_GW_ADMIN" in err
+    assert code == 3 and "gw-admin" in err and "KOPNET_SECRET_GW_ADMIN" in err
 
 
 def _inventory() -> Inventory:

@@ -18,11 +18,11 @@ from tests.platforms.linux.conftest import INVENTORY_DIR
 BIN = Path(sys.executable).parent
 
 
-def test_apply_unknown_village_is_a_usage_error() -> None:
+def test_apply_unknown_village_is_an_error() -> None:
     result = CliRunner().invoke(
         cli, ["--inventory", str(INVENTORY_DIR), "gateway", "apply", "desa-nowhere", "--check"]
     )
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "unknown village 'desa-nowhere'" in result.output
     assert "sukadana" in result.output
 
@@ -35,7 +35,7 @@ def test_apply_lab_without_a_running_lab_says_so(tmp_path: Path) -> None:
             *("--lab-dir", str(tmp_path / "no-lab"), "--check"),
         ],
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "sukadana/gw-sukadana: no lab gateway recorded" in result.output
     assert "Traceback" not in result.output
 

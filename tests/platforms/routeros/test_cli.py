@@ -30,7 +30,7 @@ def test_check_reports_file_line_column(tmp_path: Path) -> None:
     script.write_text(":delay 5\n")
     good = FIXTURES / "firewall_reorder" / "running.rsc"
     code, out, err = _run("check", str(good), str(bad), str(script))
-    assert code == 1
+    assert code == 3
     assert f"{bad}:2:13: unterminated string" in err
     assert f"{script}:1:1:" in err and "NotAnExportError" in err
     assert "2 of 3 file(s) failed" in err
@@ -39,7 +39,7 @@ def test_check_reports_file_line_column(tmp_path: Path) -> None:
 
 def test_check_missing_file_is_a_clean_error(tmp_path: Path) -> None:
     code, _, err = _run("check", str(tmp_path / "nope.rsc"))
-    assert code == 1 and "cannot read" in err
+    assert code == 3 and "cannot read" in err
 
 
 def test_diff_prints_plan_and_revert() -> None:
@@ -72,13 +72,13 @@ def test_diff_masks_secrets_unless_asked() -> None:
     assert out == read(case / "plan.rsc")
 
 
-def test_diff_plan_error_exits_1(tmp_path: Path) -> None:
+def test_diff_plan_error_exits_3(tmp_path: Path) -> None:
     dup = tmp_path / "dup.rsc"
     dup.write_text("/ip pool\nadd name=a ranges=10.0.0.2\nadd name=a ranges=10.0.0.3\n")
     empty = tmp_path / "empty.rsc"
     empty.write_text("")
     code, _, err = _run("diff", str(empty), str(dup))
-    assert code == 1 and "/ip pool: duplicate entry in intended: name=a" in err
+    assert code == 3 and "/ip pool: duplicate entry in intended: name=a" in err
 
 
 def test_lint_text_and_json(tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_lint_text_and_json(tmp_path: Path) -> None:
     assert data["files"][str(bad)][0]["rule"] == "ROS-RF-001"
     assert data["files"][str(bad)][0]["line"] == line
     code, _, err = _run("lint", str(clean), "--mgmt-net", "not-a-net")
-    assert code == 1 and "bad network" in err
+    assert code == 3 and "bad network" in err
 
 
 def test_lint_lists_its_rules_and_needs_a_file() -> None:

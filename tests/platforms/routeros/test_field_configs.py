@@ -61,7 +61,7 @@ def test_cli_check_reports_without_a_traceback(path: Path) -> None:
     want = EXPECTED[path.name]
     assert "Traceback" not in result.output
     if "error" in want:
-        assert result.exit_code == 1
+        assert result.exit_code == 3
         assert f"{path}:{want['error']}: " in result.output
     else:
         assert result.exit_code == 0 and f"{path}: ok" in result.output
