@@ -3,10 +3,12 @@
 Every case takes one village from one intended configuration (an inventory variant) to another
 while one fault hits one device at one step of the transaction: a session dropped at a step (or
 after a random number of commands), a failing command (trap), a stall, a reboot in the middle of
-the apply, a full disk, a verification failure (a radio link down), or the controller killed
-with SIGKILL (``kopnet deploy ... --lab --yes --json`` as a subprocess, killed when its progress
-output reaches a chosen step). After the case every fault is cleared and the devices' own revert
-timers are given their time, then the case passes only when
+the apply, a full disk, a verification failure (a radio or linked port down), a session lost
+during the revert that follows a failed verification, or the controller killed with SIGKILL
+(``kopnet deploy ... --lab --yes --json`` as a subprocess, killed when its progress output
+reaches a chosen step). The faulty device is one the change touches. After the case every fault
+is cleared and the devices' own revert timers are given their time, then the case passes only
+when
 
 * every device runs EXACTLY its old configuration (the running config read before the case, the
   engine's semantic comparison for RouterOS, ``system.cfg`` keys for airOS) or its new intended
@@ -18,8 +20,11 @@ timers are given their time, then the case passes only when
   else the next deploy) into one of those.
 
 The lab runs the villages' emulated RouterOS/airOS devices only (no gateway namespaces): the
-gateway's Ansible run makes every case several times slower. Cases are generated from
-``--seed`` and their number alone, so ``--replay N`` re-runs case N on a fresh lab.
+gateway's Ansible run makes every case several times slower. Revert timers are short
+(``--revert-in``, default 30 s, the deploy's minimum); no link delay. Cases are generated from
+``--seed`` and their number alone, so ``--replay N`` (same ``--villages``) re-runs case N on a
+fresh lab. The table counts, per fault and step, the cases, those that passed, and those whose
+fault reached a device ("hit": its trigger step ran, a drop or trap pattern matched a command).
 
 Usage::
 
