@@ -313,3 +313,18 @@ def test_render_lint_gate_passes_the_fleet_and_catches_an_open_radio(
     path, line = lines[0].split(": ")[0].rsplit(":", 1)
     assert "nv2-preshared-key" in Path(path).read_text().splitlines()[int(line) - 1]
     assert sum(": AIR-RF-001: " in ln for ln in result.output.splitlines()) == len(CFG)
+
+
+@pytest.mark.parametrize("village_id", sorted(INV.villages))
+def test_hotspot_and_pppoe_subscribers_get_the_gateways_filtered_dns(village_id: str) -> None:
+    """PPPoE subscribers are handed the gateway's cache; hotspot clients ask the core router,
+    so the router itself must ask the gateway too (which forwards to the regulator's resolver),
+    never the NOC resolvers directly."""
+    village = INV.village(village_id)
+    gateway = next(d for d in village.devices if d.role == "gateway").hostname
+    loopback = str(village_addressing(INV, village_id).loopbacks[gateway])
+    core = next(a for a in RSC if a.village == village_id and a.role == "core-router").text
+    (dns,) = [_props(ln) for ln in _section(core, "/ip dns")]
+    assert dns["servers"] == loopback
+    profiles = [_props(ln) for ln in _section(core, "/ppp profile")]
+    assert profiles and all(p["dns-server"] == loopback for p in profiles if "dns-server" in p)
