@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from kopnet_iac.cli.context import AppContext, echo_json, pass_app
 
@@ -241,11 +242,44 @@ def _run(app: AppContext, village: str, run: Any, **flags: Any) -> None:
 
 
 @click.command("deploy")
-@click.argument("village")
+@click.argument("villages", nargs=-1)
+@click.option("--all", "all_villages", is_flag=True, help="Every village, in waves.")
+@click.option("--canary", type=int, default=1, show_default=True, help="Villages in wave 0.")
+@click.option(
+    "--batch-growth",
+    type=float,
+    default=2.0,
+    show_default=True,
+    metavar="F",
+    help="Each wave after the canary is F times the one before.",
+)
+@click.option(
+    "--max-parallel", type=int, default=4, show_default=True, help="Villages deploying at once."
+)
+@click.option(
+    "--max-fail",
+    default="0",
+    show_default=True,
+    metavar="N|P%",
+    help="Failed villages tolerated; one more stops the rollout (running ones finish).",
+)
+@click.option("--resume", metavar="ROLLOUT", help="Deploy what a stopped rollout left undone.")
 @_transaction_options
 @pass_app
-def deploy(app: AppContext, /, village: str, **flags: Any) -> None:
-    """Deploy VILLAGE's rendered configs to all its devices as one transaction.
+def deploy(
+    app: AppContext,
+    /,
+    villages: tuple[str, ...],
+    all_villages: bool,
+    canary: int,
+    batch_growth: float,
+    max_parallel: int,
+    max_fail: str,
+    resume: str | None,
+    **flags: Any,
+) -> None:
+    """Deploy VILLAGE's rendered configs to all its devices as one transaction; with several
+    villages, --all or --resume, roll the fleet out in waves.
 
     \b
     Reads every device, plans every change and shows it (secrets masked), asks (unless --yes),
@@ -254,10 +288,70 @@ def deploy(app: AppContext, /, village: str, **flags: Any) -> None:
     A release left in doubt by an earlier run is first resolved by reading the devices.
     Exit: 0 confirmed or no change, 1 checks failed (reverted) or changes only planned,
     2 usage, 3 errors (nothing half-applied).
-    """
-    from kopnet_iac.deploy.transaction import deploy_village
 
-    _run(app, village, deploy_village, **flags)
+    \b
+    Rollout: --canary villages first, then waves growing by --batch-growth, at most
+    --max-parallel villages at once; when more than --max-fail villages failed, no new
+    village starts. Recorded in the release store; --resume ROLLOUT deploys the villages
+    that did not succeed. --dry-run plans every village and groups the devices by distinct
+    change. Exit: 0 every village confirmed or no change, 1 some failed or not started.
+    """
+    context = click.get_current_context()
+    waves_asked = any(
+        context.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+        for name in ("canary", "batch_growth", "max_parallel", "max_fail")
+    )
+    fleet = all_villages or resume is not None or len(villages) != 1 or waves_asked
+    if not fleet:
+        from kopnet_iac.deploy.transaction import deploy_village
+
+        _run(app, villages[0], deploy_village, **flags)
+        return
+    from kopnet_iac.cli.fleet_cmds import fleet_deploy
+    from kopnet_iac.deploy.transaction import DeployOptions
+    from kopnet_iac.errors import KopnetError
+    from kopnet_iac.lab.control import resolve_lab_dir
+
+    if resume is not None and (villages or all_villages):
+        raise click.UsageError("--resume ROLLOUT takes no VILLAGE and no --all")
+    if resume is None and all_villages == bool(villages):
+        raise click.UsageError("give VILLAGE names or --all (not both)")
+    if flags["only"]:
+        raise click.UsageError("--only names devices of one village; not with a rollout")
+    if max_parallel < 1:
+        raise click.UsageError(f"--max-parallel {max_parallel}: at least 1")
+    chosen: list[str] = []
+    if resume is None:
+        from kopnet_iac.fleet.reading import check_villages
+        from kopnet_iac.inventory.loader import load_inventory
+
+        try:
+            inv = load_inventory(app.inventory_dir)
+            chosen = check_villages(inv, sorted(inv.villages) if all_villages else list(villages))
+        except KopnetError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(3)
+    template = DeployOptions(
+        village="",
+        inventory_dir=app.inventory_dir,
+        lab_dir=resolve_lab_dir(flags["lab_dir"]) if flags["lab"] else None,
+        revert_in=flags["revert_in"],
+        dry_run=flags["dry_run"],
+        settle_s=flags["settle"],
+        state_dir=flags["state_dir"],
+    )
+    fleet_deploy(
+        app,
+        chosen,
+        resume=resume,
+        canary=canary,
+        growth=batch_growth,
+        max_parallel=max_parallel,
+        max_fail=max_fail,
+        template=template,
+        as_json=flags["as_json"],
+        yes=flags["yes"],
+    )
 
 
 @click.command("rollback")

@@ -14,6 +14,7 @@ import click
 from kopnet_iac import __version__
 from kopnet_iac.cli import (
     deploy_cmds,
+    fleet_cmds,
     gateway_cmds,
     inventory_cmds,
     lab_cmds,
@@ -62,6 +63,7 @@ routeros_cmds.register(cli)
 lab_cmds.register(cli)
 gateway_cmds.register(cli)
 deploy_cmds.register(cli)
+fleet_cmds.register(cli)
 state_cmds.register(cli)
 cli.add_command(hostkey)
 

@@ -86,7 +86,13 @@ def render_cmd(
             )
         ids = sorted(inv.villages) if all_villages else list(dict.fromkeys(villages))
         renderer = Renderer(templates_dir or default_templates_dir(app.inventory_dir))
-        artifacts = render_villages_parallel(renderer, inv, ids, jobs)
+        from kopnet_iac.cli.progress import FleetProgress, wanted
+
+        show = all_villages and wanted(as_json)
+        with FleetProgress(len(ids), "render", show, unit="village") as bar:
+            artifacts = render_villages_parallel(
+                renderer, inv, ids, jobs, progress=lambda n: bar.advance("", steps=n)
+            )
         write_build(out_dir, artifacts, villages=ids, complete=all_villages)
         findings = lint_artifacts(inv, artifacts) if run_lint else []
         if as_json:

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from kopnet_iac.errors import KopnetError, RenderError
 from kopnet_iac.inventory.loader import Inventory
@@ -23,6 +23,8 @@ from kopnet_iac.render.renderer import Artifact, Renderer, frozen_heap
 log = logging.getLogger(__name__)
 
 MIN_VILLAGES_PER_WORKER = 32
+#: villages rendered between two progress updates when rendering in this process
+PROGRESS_SLICE = 8
 
 # Worker-process state, set once per forked worker by _init (never used in the parent).
 _WORKER: tuple[Renderer, Inventory] | None = None
@@ -71,14 +73,25 @@ def default_jobs() -> int:
 
 
 def render_villages_parallel(
-    renderer: Renderer, inv: Inventory, village_ids: Sequence[str], jobs: int | None = None
+    renderer: Renderer,
+    inv: Inventory,
+    village_ids: Sequence[str],
+    jobs: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[Artifact]:
-    """Like ``renderer.render_villages`` but spread over ``jobs`` processes."""
+    """Like ``renderer.render_villages`` but spread over ``jobs`` processes; ``progress`` is
+    called with the number of villages each time a slice of them is rendered."""
     ids = list(village_ids)
     jobs = default_jobs() if jobs is None else jobs
     jobs = min(jobs, len(ids) // MIN_VILLAGES_PER_WORKER)
     if jobs < 2 or not fork_allowed():
-        return renderer.render_villages(inv, ids)
+        if progress is None:
+            return renderer.render_villages(inv, ids)
+        out: list[Artifact] = []
+        for start in range(0, len(ids), PROGRESS_SLICE):  # slices, as the workers render
+            out.extend(renderer.render_villages(inv, ids[start : start + PROGRESS_SLICE]))
+            progress(len(ids[start : start + PROGRESS_SLICE]))
+        return out
     try:
         for name in renderer.manifest.templates():  # compile once, before forking
             renderer.template(name, village="-", host="-")
@@ -91,7 +104,11 @@ def render_villages_parallel(
     # Freeze the heap before forking: the workers' garbage collector then leaves the inherited
     # objects alone instead of writing to (and so copying) every page of them.
     with frozen_heap(), ctx.Pool(jobs, initializer=_init, initargs=(renderer, inv)) as pool:
-        results = pool.map(_render_slice, slices, chunksize=1)
+        results = []
+        for result in pool.imap(_render_slice, slices, chunksize=1):
+            results.append(result)
+            if progress is not None:
+                progress(len(slices[len(results) - 1]))
     artifacts: list[Artifact] = []
     for rows, failure in results:
         if failure is not None:

@@ -6,7 +6,7 @@ writer; any number of processes on one machine share it, but not over a network 
 ``foreign_keys=ON`` and a busy timeout. Every write runs in a ``BEGIN IMMEDIATE`` transaction.
 Times are UTC ISO 8601 text with a ``Z`` (they sort in time order).
 
-Schema (version 2)::
+Schema (version 3; rollouts in :mod:`kopnet_iac.state.rollouts`)::
 
     releases      one row per deploy / rollback / replace of a village
       id TEXT PK            "<village>-<YYYYMMDDTHHMMSSZ>-<4 hex>", sorts by time per village
@@ -35,6 +35,10 @@ migration is all or nothing and two processes opening an old database migrate it
 - v1: releases, rendered (text inline), devices, verification, journal, locks.
 - v2: rendered texts moved to ``blobs``, stored once by content: a redeploy with no change, or a
   rollback re-deploying an earlier intent, adds no copy of the configs.
+- v3 (additive): fleet rollouts. ``rollouts`` (id PK, operator, started, finished, options
+  JSON, waves JSON: the planned villages per wave, outcome, error) and ``rollout_runs`` (seq PK,
+  rollout_id FK, attempt, village, wave, status, release_id FK releases NULL, error, started,
+  finished): one row per village deploy a rollout started, so which releases belong to it.
 """
 
 from __future__ import annotations
@@ -148,8 +152,39 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE rendered_v2 RENAME TO rendered")
 
 
+def _v3(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """CREATE TABLE rollouts (
+            id TEXT PRIMARY KEY,
+            operator TEXT NOT NULL,
+            started TEXT NOT NULL,
+            finished TEXT,
+            git_revision TEXT,
+            options TEXT NOT NULL,
+            waves TEXT NOT NULL,
+            outcome TEXT,
+            error TEXT
+        )"""
+    )
+    conn.execute(
+        """CREATE TABLE rollout_runs (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            rollout_id TEXT NOT NULL REFERENCES rollouts(id),
+            attempt INTEGER NOT NULL,
+            village TEXT NOT NULL,
+            wave INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            release_id TEXT REFERENCES releases(id),
+            error TEXT,
+            started TEXT NOT NULL,
+            finished TEXT
+        )"""
+    )
+    conn.execute("CREATE INDEX rollout_runs_by_rollout ON rollout_runs (rollout_id, seq)")
+
+
 #: ``MIGRATIONS[n - 1]`` brings a database from version ``n - 1`` to ``n``.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
 LATEST = len(MIGRATIONS)
 
 

@@ -61,6 +61,7 @@ from kopnet_iac.state.queries import (
     to_json,
 )
 from kopnet_iac.state.redact import SecretGuard, cleartext_secrets, mask_secrets
+from kopnet_iac.state.rollouts import RolloutRecords
 from kopnet_iac.state.schema import sha256
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,9 @@ def _release_id(village: str, started: str) -> str:
     return f"{village}-{stamp}-{secrets.token_hex(2)}"
 
 
-class ReleaseStore:
-    """SQLite release store in a state directory; safe across threads and processes."""
+class ReleaseStore(RolloutRecords):
+    """SQLite release store in a state directory; safe across threads and processes.
+    Fleet rollouts are recorded beside the releases (:mod:`kopnet_iac.state.rollouts`)."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection, guard: SecretGuard) -> None:
         self.path = path

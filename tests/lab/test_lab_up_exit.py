@@ -38,6 +38,7 @@ def lab_under_var(tmp_path: Path) -> Iterator[Lab]:
 
 
 @pytest.mark.root
+# an error (>= 3 by the exit-code convention), not "differences found"
 def test_gateway_start_failure_is_a_non_zero_exit_with_the_reason(lab_under_var: Lab) -> None:
     up = lab_under_var.kopnet("lab", "up", "sukadana", check=False)
     assert up.returncode == 3, up.stdout + up.stderr

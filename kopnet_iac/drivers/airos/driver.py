@@ -16,7 +16,10 @@ operation (see :mod:`kopnet_iac.drivers.airos.scripts`); getters read the web AP
   keys (default: ``known_hosts`` in the state directory; first use recorded, a changed key
   refused before logging in);
 * ``tls_ca_file`` — verify the web API's certificate against this bundle (default: accept the
-  radio's self-signed certificate).
+  radio's self-signed certificate);
+* ``fallback_usernames`` — tried in order (same password) when the radio refuses the login
+  as ``username`` (a radio still on its earlier account, before the first deploy gave it the
+  NOC account); the account that worked is used for the web API too.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from napalm.base.base import NetworkDriver
 
 from kopnet_iac.drivers.airos import scripts, status
 from kopnet_iac.drivers.airos.errors import (
+    AirOSAuthError,
     AirOSCommitError,
     AirOSConnectError,
     AirOSMergeError,
@@ -96,10 +100,37 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
         self._candidate_secret_keys: set[str] = set()
         self._pending_until: float | None = None
         self._next_login: tuple[str, str] | None = None
+        fallback = opts.get("fallback_usernames") or ()
+        self._fallbacks = [(str(u), password) for u in fallback if u and u != username]
+        self._refused: list[tuple[str, str]] = []
 
     # ---- connection -------------------------------------------------------------------------
     def open(self) -> None:
-        self._ssh.open()
+        """SSH login; on a refusal, with each of ``fallback_usernames`` in turn. The account that
+        worked is tried first next time, then the refused one (a commit may have created it
+        meanwhile), then the other fallbacks."""
+        current = (self.endpoint.username, self.endpoint.password)
+        others = [*self._refused, *self._fallbacks]
+        logins = [current, *dict.fromkeys(x for x in others if x != current)]
+        for index, (user, password) in enumerate(logins):
+            if index:
+                self._use_login(user, password)
+            try:
+                self._ssh.open()
+            except AirOSAuthError:
+                if index == len(logins) - 1:
+                    raise
+                continue
+            if index:
+                log.info("%s: logged in as %r (%r refused)", self.name, user, current[0])
+                self._refused = [current]  # tried first again next time: a commit may add it
+            return
+
+    def _use_login(self, username: str, password: str) -> None:
+        self.username, self.password = username, password
+        self.endpoint = dataclasses.replace(self.endpoint, username=username, password=password)
+        self._http.close()
+        self._http.endpoint = self._ssh.endpoint = self.endpoint
 
     def close(self) -> None:
         self._ssh.close()
@@ -370,10 +401,7 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
     def _after_commit(self, plan: syscfg.Plan, revert_in: int | None) -> None:
         self._plan = None
         if self._next_login is not None:
-            username, password = self._next_login
-            self.endpoint = dataclasses.replace(self.endpoint, username=username, password=password)
-            self._http.close()
-            self._http.endpoint = self._ssh.endpoint = self.endpoint
+            self._use_login(*self._next_login)
             self._next_login = None
         if self._state is not None:
             self._state = scripts.DeviceState(

@@ -144,6 +144,7 @@ class CommitFlow:
         except SecretError as exc:
             raise error(exc.message, host=self.label, step="secrets") from exc
         paths = intended_raw.owned_paths() if replace else set(intended_raw.sections)
+        self._check_keeps_api(intended_raw, error)
         assert self.read is not None
         state = self.read(paths, bool(candidate.users), bool(candidate.keys))
         self.check_model(state)
@@ -181,6 +182,27 @@ class CommitFlow:
             bool(candidate.users),
             bool(candidate.keys),
         )
+
+    def _check_keeps_api(self, intended: RouterOSConfig, error: type[PlanError]) -> None:
+        """Refuse a candidate that disables the plaintext API this driver talks over: the
+        apply would cut its own session, nothing could confirm, the job would revert it."""
+        for entry in intended.entries(("ip", "service")):
+            name = entry.target or next(
+                (
+                    v
+                    for k, op, v in (entry.selector.conditions if entry.selector else ())
+                    if k == "name" and op == "="
+                ),
+                None,
+            )
+            if name == "api" and entry.props.get("disabled") in ("yes", "true"):
+                raise error(
+                    "the candidate disables /ip service api, the service this driver "
+                    "connects through: the commit would cut its own session (api-ssl is not "
+                    "supported by this driver yet); keep api enabled, limited by address",
+                    host=self.label,
+                    step="plan",
+                )
 
     def _password_value(self, written: str) -> str:
         return PLACEHOLDER_RE.sub(lambda m: self.secret(m.group(1)), written)
@@ -404,7 +426,8 @@ class CommitFlow:
         return state
 
     def _after(self, prepared: Prepared) -> int:
-        """Password sets (API only) and, optionally, read back and count residual changes."""
+        """Password rotations (API only) and, optionally, read back and count residual
+        changes (new users were created before the import, see :meth:`_arm`)."""
         secrets = list(prepared.users.api_after)
         if not self.verify and not secrets:
             return -1

@@ -25,6 +25,7 @@ from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.inventory.secrets import referenced_secrets
 from kopnet_iac.lab.airos.config import SystemConfig, check_password
 from kopnet_iac.render.renderer import render_inventory
+from tests.conftest import EXAMPLE_FLEET
 from tests.drivers.airos.conftest import PASSWORD, USER, driver_for
 from tests.drivers.airos.test_driver import config_commands, snapshot, wait_for
 from tests.lab.airos.conftest import RadioHarness
@@ -88,7 +89,8 @@ def deploy(task: Task, revert_in: int | None = 120, dry_run: bool = False) -> Re
 def test_example_fleet_airos_configs_deploy_confirm_and_redeploy_as_no_op(
     make_radio: Callable[..., RadioHarness], tmp_path: Path
 ) -> None:
-    inv = load_inventory(REPO / "inventory")
+    inv = load_inventory(EXAMPLE_FLEET)
+    noc = inv.fleet.noc.device_user  # the rendered NOC account replaces the lab's login user
     artifacts = [a for a in render_inventory(inv) if a.platform == "airos"]
     assert len(artifacts) >= 4
     models = {d.hostname: d.model for v in inv.villages.values() for d in v.devices}
@@ -103,7 +105,7 @@ def test_example_fleet_airos_configs_deploy_confirm_and_redeploy_as_no_op(
         for host, multi in first.items():
             assert multi[0].changed
             diff = multi[0].diff
-            assert "+snmp.community=********" in diff and "+users.1.name=admin" in diff
+            assert "+snmp.community=********" in diff and f"+users.1.name={noc}" in diff
             assert "CANARY" not in diff
             wanted = SystemConfig.parse(configs[host]).get("wireless.1.ssid")
             assert radios[host].device.active.get("wireless.1.ssid") == wanted
@@ -127,14 +129,14 @@ def test_example_fleet_airos_configs_deploy_confirm_and_redeploy_as_no_op(
         nr.close_connections()
     for host, radio in radios.items():
         flash = SystemConfig.parse(radio.device.flash)
-        assert flash.get("users.1.name") == "admin"
+        assert flash.get("users.1.name") == noc
         assert check_password(canary("radio-admin"), flash.get("users.1.password"))
         assert flash.get("snmp.community") == canary("snmp-community")  # pushed, never shown
         assert flash.get("system.cfg.version")  # the firmware's own key is kept
         # the new credentials of the rendered config work, and the radio is converged
         driver = driver_for(
             radio,
-            username="admin",
+            username=noc,
             password=canary("radio-admin"),
             secrets={s: canary(s) for s in referenced_secrets(configs[host])},
         )

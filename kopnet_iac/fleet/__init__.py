@@ -1,0 +1,1 @@
+"""Fleet operations: rollouts in waves, configuration backups in git, drift and compliance."""
