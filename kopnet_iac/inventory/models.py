@@ -264,6 +264,12 @@ class Device(Model):
     model: str = Field(description="a model of hardware.yaml")
     serial: str = Field(min_length=4, description="unique in the fleet")
     credentials: SecretRef = Field(description="secret holding the device admin password")
+    # -- recorded by `kopnet replace` (additive)
+    mac: str | None = Field(
+        None,
+        pattern=r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$",
+        description="MAC address of the device's first port (upper case, colon separated)",
+    )
 
 
 #: channel widths a radio may use (MHz)

@@ -493,15 +493,20 @@ class CommitFlow:
             )
 
     def rollback(self) -> None:
-        """Import the revert script (no reboot) after disarming a pending job: one round
-        trip when the script is on the device (it removes itself and the commit's files)."""
+        """Import the revert script (no reboot), then disarm the pending job: one round trip
+        when the script is on the device (it removes itself and the commit's files).
+
+        The job is removed only after the import: a session lost in between leaves it armed,
+        and when it fires it imports the (idempotent) revert script again or finds it gone.
+        Removing it first would leave a device whose session drops before the import on the
+        new configuration with nothing left to take it back."""
+        job = ("/system/scheduler/remove", {"numbers": tx.JOB})
         sentences: list[Sentence] = [
-            ("/system/scheduler/remove", {"numbers": tx.JOB}),
             ("/file/print", {"?name": tx.REVERT_FILE, ".proplist": "name"}),
             ("/import", {"file-name": tx.REVERT_FILE}),
+            job,
         ]
-        _, files, reply = self.batch(sentences, "rollback", self.import_timeout)
-        self.armed_until = None
+        files, reply, _ = self.batch(sentences, "rollback", self.import_timeout)
         if not files.rows:
             if self.last_revert is None:
                 raise DeviceRollbackError(
@@ -509,8 +514,9 @@ class CommitFlow:
                     host=self.label,
                     step="rollback",
                 )
-            steps = [tx.file_add(tx.REVERT_FILE, self.last_revert), sentences[-1]]
-            reply = self.batch(steps, "rollback", self.import_timeout)[-1]
+            steps = [tx.file_add(tx.REVERT_FILE, self.last_revert), sentences[1], job]
+            reply = self.batch(steps, "rollback", self.import_timeout)[1]
+        self.armed_until = None
         if reply.trap is not None:
             raise DeviceRollbackError(
                 f"importing the revert script failed: {self.mask(reply.trap)}; the "

@@ -154,6 +154,10 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
         self.session.close()
         self.api = None
 
+    def is_alive(self) -> dict[str, bool]:
+        """NAPALM's liveness: whether the API session is open (a dropped one is closed)."""
+        return {"is_alive": self.session.is_open}
+
     def _batch(
         self, sentences: list[Sentence], step: str, timeout: float | None = None
     ) -> list[Reply]:
