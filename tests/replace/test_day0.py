@@ -64,7 +64,8 @@ def test_airos_day0_overlays_the_day0_keys_on_the_factory_file() -> None:
     assert values["users.1.password"] == "@@secret:radio-admin@@"
     assert values["netconf.4.ip"] == "10.90.0.2" and values["vlan.1.id"] == "99"
     assert values["radio.countrycode"] == "360"  # never the factory's 840 on air
-    assert values["sshd.auth.passwd"] == "disabled"
+    # password login as intended: on, the example fleet's controller logs in by password
+    assert values["sshd.auth.passwd"] == day0.parse_cfg(intended)["sshd.auth.passwd"] == "enabled"
     # the radio itself stays factory until the full deploy
     assert values["wireless.1.ssid"] == "ubnt" and "aaa.1.wpa.psk" not in values
     # no factory key of a day-0 family survives (the 192.168.1.20 address)
