@@ -69,6 +69,11 @@ class TargetSource(Protocol):
         """Why a device is not found here and what to do, e.g. ``run kopnet lab up V``."""
         ...
 
+    def account_password(self, hostname: str) -> str | None:
+        """The password this source wants the device's management account to get (the lab:
+        its lab-only password), None to use the inventory's ``credentials`` secret."""
+        ...
+
 
 class TargetSourceError(KopnetError):
     """A named target source is unknown or cannot be opened."""

@@ -16,6 +16,7 @@ from typing import Any
 from kopnet_iac.errors import LabError
 from kopnet_iac.inventory.targets import ConnectionTarget
 from kopnet_iac.lab import control
+from kopnet_iac.lab.topology import lab_password
 
 DeviceTarget = ConnectionTarget
 """Where and how to reach one lab device (the product's :class:`ConnectionTarget`)."""
@@ -87,6 +88,9 @@ class LabTargets:
 
     def missing(self, village: str, hostname: str) -> str:
         return f"no lab gateway recorded in {self.lab_dir} (run `kopnet lab up {village}` as root)"
+
+    def account_password(self, hostname: str) -> str | None:
+        return lab_password(hostname)
 
     def __repr__(self) -> str:
         return f"LabTargets({self.location!r})"

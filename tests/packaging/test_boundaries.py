@@ -87,6 +87,7 @@ def test_the_lab_is_a_registered_target_source(tmp_path: Path) -> None:
     assert source.location == str(tmp_path)
     assert source.gateways() == []  # nothing recorded in an empty folder
     assert "kopnet lab up sukadana" in source.missing("sukadana", "gw-sukadana")
+    assert source.account_password("core-sukadana") == "lab-core-sukadana"
 
 
 def test_an_unknown_source_is_a_clear_error() -> None:

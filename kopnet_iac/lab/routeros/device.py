@@ -142,12 +142,22 @@ class RouterOSDevice:
             self._save()
 
     def current_login(self) -> tuple[str, str]:
-        """The login that works now: the spec's user while it exists, else the first enabled
-        full-rights user (a deploy may rename or re-password the admin); the spec's as a last
-        resort (no user table yet)."""
+        """The login that works now, from the device's own user table (a deploy may rename or
+        re-password the admin): for a device started in factory state, the user that has the
+        lab password (a replacement's day-0 gave it to the NOC account, so later lab deploys
+        log in with it); else the spec's user while it is enabled; else the first enabled
+        full-rights user; the spec's as a last resort (no user table yet)."""
+        from kopnet_iac.lab.topology import lab_password
+
         users = [
             e for e in self.router.store.entries("user") if e.get("disabled") not in ("yes", "true")
         ]
+        if self.spec.factory_default:
+            lab = lab_password(self.spec.hostname)
+            for entry in users:
+                holder = entry.get("name")
+                if entry.get("password") == lab and holder:
+                    return str(holder), lab
         for entry in users:
             if entry.get("name") == self.spec.username:
                 return self.spec.username, str(entry.get("password") or "")
@@ -164,7 +174,7 @@ class RouterOSDevice:
 
     @property
     def password(self) -> str:
-        """Current password of :attr:`username`, never the stale one from the spec."""
+        """Current password of :attr:`username`, never a stale one from the spec."""
         return self.current_login()[1]
 
     def user_password(self, name: str) -> str | None:
