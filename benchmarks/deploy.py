@@ -1,144 +1,288 @@
-"""What ``kopnet deploy`` of a whole village costs behind a slow link, per device.
+"""What ``kopnet deploy`` costs over satellite links: wall time, round trips and bytes per device.
 
-A lab of one example village (default Lebung Itam: RouterOS core and sector, airOS PtP pair and
-sector; add ``--gateway`` as root for its Linux gateway too) with every emulated device behind
-the lab's link model (default 600 ms RTT, a GEO satellite hop). Three deploys in a row, each
-through the CLI in this process exactly as an operator runs it (``--lab --yes --json``):
+The lab's emulated RouterOS/airOS devices of a village behind the lab's link model (default
+600 ms RTT on every device, a GEO hop), deployed through the library the CLI uses
+(:func:`kopnet_iac.deploy.transaction.deploy_village`: plan, arm, apply, verify, confirm):
 
-1. fresh rollout of the village onto the lab's default configs;
-2. the same deploy again (a no-op: must send zero configuration commands);
-3. a one-line inventory change (one sector's SSID).
+1. a fresh village (the lab's initial configuration -> the rendered intent);
+2. a one-line change (one sector's SSID in a temporary copy of the inventory);
+3. a no-op redeploy (target: zero configuration commands on every device);
+4. N villages at once (default 50, generated with ``benchmarks/fleetgen.py`` into a temporary
+   inventory), each fresh, all in parallel, against one village of the same fleet deployed
+   alone first (target: N at once take at most 1.5x the wall time of one).
 
-Printed per scenario: outcome and wall time; per device: TCP connections, round trips, bytes
-each way and configuration commands as the lab's wire counted them (``kopnet lab stats``), and
-the configuration operations the deploy reported. Figures, never pass/fail.
+Per device, from ``kopnet lab stats``: TCP connections, round trips, bytes each way and
+configuration commands. Figures, never pass/fail. Gateways are not part of these runs (their
+namespace lab needs root and an Ansible run per village).
 
-    .venv/bin/python benchmarks/deploy.py                 # 600 ms RTT
-    .venv/bin/python benchmarks/deploy.py --rtt-ms 0      # no link delay
-    .venv/bin/python benchmarks/deploy.py --village sukadana --gateway   # as root
+    .venv/bin/python benchmarks/deploy.py                  # 600 ms RTT, 50 villages
+    .venv/bin/python benchmarks/deploy.py --rtt-ms 300 --villages 20
+    .venv/bin/python benchmarks/deploy.py --quick          # smoke run: no delay, 4 villages
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
+import logging
 import os
-import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from click.testing import CliRunner  # noqa: E402
-
-from kopnet_iac.cli.main import cli  # noqa: E402
+from benchmarks.fleetgen import generate_fleet  # noqa: E402
 from kopnet_iac.inventory.secrets import env_var_name  # noqa: E402
 from kopnet_iac.lab import control  # noqa: E402
 
-FLEET = REPO / "tests" / "fixtures" / "fleet"
-SECRETS = [
-    "gw-admin",
-    "core-admin",
-    "radio-admin",
-    "radius-secret",
-    "snmp-community",
-    "wifi-sukadana",
-    "wifi-lebung-itam",
-    "wifi-pematang",
-    "backhaul-key",
-]
+EXAMPLE = REPO / "tests" / "fixtures" / "fleet"
+PREFIX = os.environ.get("KOPNET_LAB_PREFIX", "127.88")
+COLUMNS = ("connections", "round_trips", "bytes_to_device", "bytes_from_device", "config_commands")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--village", default="lebung-itam")
-    parser.add_argument("--rtt-ms", type=float, default=600.0)
-    parser.add_argument("--gateway", action="store_true", help="also the gateway (root)")
-    parser.add_argument("--prefix", default=os.environ.get("KOPNET_LAB_PREFIX", "127.86"))
-    args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="kopnet-bench-deploy-"))
-    env = {
-        "KOPNET_LAB_DIR": str(root / "lab"),
-        "KOPNET_LAB_PREFIX": args.prefix,
-        "KOPNET_STATE": str(root / "state"),
-        **{env_var_name(n): f"bench-{n}-value" for n in SECRETS},
-    }
-    inventory = root / "inventory"
-    shutil.copytree(FLEET, inventory)
-    os.environ.update(env)
+def fake_secrets(inventory: Path) -> dict[str, str]:
+    """A fake value for every secret the fleet declares (environment variables)."""
+    doc = yaml.safe_load((inventory / "fleet.yaml").read_text(encoding="utf-8"))
+    return {env_var_name(name): f"bench-{name}-9Kd" for name in doc.get("secrets", {})}
 
-    def lab(*words: str) -> None:
-        done = subprocess.run(
-            [sys.executable, "-m", "kopnet_iac.cli.main", "--inventory", str(inventory),
-             "lab", *words],
-            capture_output=True, text=True, timeout=600, env={**os.environ, **env},
-        )  # fmt: skip
-        if done.returncode != 0:
-            raise SystemExit(f"kopnet lab {' '.join(words)} failed:\n{done.stdout}{done.stderr}")
 
-    try:
-        lab("up", args.village, "--gateways" if args.gateway else "--no-gateways")
-        hosts = sorted(control.lab_stats(root / "lab"))
-        if args.rtt_ms > 0:
-            for host in hosts:
-                lab("fault", host, "--rtt", str(args.rtt_ms))
-        print(f"village {args.village}, link RTT {args.rtt_ms:.0f} ms, devices: {len(hosts)}")
-        run("fresh rollout", inventory, root, args.village)
-        run("no-op redeploy", inventory, root, args.village)
-        village_file = inventory / "villages" / f"{args.village}.yaml"
-        text = village_file.read_text()
-        changed = re.sub(
-            r"(sectors:\n\s+- \{radio: [^,]+, ssid: )([^,]+)", r"\1\2-b", text, count=1
+class BenchLab:
+    """A lab daemon in ``root``, one inventory, a release store; stopped on exit."""
+
+    def __init__(self, root: Path, inventory: Path) -> None:
+        self.root, self.inventory = root, inventory
+        self.lab_dir, self.state = root / "lab", root / "state"
+        self.env = {
+            **os.environ,
+            "KOPNET_LAB_DIR": str(self.lab_dir),
+            "KOPNET_LAB_PREFIX": PREFIX,
+            "KOPNET_STATE": str(self.state),
+            **fake_secrets(inventory),
+        }
+        os.environ.update(self.env)
+
+    def kopnet(self, *args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "kopnet_iac.cli.main", "--inventory", str(self.inventory)]
+        return subprocess.run(
+            [*cmd, *args], capture_output=True, text=True, env=self.env, cwd=REPO, timeout=1800
         )
-        village_file.write_text(changed)
-        run("one-line change", inventory, root, args.village)
-    finally:
-        lab("down")
-        shutil.rmtree(root, ignore_errors=True)
+
+    def up(self, villages: list[str], rtt_ms: float) -> list[str]:
+        done = self.kopnet("lab", "up", *villages, "--no-gateways")
+        if done.returncode != 0:
+            raise RuntimeError(done.stdout + done.stderr)
+        rows = control.request(self.lab_dir, "status")["devices"]
+        hosts = [str(r["hostname"]) for r in rows if r["state"] == "running"]
+        if rtt_ms:
+            for host in hosts:
+                control.request(self.lab_dir, "fault", host=host, changes={"link_rtt_ms": rtt_ms})
+        control.lab_stats(self.lab_dir, reset=True)
+        return hosts
+
+    def down(self) -> None:
+        self.kopnet("lab", "down")
+        pid = control.read_pid(self.lab_dir)
+        if pid is not None and control.pid_alive(pid) and control.is_lab_daemon(pid):
+            os.kill(pid, signal.SIGKILL)
+
+    def deploy(self, village: str, inventory: Path | None = None, revert_in: int = 600) -> Any:
+        from kopnet_iac.deploy.planning import DeployOptions
+        from kopnet_iac.deploy.transaction import deploy_village
+
+        return deploy_village(
+            DeployOptions(
+                village=village,
+                inventory_dir=inventory or self.inventory,
+                lab_dir=self.lab_dir,
+                revert_in=revert_in,
+                state_dir=self.state,
+                workdir=self.root / "work" / village,
+                operator="bench",
+            )
+        )
 
 
-def run(title: str, inventory: Path, root: Path, village: str) -> None:
-    control.lab_stats(root / "lab", reset=True)
-    started = time.monotonic()
-    result = CliRunner().invoke(
-        cli, ["--inventory", str(inventory), "deploy", village, "--lab", "--yes", "--json"]
-    )
-    wall = time.monotonic() - started
+@contextlib.contextmanager
+def bench_lab(root: Path, inventory: Path) -> Iterator[BenchLab]:
+    lab = BenchLab(root, inventory)
     try:
-        report: dict[str, Any] = json.loads(result.stdout)
-    except ValueError:
-        print(f"{title}: exit {result.exit_code}\n{result.stdout}{result.stderr}")
-        return
-    stats = control.lab_stats(root / "lab")
-    ops = {d["hostname"]: d["operations"] for d in report["devices"]}
-    print(f"\n{title}: {report['outcome']} (exit {result.exit_code}), wall {wall:.1f} s")
-    header = f"  {'device':<20} {'conns':>5} {'RTs':>5} {'bytes->':>9} {'bytes<-':>9} "
-    print(header + f"{'cfg cmds':>8} {'ops':>5}")
-    totals = [0, 0, 0, 0, 0]
-    for host, row in sorted(stats.items()):
-        values = [
-            int(row["connections"]),
-            int(row["round_trips"]),
-            int(row["bytes_to_device"]),
-            int(row["bytes_from_device"]),
-            int(row["config_commands"]),
-        ]
-        totals = [a + b for a, b in zip(totals, values, strict=True)]
+        yield lab
+    finally:
+        lab.down()
+
+
+def measure(lab: BenchLab, villages: list[str], inventory: Path | None = None) -> dict[str, Any]:
+    """Deploy ``villages`` at once (one thread each); wall time, outcomes and wire stats."""
+    control.lab_stats(lab.lab_dir, reset=True)
+    reports: dict[str, Any] = {}
+
+    def one(village: str) -> None:
+        try:
+            reports[village] = lab.deploy(village, inventory)
+        except Exception as exc:
+            reports[village] = exc
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=one, args=(v,)) for v in villages]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - started
+    return {"wall": wall, "reports": reports, "stats": control.lab_stats(lab.lab_dir)}
+
+
+def outcome_text(reports: dict[str, Any]) -> str:
+    counts: dict[str, int] = {}
+    for report in reports.values():
+        key = report.outcome if hasattr(report, "outcome") else f"error {type(report).__name__}"
+        counts[key] = counts.get(key, 0) + 1
+    return ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
+
+
+def print_devices(title: str, result: dict[str, Any], only: list[str] | None = None) -> None:
+    stats = result["stats"]
+    hosts = sorted(h for h in stats if only is None or h in only)
+    print(f"\n{title}: wall {result['wall']:.1f} s, outcome {outcome_text(result['reports'])}")
+    for report in result["reports"].values():
+        if not hasattr(report, "outcome"):
+            print(f"  error: {str(report)[:300]}")
+        elif report.error:
+            print(f"  {report.village}: {report.error[:300]}")
+    width = max((len(h) for h in hosts), default=6)
+    print(
+        f"  {'device':<{width}}  {'conns':>5} {'rtrips':>6} {'bytes->':>9} {'bytes<-':>9} "
+        f"{'config':>6}"
+    )
+    totals = dict.fromkeys(COLUMNS, 0)
+    for host in hosts:
+        row = stats[host]
+        for key in COLUMNS:
+            totals[key] += int(row.get(key, 0))
         print(
-            f"  {host:<20} {values[0]:>5} {values[1]:>5} {values[2]:>9} {values[3]:>9} "
-            f"{values[4]:>8} {ops.get(host, 0):>5}"
+            f"  {host:<{width}}  {row['connections']:>5} {row['round_trips']:>6} "
+            f"{row['bytes_to_device']:>9} {row['bytes_from_device']:>9} "
+            f"{row['config_commands']:>6}"
         )
     print(
-        f"  {'total':<20} {totals[0]:>5} {totals[1]:>5} {totals[2]:>9} {totals[3]:>9} "
-        f"{totals[4]:>8} {sum(ops.values()):>5}"
+        f"  {'total':<{width}}  {totals['connections']:>5} {totals['round_trips']:>6} "
+        f"{totals['bytes_to_device']:>9} {totals['bytes_from_device']:>9} "
+        f"{totals['config_commands']:>6}"
     )
+
+
+def one_village(root: Path, village: str, rtt_ms: float) -> None:
+    inventory = root / "inventory"
+    shutil.copytree(EXAMPLE, inventory)
+    changed = root / "inventory-changed"
+    shutil.copytree(EXAMPLE, changed)
+    path = changed / "villages" / f"{village}.yaml"
+    text = path.read_text()
+    marker = "ssid: KopNet-"
+    start = text.index(marker) + len(marker)
+    end = text.index(",", start)
+    path.write_text(text[:start] + text[start:end] + "x" + text[end:])  # one sector's SSID
+    with bench_lab(root / "one", inventory) as lab:
+        hosts = lab.up([village], rtt_ms)
+        fresh = measure(lab, [village])
+        print_devices(f"fresh village {village}", fresh, hosts)
+        change = measure(lab, [village], changed)
+        print_devices(f"one-line change in {village} (one sector's SSID)", change, hosts)
+        noop = measure(lab, [village], changed)
+        print_devices(f"no-op redeploy of {village}", noop, hosts)
+        commands = sum(int(noop["stats"][h]["config_commands"]) for h in hosts)
+        print(f"  no-op: {commands} configuration command(s) sent in total (target 0)")
+
+
+def many_villages(root: Path, count: int, rtt_ms: float) -> None:
+    inventory = root / "fleet"
+    summary = generate_fleet(inventory, count + 1)
+    villages = sorted(p.stem for p in (inventory / "villages").glob("*.yaml"))
+    print(f"\ngenerated fleet: {summary.villages} villages, {summary.devices} devices")
+    with bench_lab(root / "many", inventory) as lab:
+        started = time.monotonic()
+        hosts = lab.up(villages, rtt_ms)
+        print(f"lab up: {len(hosts)} emulated devices in {time.monotonic() - started:.0f} s")
+        where = {
+            str(r["hostname"]): str(r["village"])
+            for r in control.request(lab.lab_dir, "status")["devices"]
+        }
+        alone, rest = villages[0], villages[1:]
+        single = measure(lab, [alone])
+        print_devices(
+            f"one village alone ({alone})", single, [h for h, v in where.items() if v == alone]
+        )
+        fleet = measure(lab, rest)
+        fleet["stats"] = {h: row for h, row in fleet["stats"].items() if where.get(h) != alone}
+        per_village: dict[str, int] = {}
+        for host, row in fleet["stats"].items():
+            village = where.get(host, "?")
+            per_village[village] = per_village.get(village, 0) + int(row["round_trips"])
+        trips = sorted(per_village.values())
+        print(
+            f"\n{len(rest)} villages at once: wall {fleet['wall']:.1f} s, "
+            f"outcome {outcome_text(fleet['reports'])}"
+        )
+        for report in fleet["reports"].values():
+            if not hasattr(report, "outcome") or report.outcome not in ("confirmed", "no-change"):
+                print(
+                    f"  {getattr(report, 'village', '?')}: "
+                    f"{str(getattr(report, 'error', report))[:200]}"
+                )
+        total = {k: sum(int(r.get(k, 0)) for r in fleet["stats"].values()) for k in COLUMNS}
+        devices = max(len(fleet["stats"]), 1)
+        print(
+            f"  per device (mean of {devices}): round trips {total['round_trips'] / devices:.0f}, "
+            f"bytes to {total['bytes_to_device'] / devices:.0f}, "
+            f"from {total['bytes_from_device'] / devices:.0f}, "
+            f"config commands {total['config_commands'] / devices:.0f}"
+        )
+        if trips:
+            print(f"  round trips per village: min {trips[0]}, max {trips[-1]}")
+        ratio = fleet["wall"] / max(single["wall"], 1e-9)
+        print(
+            f"  {len(rest)} at once / one alone: {ratio:.2f}x the wall time (target <= 1.5x); "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rtt-ms", type=float, default=600.0, help="Link RTT of every device.")
+    parser.add_argument("--village", default="lebung-itam", help="Example village for 1-3.")
+    parser.add_argument("--villages", type=int, default=50, help="Villages deployed at once.")
+    parser.add_argument("--quick", action="store_true", help="No link delay, 4 villages.")
+    parser.add_argument("--skip-fleet", action="store_true", help="Only the one-village runs.")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rtt_ms, args.villages = 0.0, 4
+    logging.basicConfig(level=logging.CRITICAL)
+    print(
+        f"deploy benchmark: link RTT {args.rtt_ms:g} ms on every device; emulated "
+        f"RouterOS/airOS devices only (no gateway); load average "
+        f"{os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    root = Path(tempfile.mkdtemp(prefix="kopnet-bench-deploy-"))
+    try:
+        one_village(root, args.village, args.rtt_ms)
+        if not args.skip_fleet:
+            many_villages(root, args.villages, args.rtt_ms)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

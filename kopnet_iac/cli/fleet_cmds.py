@@ -106,7 +106,8 @@ def backup(
     """Back up the running configuration of every device of VILLAGE... (or --all) into a git
     history in the state folder (STATE/backups, one file per device, one commit per run that
     changed something): `git -C STATE/backups log -p VILLAGE/HOST.rsc` shows what changed
-    when. Volatile lines are left out and secrets masked.
+    when. Volatile lines are left out and secrets masked. A gateway's managed files go to
+    STATE/backups/VILLAGE/HOST/ (their paths on the gateway).
 
     \b
     Devices that cannot be reached are reported; the others are backed up.

@@ -19,6 +19,7 @@ from kopnet_iac.cli import (
     inventory_cmds,
     lab_cmds,
     render_cmds,
+    replace_cmds,
     routeros_cmds,
     state_cmds,
 )
@@ -65,6 +66,7 @@ gateway_cmds.register(cli)
 deploy_cmds.register(cli)
 fleet_cmds.register(cli)
 state_cmds.register(cli)
+replace_cmds.register(cli)
 cli.add_command(hostkey)
 
 

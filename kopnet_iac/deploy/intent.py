@@ -112,7 +112,8 @@ def preflight_secrets(
     resolver: SecretResolver | None = None,
 ) -> tuple[dict[str, str], Masker]:
     """Resolve every secret ``hosts`` need (placeholders in their intent, and their login
-    ``credentials`` when asked); SecretError naming village, host and step when one is missing.
+    ``credentials`` when asked; without, the login secret is left to the caller, e.g. the lab's
+    own password); SecretError naming village, host and step when one is missing.
 
     Returns the resolved values (name -> value, for the drivers) and a :class:`Masker`.
     """
@@ -125,6 +126,8 @@ def preflight_secrets(
             names |= referenced_secrets(text)
         if credentials:
             names.add(device.credentials)
+        else:  # the lab's device password stands in for the login secret (the NOC account's)
+            names.discard(device.credentials)
         for name in sorted(names - set(values)):
             try:
                 values[name] = resolver.get(name)

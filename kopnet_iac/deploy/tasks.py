@@ -16,6 +16,7 @@ subclasses naming village, host and step; Nornir records them as the host's fail
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable
@@ -44,8 +45,16 @@ def _where(task: Task) -> dict[str, str | None]:
 
 
 def device(task: Task, step: str) -> Any:
-    """The host's open NAPALM driver (opened on first use); ConnectError naming the step."""
+    """The host's open NAPALM driver (opened on first use, opened again when its session was
+    lost: a revert after a dropped apply must reach the device); ConnectError naming the step."""
     try:
+        driver = task.host.get_connection(CONNECTION, task.nornir.config)
+        if _alive(driver):
+            return driver
+        log.info("%s: session lost, opening it again for %s", task.host.name, step)
+        with contextlib.suppress(Exception):
+            task.host.close_connection(CONNECTION)
+        task.host.connections.pop(CONNECTION, None)
         return task.host.get_connection(CONNECTION, task.nornir.config)
     except KopnetError as exc:
         task.host.connections.pop(CONNECTION, None)
@@ -58,6 +67,14 @@ def device(task: Task, step: str) -> Any:
         raise ConnectError(
             f"cannot open the device: {_reason(exc)}", step=step, **_where(task)
         ) from exc
+
+
+def _alive(driver: Any) -> bool:
+    """NAPALM's ``is_alive()``; a driver without it counts as alive."""
+    try:
+        return bool(driver.is_alive().get("is_alive", True))
+    except NotImplementedError:
+        return True
 
 
 def _driver_name(task: Task) -> str:

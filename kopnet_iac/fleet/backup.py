@@ -8,6 +8,10 @@ masked). One run reads every device of the chosen villages in parallel (one
 ``git log -p <village>/<hostname>.rsc`` shows what changed on a device and when. A run where
 nothing changed makes no commit.
 
+A Linux gateway is a folder, ``<village>/<hostname>/<path on the gateway>``: every file the
+gateway role manages, read over one SSH session (:mod:`kopnet_iac.fleet.gateway`), secrets
+as their placeholders; a file no longer on the gateway is removed from the folder.
+
 A device that cannot be read is reported and its file left as it was; the others are kept.
 A backup folder that is not a healthy git repository is refused before any device is read,
 and nothing in it is touched.
@@ -27,6 +31,12 @@ from typing import Any
 from nornir.core.task import Result, Task
 
 from kopnet_iac.errors import KopnetError
+from kopnet_iac.fleet.gateway import (
+    GATEWAY_PLATFORM,
+    GatewayOutcome,
+    backup_files,
+    read_gateways,
+)
 from kopnet_iac.fleet.normalise import normalise
 from kopnet_iac.fleet.reading import (
     DeviceProgress,
@@ -221,9 +231,15 @@ def backup_villages(
     outcomes, skipped = read_devices(nr, devices, "backup", fetch_config)
     report = BackupReport(str(repo.path))
     written: list[str] = []
+    gateways = read_gateways(
+        inv, [d for d in devices if d.platform == GATEWAY_PLATFORM], lab_dir, progress, workers
+    )
     for device in devices:
         row = DeviceBackup(device.village, device.hostname, device.platform, "skipped")
         report.devices.append(row)
+        if device.hostname in gateways:
+            written += _store_gateway(repo, row, gateways[device.hostname])
+            continue
         if device.hostname in skipped:
             row.error = skipped[device.hostname]
             continue
@@ -250,6 +266,37 @@ def backup_villages(
     report.commit = repo.commit(written, report.message)
     log.info("backup: %d device(s), %d file(s) changed", len(devices), len(written))
     return report
+
+
+def _store_gateway(repo: BackupRepo, row: DeviceBackup, out: GatewayOutcome) -> list[str]:
+    """Write a gateway's files under ``<village>/<hostname>/`` (files no longer on the gateway
+    are removed); returns the relative paths that changed."""
+    row.path = f"{row.village}/{row.hostname}/"
+    if out.status != "ok":
+        row.status, row.error = out.status, out.error
+        return []
+    folder = repo.path / row.village / row.hostname
+    before = {
+        str(p.relative_to(repo.path)): p.read_text(encoding="utf-8")
+        for p in (folder.rglob("*") if folder.is_dir() else [])
+        if p.is_file()
+    }
+    changed = []
+    files = backup_files(row.village, row.hostname, out.files)
+    for relative, text in files.items():
+        if before.get(relative) != text:
+            target = repo.path / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(target)
+            changed.append(relative)
+    for relative in sorted(set(before) - set(files)):
+        (repo.path / relative).unlink()
+        if repo.git("ls-files", "--error-unmatch", "--", relative, check=False).returncode == 0:
+            changed.append(relative)  # tracked: its removal is committed
+    row.status = "new" if not before else "changed" if changed else "unchanged"
+    return changed
 
 
 def commit_message(report: BackupReport, operator: str) -> str:

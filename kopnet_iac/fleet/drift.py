@@ -11,7 +11,10 @@ Per device, one of:
 - ``never-deployed``: the village has no confirmed release: nothing to compare with (no device
   is contacted).
 
-Linux gateways are not planned here (listed as ``not-checked`` with the reason).
+Linux gateways: their managed files (one SSH read, :mod:`kopnet_iac.fleet.gateway`) are
+compared with the release's rendered files, secrets masked on both sides; ``drifted`` carries
+a unified diff per file that differs (from the running file to the release's), and a network
+file of another backend left on the gateway counts as drift (the role removes those).
 
 Cost: a device is opened and planned once (``load_replace_candidate`` + ``compare_config``:
 for RouterOS the login and one pipelined read of the managed menus; for airOS one SSH read
@@ -28,8 +31,17 @@ from pathlib import Path
 from typing import Any
 
 from kopnet_iac.errors import KopnetError
+from kopnet_iac.fleet.gateway import (
+    GATEWAY_PLATFORM,
+    GatewayOutcome,
+    compare_files,
+    intended_by_path,
+    network_backend,
+    read_gateways,
+)
 from kopnet_iac.fleet.reading import (
     DeviceProgress,
+    FleetDevice,
     check_villages,
     fleet_devices,
     fleet_nornir,
@@ -114,6 +126,7 @@ def drift_villages(
     from kopnet_iac.deploy.intent import preflight_secrets, village_intent
     from kopnet_iac.deploy.tasks import plan_config
     from kopnet_iac.inventory.loader import load_inventory
+    from kopnet_iac.platforms.linux.transaction import managed_paths
     from kopnet_iac.state import ReleaseStore, StateMissingError
 
     inv = load_inventory(inventory_dir)
@@ -132,6 +145,8 @@ def drift_villages(
     secrets: dict[str, Any] = {}
     intents: dict[str, Any] = {}
     to_plan = []
+    gateways: list[FleetDevice] = []
+    gw_intended: dict[str, dict[str, str | None]] = {}
     for device in fleet_devices(inv, chosen):
         release = releases.get(device.village)
         row = DeviceDrift(device.village, device.hostname, device.platform, "never-deployed")
@@ -139,12 +154,21 @@ def drift_villages(
         if release is None:
             continue
         row.release = release.id
-        if device.platform not in ("routeros", "airos"):
-            row.status = "not-checked"
-            continue
         if device.village not in intents:
             intents[device.village] = village_intent(inv, device.village, rendered=release.rendered)
         intent = intents[device.village]
+        if device.platform == GATEWAY_PLATFORM:
+            files = intent.devices[device.hostname].gateway_files()
+            if files:
+                backend = network_backend(inv, device.village)
+                gw_intended[device.hostname] = intended_by_path(files, managed_paths(), backend)
+                gateways.append(device)
+            else:
+                row.error = "not in the release"
+            continue
+        if device.platform not in ("routeros", "airos"):
+            row.status = "not-checked"
+            continue
         if device.hostname not in intent.devices or not intent.devices[device.hostname].config:
             row.error = "not in the release"
             continue
@@ -187,8 +211,11 @@ def drift_villages(
         row.plan = mask_secrets(diff)
         row.operations = int(out.payload["operations"])
         row.status = "drifted" if out.payload["changed"] else "compliant"
+    read = read_gateways(inv, gateways, lab_dir, progress, workers, intended=gw_intended)
+    for device in gateways:
+        gateway_row(rows[device.hostname], read[device.hostname], gw_intended[device.hostname])
     for row in report.devices:
-        if row.status == "not-checked":
+        if row.status == "not-checked" and not row.error:
             from kopnet_iac.fleet.reading import GATEWAY_NOTE
 
             row.error = GATEWAY_NOTE
@@ -196,4 +223,20 @@ def drift_villages(
     return report
 
 
-__all__ = ["STATUSES", "DeviceDrift", "DriftReport", "drift_villages"]
+def gateway_row(row: DeviceDrift, out: GatewayOutcome, intended: dict[str, str | None]) -> None:
+    """Fill a gateway's row: its files compared with the release's (both masked)."""
+    if out.status == "skipped":
+        row.status, row.error = "not-checked", out.error
+        return
+    if out.status != "ok":
+        row.status = "unreachable"
+        row.error = out.error if out.status == "unreachable" else f"cannot read: {out.error}"
+        return
+    running = {path: out.files.get(path) for path in intended}
+    drifts = compare_files(running, intended, row.release or "")
+    row.plan = mask_secrets("".join(d.diff for d in drifts))
+    row.operations = len(drifts)
+    row.status = "drifted" if drifts else "compliant"
+
+
+__all__ = ["STATUSES", "DeviceDrift", "DriftReport", "drift_villages", "gateway_row"]

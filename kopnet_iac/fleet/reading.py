@@ -2,8 +2,8 @@
 lab's devices with ``lab_dir``), our NAPALM drivers configured per host, one task run across
 all hosts in parallel, per-host progress.
 
-Only RouterOS and airOS devices are read here (NAPALM drivers); Linux gateways are listed
-with the reason they were not read.
+Only RouterOS and airOS devices are read here (NAPALM drivers); Linux gateways are read over
+SSH by :mod:`kopnet_iac.fleet.gateway`.
 """
 
 from __future__ import annotations

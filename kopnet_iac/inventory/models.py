@@ -122,6 +122,11 @@ class Noc(Model):
     syslog: str
     snmp: SnmpSettings
     ssh_keys: list[str] = Field(default_factory=list, description="public keys for admin users")
+    controller_key_login: bool = Field(
+        False,
+        description="the deploy controller logs in to airOS radios with an SSH key listed in "
+        "ssh_keys; only then is SSH password login disabled on them (keys are installed either way)",
+    )
     # -- device hardening (additive)
     device_user: Name = Field(
         "noc",
@@ -259,6 +264,12 @@ class Device(Model):
     model: str = Field(description="a model of hardware.yaml")
     serial: str = Field(min_length=4, description="unique in the fleet")
     credentials: SecretRef = Field(description="secret holding the device admin password")
+    # -- recorded by `kopnet replace` (additive)
+    mac: str | None = Field(
+        None,
+        pattern=r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$",
+        description="MAC address of the device's first port (upper case, colon separated)",
+    )
 
 
 #: channel widths a radio may use (MHz)

@@ -8,6 +8,12 @@
 Hosts are named by hostname; ``host.hostname`` is the management address (mgmt VLAN address, the
 loopback for gateways). Platforms are Nornir/NAPALM names: ``kopnet_routeros`` and
 ``kopnet_airos`` (KopNet's NAPALM drivers) for RouterOS and airOS, ``linux`` for gateways.
+RouterOS and airOS hosts log in as the fleet's NOC account (``noc.device_user``, password: the
+device's credentials secret), the account the templates configure in place of ``admin`` /
+``ubnt``; a device that does not have it yet (before its first deploy, or a lab device in
+its default state) is logged into with the NAPALM option ``fallback_usernames``: the earlier
+``admin`` (same password), in the lab the lab's own user (the NOC account gets the lab's
+password there).
 Groups: ``village:<id>``, ``role:<role>``, ``platform:<platform>``; platform groups carry the
 ``napalm`` and ``netmiko`` connection options, and each RouterOS/airOS host its own ``napalm``
 options: the expected model (the driver refuses another), the host name for errors and the
@@ -44,12 +50,13 @@ log = logging.getLogger(__name__)
 #: inventory platform -> Nornir host platform (NAPALM driver name where there is one)
 NORNIR_PLATFORM = {"routeros": "kopnet_routeros", "airos": "kopnet_airos", "linux": "linux"}
 NAPALM_PLATFORMS = frozenset({"kopnet_routeros", "kopnet_airos"})
-#: login user the templates configure on each platform
+#: login user on each platform before the NOC account: the built-in ``admin`` the earlier
+#: templates configured (RouterOS, airOS); linux: the gateway role's admin
 USERNAME = {
     "routeros": "admin",
     "airos": "admin",
     "linux": "kopnet",
-}  # linux: the gateway role's admin
+}
 API_PORT = 8728
 SSH_PORT = 22
 #: read timeout per round trip, TCP connect timeout and retries: sized for 600 ms GEO links
@@ -198,24 +205,23 @@ class KopnetInventory:
                 "management": str(mgmt) if mgmt else None,
                 "lab": False,
             }
+            managed = platform in NAPALM_PLATFORMS
+            # RouterOS and airOS: the named NOC account the templates configure in place of
+            # admin/ubnt (same credentials secret); the driver falls back to the earlier
+            # account (same password) on a device that does not have it yet
             host_kwargs: dict[str, Any] = {
                 "hostname": str(mgmt) if mgmt else None,
-                "username": USERNAME[hw.platform],
+                "username": inv.fleet.noc.device_user if managed else USERNAME[hw.platform],
                 "password": None,
                 "port": None,
                 "connection_options": {},
             }
-            device_user = inv.fleet.noc.device_user
             host_napalm: dict[str, Any]
             if platform == "kopnet_routeros":
-                # the templates replace the built-in admin by the named NOC account (same
-                # credentials secret); the driver falls back to the other name at login
-                host_kwargs["username"] = device_user
                 host_napalm = {
                     "expected_model": device.model,
                     "host_label": device.hostname,
                     "secrets": resolver,
-                    "fallback_usernames": [USERNAME["routeros"]],
                 }
             else:  # the airOS driver's option names
                 host_napalm = {
@@ -229,9 +235,11 @@ class KopnetInventory:
                 if target is None:
                     log.info("%s is not running in the lab; left out", device.hostname)
                     continue
+                if managed:  # the NOC account gets the lab password there (LabSecrets)
+                    host_napalm["fallback_usernames"] = [target.username]
                 host_kwargs.update(
                     hostname=target.host,
-                    username=target.username,
+                    username=host_kwargs["username"] if managed else target.username,
                     password=target.password,
                     port=target.ssh_port,
                     connection_options=self._lab_options(
@@ -240,11 +248,6 @@ class KopnetInventory:
                         **{
                             **host_napalm,
                             "secrets": LabSecrets(resolver, device.credentials, target.password),
-                            **(
-                                {"fallback_usernames": [device_user]}
-                                if platform == "kopnet_routeros"
-                                else {}
-                            ),
                         },
                     ),
                 )
@@ -253,6 +256,8 @@ class KopnetInventory:
                 host_kwargs["password"] = self._password(resolver, device.credentials)
                 if host_kwargs["password"] is None:
                     data["secret_error"] = self._secret_errors[device.credentials]
+                if managed:
+                    host_napalm["fallback_usernames"] = [USERNAME[hw.platform]]
                 if platform in NAPALM_PLATFORMS:
                     host_kwargs["connection_options"] = {
                         "napalm": ConnectionOptions(

@@ -52,8 +52,11 @@ class Faults:
     commands_seen: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
-    async def before_command(self, command: str) -> FaultDecision:
-        """Delay as configured, then say whether to run, trap or drop ``command``."""
+    async def before_command(self, command: str, sentence: str = "") -> FaultDecision:
+        """Delay as configured, then say whether to run, trap or drop ``command``.
+
+        ``sentence``: the whole request as the command log shows it (a RouterOS API command
+        with its attributes, secrets masked); a pattern matches the command or the sentence."""
         self.commands_seen += 1
         delay = self.latency_ms / 1000.0
         if self.jitter_ms:
@@ -68,9 +71,15 @@ class Faults:
                 self.drop_after_commands = None
                 return FaultDecision(Action.DROP, "injected: session dropped")
             self.drop_after_commands -= 1
-        if self.drop_at_pattern and fnmatch.fnmatchcase(command, self.drop_at_pattern):
+        if self.drop_at_pattern and _matches(self.drop_at_pattern, command, sentence):
             self.drop_at_pattern = None
             return FaultDecision(Action.DROP, "injected: session dropped at step")
-        if self.trap_pattern and fnmatch.fnmatchcase(command, self.trap_pattern):
+        if self.trap_pattern and _matches(self.trap_pattern, command, sentence):
             return FaultDecision(Action.TRAP, self.trap_message)
         return FaultDecision(Action.PROCEED)
+
+
+def _matches(pattern: str, command: str, sentence: str) -> bool:
+    return fnmatch.fnmatchcase(command, pattern) or (
+        bool(sentence) and fnmatch.fnmatchcase(sentence, pattern)
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import threading
 from pathlib import Path
 
 from kopnet_iac.errors import StateError
@@ -21,6 +22,11 @@ DB_FILE = "state.db"
 DEFAULT_STATE_DIR = Path(".kopnet") / "state"
 BUSY_TIMEOUT_S = 30.0
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+# Files whose header this process has read. Closing any descriptor of a database file drops
+# every POSIX lock the process holds on it, those of its open SQLite connections too, so the
+# header is read once, before the first connection, never beside an open one.
+_CHECKED: set[Path] = set()
+_CHECKED_LOCK = threading.Lock()
 
 
 class UnknownReleaseError(StateError):
@@ -44,16 +50,12 @@ def default_state_dir() -> Path:
     return Path(os.environ.get("KOPNET_STATE") or DEFAULT_STATE_DIR)
 
 
-def connect(
-    state_dir: Path | None, *, create: bool, busy_timeout: float
-) -> tuple[Path, sqlite3.Connection, int]:
-    """Open ``state.db`` in ``state_dir`` (default :func:`default_state_dir`) in autocommit
-    mode, WAL, ``synchronous=FULL``, foreign keys on, migrated to the latest schema.
-    Returns the file, the connection and the schema version found."""
-    directory = state_dir if state_dir is not None else default_state_dir()
-    path = directory / DB_FILE
+def _open_file(
+    path: Path, directory: Path, *, create: bool, busy_timeout: float
+) -> sqlite3.Connection:
     if path.exists():
-        check_header(path)
+        if path.absolute() not in _CHECKED:
+            check_header(path)
     elif not create:
         raise StateMissingError(f"{path}: no state database (nothing recorded yet)")
     else:
@@ -67,6 +69,20 @@ def connect(
         )
     except sqlite3.Error as exc:
         raise StateError(f"{path}: cannot open the state database: {exc}") from exc
+    _CHECKED.add(path.absolute())
+    return conn
+
+
+def connect(
+    state_dir: Path | None, *, create: bool, busy_timeout: float
+) -> tuple[Path, sqlite3.Connection, int]:
+    """Open ``state.db`` in ``state_dir`` (default :func:`default_state_dir`) in autocommit
+    mode, WAL, ``synchronous=FULL``, foreign keys on, migrated to the latest schema.
+    Returns the file, the connection and the schema version found."""
+    directory = state_dir if state_dir is not None else default_state_dir()
+    path = directory / DB_FILE
+    with _CHECKED_LOCK:
+        conn = _open_file(path, directory, create=create, busy_timeout=busy_timeout)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000):d}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]

@@ -17,10 +17,14 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import librouteros
 import pytest
+from librouteros.exceptions import TrapError
 
 from kopnet_iac.deploy.intent import same_configuration
 from kopnet_iac.deploy.runner import read_running
+from kopnet_iac.inventory.loader import load_inventory
+from kopnet_iac.lab.targets import lab_targets
 from kopnet_iac.state import ReleaseStore
 from tests.conftest import REPO_ROOT
 from tests.deploy.conftest import DeployLab, leaked, start_lab
@@ -44,6 +48,32 @@ def lab(tmp_path_factory: pytest.TempPathFactory, canary_env: None) -> Iterator[
         yield running
     finally:
         running.stop()
+
+
+def logins(lab: DeployLab) -> dict[str, set[str]]:
+    """Which of the lab's own login and the NOC account (device password) each device takes:
+    RouterOS over the API, airOS by the user in its running system.cfg."""
+    noc = load_inventory(lab.inventory).fleet.noc.device_user
+    out: dict[str, set[str]] = {}
+    for host, target in lab_targets(lab.lab_dir).items():
+        if host not in DEVICES:
+            continue
+        if DEVICES[host] == "airos":
+            running = running_configs(lab)[host]
+            out[host] = {line.split("=", 1)[1] for line in running.splitlines()
+                         if line.startswith("users.1.name=")}  # fmt: skip
+            continue
+        out[host] = set()
+        for user in (target.username, noc):
+            try:
+                api = librouteros.connect(
+                    target.host, user, target.password, port=target.api_port, timeout=10
+                )
+            except TrapError:
+                continue
+            api.close()
+            out[host].add(user)
+    return out
 
 
 def running_configs(lab: DeployLab) -> dict[str, str]:
@@ -103,6 +133,14 @@ def test_a_failing_check_reverts_every_device_to_its_exact_config(lab: DeployLab
             assert after[host] == before[host], host  # system.cfg byte for byte
         else:
             assert same_configuration(platform, before[host], after[host]), host
+    # the NOC account the deploy created is gone again, the lab's own login works again
+    assert logins(lab) == {
+        "core-lebung-itam": {"admin"},
+        "sec-lebung-itam-1": {"admin"},
+        "bh-lebung-itam-a": {"kopnet"},
+        "bh-lebung-itam-b": {"kopnet"},
+        "sec-lebung-itam-2": {"kopnet"},
+    }
     store = ReleaseStore.open(lab.state)
     release = store.get_release(report["release"])
     assert release.outcome == "reverted" and "radio-link" in (release.error or "")
@@ -149,6 +187,24 @@ def test_an_immediate_second_deploy_sends_no_configuration_command(lab: DeployLa
     stats = lab.stats()
     assert config_commands(stats) == dict.fromkeys(DEVICES, 0)
     assert all(stats[h]["round_trips"] > 0 for h in DEVICES)  # it did read every device
+
+
+def test_after_the_rollout_every_device_runs_on_the_noc_account(lab: DeployLab) -> None:
+    noc = load_inventory(lab.inventory).fleet.noc.device_user
+    # admin (RouterOS) and the radios' earlier user are replaced: only the NOC account logs in
+    assert logins(lab) == {host: {noc} for host in DEVICES}
+    # the next run logged in as the NOC account at once (no refused login first)
+    for host in DEVICES:
+        log = lab.lab_cli("log", host).stdout
+        attempts = re.findall(r"/login =name=(\S+)|ssh login (\S+)", log)
+        assert attempts and "".join(attempts[-1]) == noc, (host, attempts[-3:])
+    target = lab_targets(lab.lab_dir)["core-lebung-itam"]
+    api = librouteros.connect(target.host, noc, target.password, port=target.api_port, timeout=10)
+    try:
+        keys = [row["user"] for row in api.path("user", "ssh-keys")]
+    finally:
+        api.close()
+    assert keys == [noc]  # the fleet's key, uploaded and imported for the NOC account
 
 
 def test_verify_covers_the_routeros_and_airos_devices(lab: DeployLab) -> None:

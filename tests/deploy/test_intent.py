@@ -51,8 +51,14 @@ def test_preflight_resolves_what_the_hosts_need_and_masks_it(inv: Inventory) -> 
     values, mask = preflight_secrets(
         inv, intent, ["bh-lebung-itam-a"], credentials=False, resolver=SecretResolver(inv, env)
     )
-    assert set(values) == {"radio-admin", "backhaul-key", "snmp-community"}  # its placeholders
+    # its placeholders, but not its login secret (the NOC account's password): in the lab
+    # (credentials=False) that is the lab's own password for the device
+    assert set(values) == {"backhaul-key", "snmp-community"}
     assert mask("key value-of-backhaul-key here") == "key @@secret:backhaul-key@@ here"
+    values, _ = preflight_secrets(
+        inv, intent, ["bh-lebung-itam-a"], credentials=True, resolver=SecretResolver(inv, env)
+    )
+    assert set(values) == {"radio-admin", "backhaul-key", "snmp-community"}
     values, _ = preflight_secrets(
         inv, intent, ["gw-lebung-itam"], credentials=True, resolver=SecretResolver(inv, env)
     )

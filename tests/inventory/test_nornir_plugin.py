@@ -92,6 +92,9 @@ def test_connection_options() -> None:
     assert radio.platform == "kopnet_airos"
     assert radio.extras["optional_args"]["model"] == "PowerBeam-5AC-Gen2"
     assert radio.extras["optional_args"]["name"] == "bh-lebung-itam-a"
+    # radios too: the NOC account first, the earlier admin where the first deploy has not run
+    assert nr.inventory.hosts["bh-lebung-itam-a"].username == "noc"
+    assert radio.extras["optional_args"]["fallback_usernames"] == ["admin"]
     netmiko = nr.inventory.hosts["core-pematang"].get_connection_parameters("netmiko")
     assert (netmiko.platform, netmiko.port) == ("mikrotik_routeros", 22)
     airos = nr.inventory.hosts["bh-lebung-itam-a"].get_connection_parameters("netmiko")
@@ -207,8 +210,15 @@ def test_lab_mode_reaches_the_emulated_devices(running_lab: Path) -> None:
     assert napalm.platform == "kopnet_routeros"
     assert napalm.extras["optional_args"]["port"] == target.api_port
     assert napalm.extras["optional_args"]["expected_model"] == "RB5009UG+S+IN"
-    # in the lab the device's login secret is the lab's password for it
+    # in the lab the device's login secret is the lab's password for it: the NOC account
+    # logs in with it once deployed, the lab's own user (same password) before that
     assert napalm.extras["optional_args"]["secrets"].get("core-admin") == target.password
+    assert (core.username, core.password) == ("noc", target.password)
+    assert napalm.extras["optional_args"]["fallback_usernames"] == [target.username]
+    radio = nr.inventory.hosts["sec-sukadana-2"].get_connection_parameters("napalm")
+    assert radio.extras["optional_args"]["fallback_usernames"] == [
+        targets["sec-sukadana-2"].username
+    ]
     assert core.get_connection_parameters("netmiko").port == target.ssh_port
     result = nr.filter(platform="kopnet_routeros").run(task=napalm_get, getters=["facts"])
     assert not result.failed, {h: r.exception for h, r in result.items()}

@@ -258,7 +258,10 @@ def test_time_from_the_village_gateway_and_no_default_credentials(artifact: Arti
         assert cfg["ntpclient.1.server"] == gw_loopback
         assert cfg["users.1.name"] == INV.fleet.noc.device_user != "ubnt"
         assert cfg["users.1.password"].startswith("@@secret:")
-        assert cfg["httpd.https.status"] == "enabled" and cfg["sshd.auth.passwd"] == "disabled"
+        assert cfg["httpd.https.status"] == "enabled"
+        # the example fleet does not say the controller logs in by key: password login stays
+        assert not INV.fleet.noc.controller_key_login
+        assert cfg["sshd.auth.passwd"] == "enabled" and cfg["sshd.auth.key.1.status"] == "enabled"
     else:
         servers = [
             _props(ln)["address"] for ln in _section(artifact.text, "/system ntp client servers")

@@ -16,7 +16,15 @@ operation (see :mod:`kopnet_iac.drivers.airos.scripts`); getters read the web AP
   keys (default: ``known_hosts`` in the state directory; first use recorded, a changed key
   refused before logging in);
 * ``tls_ca_file`` — verify the web API's certificate against this bundle (default: accept the
-  radio's self-signed certificate).
+  radio's self-signed certificate);
+* ``key_file`` — a private key (unencrypted) for SSH public-key login, tried before the
+  password, which stays the fallback. A candidate setting ``sshd.auth.passwd=disabled`` is
+  refused before anything is sent unless this session logged in with a key whose public half
+  is an enabled ``sshd.auth.key.N`` of the result (else the commit would lock the controller
+  out: the confirm and every later run refused);
+* ``fallback_usernames`` — tried in order (same password) when the radio refuses the login
+  as ``username`` (a radio still on its earlier account, before the first deploy gave it the
+  NOC account); the account that worked is used for the web API too.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from napalm.base.base import NetworkDriver
 
 from kopnet_iac.drivers.airos import scripts, status
 from kopnet_iac.drivers.airos.errors import (
+    AirOSAuthError,
     AirOSCommitError,
     AirOSConnectError,
     AirOSMergeError,
@@ -47,6 +56,8 @@ from kopnet_iac.platforms.airos import syscfg
 from kopnet_iac.platforms.airos.crypt import is_crypt_hash
 
 log = logging.getLogger(__name__)
+
+PASSWD_KEY = "sshd.auth.passwd"
 
 
 def normalise_model(model: str) -> str:
@@ -88,6 +99,7 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
             timeout=float(timeout),
             village=self.village,
             host_keys=opts.get("host_keys"),
+            key_file=str(opts["key_file"]) if opts.get("key_file") else None,
         )
         self._ssh = SSHSession(self.endpoint)
         self._http = HTTPSession(self.endpoint, ca_file=opts.get("tls_ca_file"))
@@ -96,10 +108,37 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
         self._candidate_secret_keys: set[str] = set()
         self._pending_until: float | None = None
         self._next_login: tuple[str, str] | None = None
+        fallback = opts.get("fallback_usernames") or ()
+        self._fallbacks = [(str(u), password) for u in fallback if u and u != username]
+        self._refused: list[tuple[str, str]] = []
 
     # ---- connection -------------------------------------------------------------------------
     def open(self) -> None:
-        self._ssh.open()
+        """SSH login; on a refusal, with each of ``fallback_usernames`` in turn. The account that
+        worked is tried first next time, then the refused one (a commit may have created it
+        meanwhile), then the other fallbacks."""
+        current = (self.endpoint.username, self.endpoint.password)
+        others = [*self._refused, *self._fallbacks]
+        logins = [current, *dict.fromkeys(x for x in others if x != current)]
+        for index, (user, password) in enumerate(logins):
+            if index:
+                self._use_login(user, password)
+            try:
+                self._ssh.open()
+            except AirOSAuthError:
+                if index == len(logins) - 1:
+                    raise
+                continue
+            if index:
+                log.info("%s: logged in as %r (%r refused)", self.name, user, current[0])
+                self._refused = [current]  # tried first again next time: a commit may add it
+            return
+
+    def _use_login(self, username: str, password: str) -> None:
+        self.username, self.password = username, password
+        self.endpoint = dataclasses.replace(self.endpoint, username=username, password=password)
+        self._http.close()
+        self._http.endpoint = self._ssh.endpoint = self.endpoint
 
     def close(self) -> None:
         self._ssh.close()
@@ -223,6 +262,8 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
         except ParseError as exc:
             raise self._error(error, f"invalid candidate: {exc.message}", step) from exc
         candidate, secret_keys = self._substitute(raw, error, step)
+        if candidate.get(PASSWD_KEY) == "disabled" and self._ssh.login_key is None:
+            self._check_keeps_login(candidate, error, step)  # refused before anything is sent
         state = self._read(step)
         self._check_model(state, step)
         try:
@@ -230,10 +271,36 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
         except ParseError as exc:
             raise self._error(error, f"the radio's configuration: {exc.message}", step) from exc
         planner = syscfg.plan_replace if replace else syscfg.plan_merge
-        self._plan = planner(running, candidate, extra_secret=secret_keys)
+        plan = planner(running, candidate, extra_secret=secret_keys)
+        if plan.target.get(PASSWD_KEY) == "disabled":
+            self._check_keeps_login(plan.target, error, step)
+        self._plan = plan
         self._candidate_secret_keys = secret_keys
         self._next_login = self._login_after(running, candidate, self._plan)
         log.info("%s: candidate loaded, %d key(s) differ", self.name, len(self._plan.changes))
+
+    def _check_keeps_login(
+        self, values: Mapping[str, str], error: type[KopnetError], step: str
+    ) -> None:
+        """Refuse a configuration that disables SSH password login unless this session logged
+        in with one of its enabled keys: the commit would lock this driver out of the radio
+        (the confirm refused, the revert job restoring it, every later run refused)."""
+        key = self._ssh.login_key
+        if key is not None and key in syscfg.enabled_ssh_keys(values):
+            return
+        how = (
+            "with a key that is not among its enabled sshd.auth.key.N entries"
+            if key is not None
+            else "by password"
+        )
+        raise self._error(
+            error,
+            f"the candidate sets {PASSWD_KEY}=disabled but this session logged in {how}: the "
+            "commit would lock the controller out of the radio (confirm and later runs refused); "
+            "log in with key_file set to a private key whose public half is in the candidate "
+            "(noc.ssh_keys), or keep password login (noc.controller_key_login: false)",
+            step,
+        )
 
     def _substitute(
         self, raw: dict[str, str], error: type[KopnetError], step: str
@@ -370,10 +437,7 @@ class AirOSDriver(NetworkDriver):  # type: ignore[misc]
     def _after_commit(self, plan: syscfg.Plan, revert_in: int | None) -> None:
         self._plan = None
         if self._next_login is not None:
-            username, password = self._next_login
-            self.endpoint = dataclasses.replace(self.endpoint, username=username, password=password)
-            self._http.close()
-            self._http.endpoint = self._ssh.endpoint = self.endpoint
+            self._use_login(*self._next_login)
             self._next_login = None
         if self._state is not None:
             self._state = scripts.DeviceState(

@@ -40,6 +40,8 @@ class Endpoint:
     village: str | None = None
     # pinned SSH host keys (default: the store in the state directory, trust on first use)
     host_keys: HostKeyStore | None = field(default=None, repr=False, compare=False)
+    # private key for SSH public-key login, tried before the password (which stays the fallback)
+    key_file: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,26 @@ class SSHSession:
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self._client: paramiko.SSHClient | None = None
+        #: (type, base64) of the public key this session logged in with; None: by password
+        self.login_key: tuple[str, str] | None = None
 
     def open(self) -> None:
+        """Log in with the endpoint's key when one is given, else (or when the radio refuses
+        the key) with the password."""
+        ep = self.endpoint
+        self.login_key = None
+        if ep.key_file is not None:
+            pkey = _load_key(ep)
+            try:
+                self._connect(pkey=pkey)
+            except AirOSAuthError:
+                log.info("%s: SSH key login refused, trying the password", ep.name)
+            else:
+                self.login_key = (pkey.get_name(), pkey.get_base64())
+                return
+        self._connect(password=ep.password)
+
+    def _connect(self, **auth: Any) -> None:
         ep = self.endpoint
         client = paramiko.SSHClient()
         # Trust on first use, then the pinned key only: a radio reset to factory state gets a
@@ -69,12 +89,12 @@ class SSHSession:
                 ep.ssh_port,
                 device=ep.name,
                 username=ep.username,
-                password=ep.password,
                 look_for_keys=False,
                 allow_agent=False,
                 timeout=ep.timeout,
                 banner_timeout=ep.timeout,
                 auth_timeout=ep.timeout,
+                **auth,
             )
         except paramiko.AuthenticationException as exc:
             client.close()
@@ -248,6 +268,19 @@ class HTTPSession:
             self._conn.close()
             self._conn = None
         self._cookie = ""
+
+
+def _load_key(ep: Endpoint) -> paramiko.PKey:
+    """The private key of ``ep.key_file`` (unencrypted; never logged)."""
+    try:
+        return paramiko.PKey.from_path(ep.key_file or "")
+    except (OSError, ValueError, paramiko.SSHException) as exc:
+        raise AirOSConnectError(
+            f"cannot use the SSH key file given as key_file: {_reason(exc)}",
+            village=ep.village,
+            host=ep.name,
+            step="login",
+        ) from exc
 
 
 def _reason(exc: BaseException) -> str:

@@ -144,6 +144,7 @@ class CommitFlow:
         except SecretError as exc:
             raise error(exc.message, host=self.label, step="secrets") from exc
         paths = intended_raw.owned_paths() if replace else set(intended_raw.sections)
+        self._check_keeps_api(intended_raw, error)
         assert self.read is not None
         state = self.read(paths, bool(candidate.users), bool(candidate.keys))
         self.check_model(state)
@@ -181,6 +182,27 @@ class CommitFlow:
             bool(candidate.users),
             bool(candidate.keys),
         )
+
+    def _check_keeps_api(self, intended: RouterOSConfig, error: type[PlanError]) -> None:
+        """Refuse a candidate that disables the plaintext API this driver talks over: the
+        apply would cut its own session, nothing could confirm, the job would revert it."""
+        for entry in intended.entries(("ip", "service")):
+            name = entry.target or next(
+                (
+                    v
+                    for k, op, v in (entry.selector.conditions if entry.selector else ())
+                    if k == "name" and op == "="
+                ),
+                None,
+            )
+            if name == "api" and entry.props.get("disabled") in ("yes", "true"):
+                raise error(
+                    "the candidate disables /ip service api, the service this driver "
+                    "connects through: the commit would cut its own session (api-ssl is not "
+                    "supported by this driver yet); keep api enabled, limited by address",
+                    host=self.label,
+                    step="plan",
+                )
 
     def _password_value(self, written: str) -> str:
         return PLACEHOLDER_RE.sub(lambda m: self.secret(m.group(1)), written)
@@ -404,7 +426,8 @@ class CommitFlow:
         return state
 
     def _after(self, prepared: Prepared) -> int:
-        """Password sets (API only) and, optionally, read back and count residual changes."""
+        """Password rotations (API only) and, optionally, read back and count residual
+        changes (new users were created before the import, see :meth:`_arm`)."""
         secrets = list(prepared.users.api_after)
         if not self.verify and not secrets:
             return -1
@@ -470,15 +493,20 @@ class CommitFlow:
             )
 
     def rollback(self) -> None:
-        """Import the revert script (no reboot) after disarming a pending job: one round
-        trip when the script is on the device (it removes itself and the commit's files)."""
+        """Import the revert script (no reboot), then disarm the pending job: one round trip
+        when the script is on the device (it removes itself and the commit's files).
+
+        The job is removed only after the import: a session lost in between leaves it armed,
+        and when it fires it imports the (idempotent) revert script again or finds it gone.
+        Removing it first would leave a device whose session drops before the import on the
+        new configuration with nothing left to take it back."""
+        job = ("/system/scheduler/remove", {"numbers": tx.JOB})
         sentences: list[Sentence] = [
-            ("/system/scheduler/remove", {"numbers": tx.JOB}),
             ("/file/print", {"?name": tx.REVERT_FILE, ".proplist": "name"}),
             ("/import", {"file-name": tx.REVERT_FILE}),
+            job,
         ]
-        _, files, reply = self.batch(sentences, "rollback", self.import_timeout)
-        self.armed_until = None
+        files, reply, _ = self.batch(sentences, "rollback", self.import_timeout)
         if not files.rows:
             if self.last_revert is None:
                 raise DeviceRollbackError(
@@ -486,8 +514,9 @@ class CommitFlow:
                     host=self.label,
                     step="rollback",
                 )
-            steps = [tx.file_add(tx.REVERT_FILE, self.last_revert), sentences[-1]]
-            reply = self.batch(steps, "rollback", self.import_timeout)[-1]
+            steps = [tx.file_add(tx.REVERT_FILE, self.last_revert), sentences[1], job]
+            reply = self.batch(steps, "rollback", self.import_timeout)[1]
+        self.armed_until = None
         if reply.trap is not None:
             raise DeviceRollbackError(
                 f"importing the revert script failed: {self.mask(reply.trap)}; the "

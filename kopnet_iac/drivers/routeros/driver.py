@@ -10,7 +10,8 @@ Round trips (one pipelined, tagged batch of API sentences each; TCP connect not 
    (:mod:`kopnet_iac.platforms.routeros`); converged means an empty ``compare_config``, so a
    no-op costs login + this read (2 round trips) and sends no configuration command.
 3. ``commit_config`` arm: upload the revert script, add the ``/system scheduler`` revert job,
-   upload the apply script (and SSH keys), save a binary backup (last-resort layer; optional
+   upload the apply script (and SSH keys), create new users (the NOC account, before the
+   apply script disables ``admin``), save a binary backup (last-resort layer; optional
    with ``backup=False``). Any refusal here (scheduler disabled, disk full, upload refused)
    is undone and nothing was changed.
 4. ``commit_config`` apply: ``/import`` of the apply script (the script removes itself).
@@ -51,6 +52,7 @@ from kopnet_iac.drivers.routeros.errors import (
     CandidateError,
     DeviceCommitError,
     DeviceConnectError,
+    LoginRefusedError,
     ReplaceCandidateError,
 )
 from kopnet_iac.drivers.routeros.session import LinkSettings, Reply, Sentence, Session
@@ -103,6 +105,7 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
         self.flow.relogin = self._relogin
         fallback = args.get("fallback_usernames") or ()
         self.fallback_usernames = [str(u) for u in fallback if u and u != username]
+        self._configured = username
         self._candidate: Candidate | None = None
         self._replace = False
         self._prepared: Prepared | None = None
@@ -113,12 +116,13 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
         """Log in as ``username``, else as each of ``fallback_usernames`` (same password):
         after a deploy replaced the built-in admin by the named NOC account, or before it."""
         errors: list[DeviceConnectError] = []
-        for user in [self.username, *self.fallback_usernames]:
+        # the account that worked last, the configured one (a revert may have brought it
+        # back, a commit created it), then the fallbacks
+        names = list(dict.fromkeys([self.username, self._configured, *self.fallback_usernames]))
+        for user in names:
             try:
                 self.api = self.session.open(user, self.password)
-            except DeviceConnectError as exc:
-                if exc.step != "login":
-                    raise
+            except LoginRefusedError as exc:  # a session lost during login is no refusal
                 errors.append(exc)
                 continue
             if user != self.username:
@@ -129,8 +133,7 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
             errors[-1]
             if len(errors) == 1
             else DeviceConnectError(
-                "login refused as "
-                + " and as ".join(repr(u) for u in [self.username, *self.fallback_usernames]),
+                "login refused as " + " and as ".join(repr(u) for u in names),
                 host=self.label,
                 step="login",
             )
@@ -150,6 +153,10 @@ class KopnetRouterOSDriver(ROSDriver):  # type: ignore[misc]
     def close(self) -> None:
         self.session.close()
         self.api = None
+
+    def is_alive(self) -> dict[str, bool]:
+        """NAPALM's liveness: whether the API session is open (a dropped one is closed)."""
+        return {"is_alive": self.session.is_open}
 
     def _batch(
         self, sentences: list[Sentence], step: str, timeout: float | None = None

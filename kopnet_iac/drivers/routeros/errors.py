@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from napalm.base.exceptions import (
     CommitError,
+    ConnectAuthError,
     ConnectionException,
     MergeConfigException,
     ReplaceConfigException,
@@ -20,6 +21,10 @@ from kopnet_iac.errors import ApplyError, ConnectError, PlanError, RollbackError
 
 class DeviceConnectError(ConnectError, ConnectionException):  # type: ignore[misc]
     """Unreachable device, refused login, session lost while reading."""
+
+
+class LoginRefusedError(DeviceConnectError, ConnectAuthError):  # type: ignore[misc]
+    """The device answered and refused the user name or password (not a lost session)."""
 
 
 class WrongModelError(DeviceConnectError):

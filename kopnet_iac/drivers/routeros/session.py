@@ -26,7 +26,7 @@ from librouteros.connections import SocketTransport
 from librouteros.exceptions import FatalError, LibRouterosError, ProtocolError
 from librouteros.protocol import ApiProtocol, encode_sentence
 
-from kopnet_iac.drivers.routeros.errors import DeviceConnectError
+from kopnet_iac.drivers.routeros.errors import DeviceConnectError, LoginRefusedError
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class Session:
             ) from exc
         if trap is not None:
             self.close()
-            raise DeviceConnectError(
+            raise LoginRefusedError(
                 f"login as {username!r} refused: {trap}", host=self.label, step="login"
             )
         self.round_trips += 1

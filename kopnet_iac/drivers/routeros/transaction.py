@@ -46,11 +46,13 @@ def apply_script(plan: Plan, users: UserPlan, *, stamp: str = "") -> str:
 
 
 def revert_script(plan: Plan, users: UserPlan, *, stamp: str = "") -> str:
-    """The guarded revert, then removal of every file of the commit, itself included
+    """The old user properties back first (``admin`` enabled again), the guarded revert, the
+    users the commit created, then removal of every file of the commit, itself included
     (``/import`` has read it by then), so a finished revert leaves nothing behind."""
     lines = [f"# kopnet revert {stamp}".rstrip()]
     lines.extend(users.revert)
     lines.extend(guarded_revert_lines(plan))
+    lines.extend(users.revert_last)  # created users go last, once the old logins work again
     lines.extend(_remove_files())
     return "\n".join(lines) + "\n"
 

@@ -15,7 +15,12 @@ RouterOS does not export ``/user`` or ``/user ssh-keys`` and never shows a passw
   account), the driver first logs in as the replacement account and continues the commit
   as that user, so it never locks itself out;
 * a public key is installed by uploading it and running ``/user ssh-keys import``; installed
-  keys are recognised by user and key owner (the key line's comment). Keys are only added.
+  keys are recognised by user and key owner (the key line's comment). Keys are only added;
+* in the apply script the lines that disable a user come last (after the key imports); the
+  revert script first restores the old properties (``admin`` enabled again) and removes the
+  users the commit created only at its very end (``revert_last``), so a revert that stops
+  half-way never leaves a device without an account to log in with;
+* ``set`` of a user the device does not have, only to disable it, is already true: nothing to do.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ class UserPlan:
 
     script: list[str] = field(default_factory=list)  # forward lines for the apply script
     create: list[Sentence] = field(default_factory=list)  # new users (API, before the import)
-    revert: list[str] = field(default_factory=list)  # lines for the revert script
+    revert: list[str] = field(default_factory=list)  # first lines of the revert script
+    revert_last: list[str] = field(default_factory=list)  # last ones: remove created users
     api_after: list[Sentence] = field(default_factory=list)  # sent after the import
     key_files: list[tuple[str, str]] = field(default_factory=list)  # (file name, contents)
     changes: list[str] = field(default_factory=list)  # for compare_config (masked)
@@ -82,10 +88,13 @@ def plan_users(
         raise PlanError(f"password_update must be one of {', '.join(PASSWORD_POLICIES)}")
     out = UserPlan()
     by_name = {row.get("name", ""): row for row in rows}
+    disabling: list[str] = []  # forward lines that disable a user: last in the script
     for spec in specs:
         row = by_name.get(spec.name)
         where = f"[ find where name={quote(spec.name)} ]"
         if row is None:
+            if not spec.create and _only_disables(spec):
+                continue  # a user the device does not have is as good as disabled
             if not spec.create:
                 raise PlanError(
                     f"/user {spec.name}: no such user on the device (use add to create it)",
@@ -95,7 +104,7 @@ def plan_users(
                 raise PlanError(f"/user {spec.name}: a new user needs a password", step="plan")
             attrs = {"name": spec.name, **spec.props, "password": password_of(spec.password)}
             out.create.append(("/user/add", attrs))
-            out.revert.append(f"/user remove {where}")
+            out.revert_last.append(f"/user remove {where}")
             shown = " ".join(f"{k}={quote(v)}" for k, v in spec.props.items())
             out.changes.append(f"  /user\n    + {spec.name} {shown} password={MASK}")
             continue
@@ -103,7 +112,8 @@ def plan_users(
         if changed:
             words = " ".join(f"{k}={quote(v)}" for k, v in changed.items())
             old = " ".join(f"{k}={quote(row.get(k, ''))}" for k in changed)
-            out.script.append(f"/user set {where} {words}")
+            line = f"/user set {where} {words}"
+            (disabling if _disabled(changed) else out.script).append(line)
             out.revert.append(f"/user set {where} {old}")
             lines = [
                 f"        {k}: {row.get(k, '') or '(unset)'} -> {v}" for k, v in changed.items()
@@ -134,11 +144,16 @@ def plan_users(
             f"/user ssh-keys remove [ find where user={quote(user)} key-owner={quote(owner)} ]"
         )
         out.changes.append(f"  /user ssh-keys\n    + user={user} key-owner={owner}")
+    out.script.extend(disabling)
     return out
 
 
 def _disabled(props: dict[str, str]) -> bool:
     return props.get("disabled", "no") in ("yes", "true")
+
+
+def _only_disables(spec: UserSpec) -> bool:
+    return spec.password is None and set(spec.props) == {"disabled"} and _disabled(spec.props)
 
 
 def _replacement_login(

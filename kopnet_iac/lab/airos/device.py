@@ -47,6 +47,7 @@ from kopnet_iac.lab.airos.status import mac_for
 from kopnet_iac.lab.faults import Faults
 from kopnet_iac.lab.spec import DeviceSpec, LabNetwork
 from kopnet_iac.lab.wire import Wire
+from kopnet_iac.platforms.airos.syscfg import enabled_ssh_keys
 
 logger = logging.getLogger(__name__)
 
@@ -350,6 +351,23 @@ class AirOSDevice:
                 return password == self.password
             return verdict
         return False
+
+    def password_login_allowed(self) -> bool:
+        """``sshd.auth.passwd=disabled`` in the applied configuration refuses password logins."""
+        return self.active.values.get("sshd.auth.passwd", "enabled") != "disabled"
+
+    def authenticate_key(self, username: str, key_type: str, key_value: str) -> bool:
+        """A public key login: ``username`` is an enabled user and the key is one of the
+        enabled ``sshd.auth.key.N`` entries of the applied configuration."""
+        if self.faults.refuse_login:
+            return False
+        values = self.active.values
+        user_ok = any(
+            values.get(f"users.{index}.name") == username
+            and values.get(f"users.{index}.status", "enabled") == "enabled"
+            for index in range(1, 10)
+        )
+        return user_ok and (key_type, key_value) in enabled_ssh_keys(values)
 
     def _board_info(self) -> str:
         return (

@@ -279,11 +279,22 @@ class _SSHServer(asyncssh.SSHServer):
         return True
 
     def password_auth_supported(self) -> bool:
-        return True
+        # like dropbear on a radio: sshd.auth.passwd=disabled leaves public keys only
+        return self.device.password_login_allowed()
 
     def validate_password(self, username: str, password: str) -> bool:
         self.device.log_command(f"ssh login {username}")
+        if not self.device.password_login_allowed():
+            return False
         return self.device.authenticate(username, password)
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        self.device.log_command(f"ssh key login {username}")
+        parts = key.export_public_key("openssh").decode().split()
+        return self.device.authenticate_key(username, parts[0], parts[1])
 
 
 def make_ssh_server(device: AirOSDevice) -> asyncssh.SSHServer:

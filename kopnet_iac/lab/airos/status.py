@@ -18,10 +18,14 @@ def mac_for(hostname: str) -> str:
 
 
 def stations(device: AirOSDevice) -> list[dict[str, Any]]:
-    """Registered peers over running wireless links of the topology."""
+    """Registered peers over running wireless links of the topology (only on links whose
+    SSID the radio is configured with: a factory-fresh radio registers nobody)."""
     found: list[dict[str, Any]] = []
+    ssid = device.active.values.get("wireless.1.ssid", "")
     for link in device.spec.links:
         if link.kind != "wireless":
+            continue
+        if link.ssid and ssid != link.ssid:  # not set up for this link (a factory radio)
             continue
         state = device.network.link_state(device.spec.hostname, link.local_port)
         if state is None or not state.running:

@@ -87,11 +87,12 @@ class ApiSession:
                 device.record(" ".join(words))
                 self.trap(f"unknown parameter {word}", tag, 0)
                 return True
-        device.record(_masked(words))
+        logged = _masked(words)
+        device.record(logged)
         device.wire.stats.command(
             classify_routeros_api(words), self.writer.get_extra_info("peername")
         )
-        decision = await device.faults.before_command(command)
+        decision = await device.faults.before_command(command, logged)
         if decision.action is Action.DROP:
             return False
         if decision.action is Action.TRAP:

@@ -102,6 +102,21 @@ EXTRA_PATHS = frozenset(
         "user group",
         "file",
         "log",
+        # menus the rendered configs and the planner's paths.yaml use (RouterOS 7)
+        "interface bridge filter",
+        "interface bridge nat",
+        "interface ethernet switch",
+        "interface wireguard peers",
+        "system ntp client servers",
+        "ip hotspot user profile",
+        "ip hotspot walled-garden",
+        "ip hotspot walled-garden ip",
+        "ip dhcp-server lease",
+        "ip firewall layer7-protocol",
+        "ipv6 firewall filter",
+        "ipv6 firewall address-list",
+        "routing bgp template",
+        "tool graphing interface",
     }
 )
 
@@ -230,6 +245,12 @@ class Router:
             if menu is not None:
                 row.update(menu.props)
             if path == "system ntp client":
+                if not row.get("servers"):  # RouterOS 7: the servers submenu fills it
+                    row["servers"] = ",".join(
+                        e.get("address")
+                        for e in self.store.entries("system ntp client servers")
+                        if not is_true(e.get("disabled", "no"))
+                    )
                 _ntp_compat(row)
             return [(None, row)]
         out: list[tuple[Entry | None, Row]] = []

@@ -141,6 +141,21 @@ class RouterOSDevice:
         if self.router.store.dirty:
             self._save()
 
+    @property
+    def password(self) -> str:
+        """The password ``lab status`` reports: the spec's; for a device started in factory
+        state, the lab password once an enabled user has it (a replacement's day-0 gave the
+        NOC account the lab password), so later lab deploys log in with it."""
+        from kopnet_iac.lab.topology import lab_password
+
+        lab = lab_password(self.spec.hostname)
+        if self.spec.factory_default and any(
+            e.get("password") == lab and e.get("disabled") not in ("yes", "true")
+            for e in self.router.store.entries("user")
+        ):
+            return lab
+        return self.spec.password
+
     def user_password(self, name: str) -> str | None:
         for entry in self.router.store.entries("user"):
             if entry.get("name") == name and entry.get("disabled") not in ("yes", "true"):

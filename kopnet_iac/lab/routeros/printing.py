@@ -45,7 +45,15 @@ DURATION_KEYS: frozenset[str] = frozenset(
 
 # Values RouterOS 7 leaves out of an export because they are the menu's default.
 EXPORT_DEFAULTS: dict[str, dict[str, str]] = {
+    "interface bridge": {"protocol-mode": "rstp", "vlan-filtering": "no"},
     "interface bridge port": {"frame-types": "admit-all", "pvid": "1"},
+    "interface vlan": {"mtu": "1500", "arp": "enabled", "use-service-tag": "no"},
+    "ip pool": {"next-pool": "none"},
+    "ppp profile": {
+        "only-one": "default",
+        "change-tcp-mss": "default",
+        "use-encryption": "default",
+    },
     "interface pppoe-server server": {
         "max-mtu": "1480",
         "max-mru": "1480",
@@ -133,9 +141,15 @@ def format_duration(seconds: float) -> str:
     return "".join(parts) or "0s"
 
 
+#: free-text properties: ``false`` there is a word, not a boolean
+TEXT_KEYS: frozenset[str] = frozenset(
+    {"comment", "name", "contact", "location", "ssid", "radio-name", "source", "on-event"}
+)
+
+
 def print_value(key: str, value: str) -> str:
     """A stored value as an export prints it."""
-    b = _BOOLS.get(value)
+    b = _BOOLS.get(value) if key not in TEXT_KEYS else None
     if b is not None:
         return b
     if key in DURATION_KEYS and not _PLAIN.match(value):

@@ -205,6 +205,23 @@ BUILTIN_ITEMS: dict[str, list[tuple[str, dict[str, str]]]] = {
         )
     ],
     "routing table": [("main", {"name": "main", "fib": "", "comment": ""})],
+    "ip hotspot profile": [
+        (
+            "[ find default=yes ]",
+            {
+                "name": "default",
+                "login-by": "cookie,http-chap",
+                "use-radius": "no",
+                "html-directory": "hotspot",
+            },
+        )
+    ],
+    "ip hotspot user profile": [
+        (
+            "[ find default=yes ]",
+            {"name": "default", "shared-users": "1", "keepalive-timeout": "2m"},
+        )
+    ],
 }
 
 # Menus whose items are interfaces (they appear in ``/interface print``), with their type.
@@ -358,15 +375,21 @@ EXPORT_ORDER: tuple[str, ...] = (
     "interface list",
     "interface wireless security-profiles",
     "ip hotspot profile",
+    "ip hotspot user profile",
     "ip pool",
     "ip dhcp-server",
+    "ip hotspot",
     "ppp profile",
+    "queue type",
+    "queue simple",
     "routing table",
     "snmp community",
     "system logging action",
     "user group",
     "interface bridge port",
+    "interface bridge filter",
     "ip neighbor discovery-settings",
+    "interface bridge vlan",
     "interface list member",
     "interface pppoe-server server",
     "ip address",
@@ -381,16 +404,20 @@ EXPORT_ORDER: tuple[str, ...] = (
     "ip route",
     "ip service",
     "ip ssh",
+    "ppp aaa",
     "ppp secret",
     "radius",
+    "radius incoming",
     "snmp",
     "system clock",
     "system identity",
     "system logging",
     "system note",
     "system ntp client",
+    "system ntp client servers",
     "system scheduler",
     "system script",
+    "tool bandwidth-server",
     "tool mac-server",
     "tool mac-server mac-winbox",
     "user",

@@ -27,7 +27,8 @@ RULES = {
     "AIR-USR-001": "default credentials: the login must be a named account with a password",
     "AIR-SVC-001": "management must be HTTPS only and telnet off (httpd.https.status=enabled, "
     "telnetd.status=disabled)",
-    "AIR-SVC-002": "SSH password login stays enabled although SSH keys are configured",
+    "AIR-SVC-002": "SSH password login disabled without an enabled SSH key: nothing could log "
+    "in (disable it only when the controller logs in by key)",
 }
 
 
@@ -99,6 +100,6 @@ def lint_airos(text: str) -> list[AirosFinding]:
         k for k, v in values.items() if k.startswith("sshd.auth.key.") and k.endswith(".status")
     ]
     has_keys = any(values[k] == "enabled" for k in keys)
-    if has_keys and values.get("sshd.auth.passwd", "enabled") == "enabled":
+    if not has_keys and values.get("sshd.auth.passwd", "enabled") == "disabled":
         add("AIR-SVC-002", "sshd.auth.passwd")
     return found

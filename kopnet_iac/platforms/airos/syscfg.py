@@ -213,3 +213,20 @@ def mask_text(text: str, extra_secret: Iterable[str] = ()) -> str:
         else:
             out.append(line)
     return "".join(out)
+
+
+_SSH_KEY_STATUS_RE = re.compile(r"sshd\.auth\.key\.(\d+)\.status")
+
+
+def enabled_ssh_keys(values: Mapping[str, str]) -> set[tuple[str, str]]:
+    """The enabled ``sshd.auth.key.N`` entries of a ``system.cfg`` as (type, base64) pairs."""
+    found: set[tuple[str, str]] = set()
+    for key, state in values.items():
+        match = _SSH_KEY_STATUS_RE.fullmatch(key)
+        if match is None or state != "enabled":
+            continue
+        prefix = f"sshd.auth.key.{match.group(1)}"
+        kind, value = values.get(f"{prefix}.type", ""), values.get(f"{prefix}.value", "")
+        if kind and value:
+            found.add((kind, value))
+    return found

@@ -117,6 +117,8 @@ def _command(line: _Line, section: Path, source: str, flag_value: str = "") -> C
 def _build(line: _Line, section: Path, source: str, flag_value: str, toks: list[_Token]) -> Command:
     s = line.text
     lineno, col0 = line.offsets[0]
+    if not toks:  # only characters the tokenizer skips (e.g. "\r ")
+        raise ParseError("expected a command", position=line.position(source, 0))
     first = toks[0]
     if first[0] == "w" and first[1] in _PLAIN_VERBS and all(t[0] == "kv" for t in toks[1:]):
         # The common export line: "add k=v ..." in the current section.

@@ -387,13 +387,12 @@ def test_plain_commit_saves_at_once_and_leaves_no_job(
 def test_secret_sources_mapping_callable_and_inventory_resolver(
     make_radio: Callable[..., RadioHarness],
 ) -> None:
-    from pathlib import Path
-
     from kopnet_iac.inventory.loader import load_inventory
     from kopnet_iac.inventory.secrets import SecretResolver
+    from tests.conftest import EXAMPLE_FLEET
 
     radio = make_radio()
-    inv = load_inventory(Path(__file__).resolve().parents[3] / "inventory")
+    inv = load_inventory(EXAMPLE_FLEET)
     resolver = SecretResolver(inv, env={"KOPNET_SECRET_SNMP_COMMUNITY": "CANARY-snmp-3c2b"})
     line = "snmp.community=@@secret:snmp-community@@\n"
     for source in (resolver, {"snmp-community": "CANARY-snmp-3c2b"}, lambda n: "CANARY-snmp-3c2b"):

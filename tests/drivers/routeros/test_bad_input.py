@@ -129,10 +129,10 @@ def test_stalled_import_times_out_and_the_job_reverts(router: RouterOSDevice) ->
     # the device is slow on the import: the controller gives up, the device applies anyway
     original = router.faults.before_command
 
-    async def slow(command: str) -> object:
+    async def slow(command: str, *sentence: str) -> object:
         if command == "/import":
             router.faults.stall_seconds = 2.5
-        return await original(command)
+        return await original(command, *sentence)
 
     router.faults.before_command = slow  # type: ignore[method-assign]
     with pytest.raises(DeviceCommitError, match="session lost during /import") as info:

@@ -99,7 +99,10 @@ def test_users_plan_never_resets_passwords() -> None:
         login_password="pw-now",
     )
     assert users.script == ["/user ssh-keys import public-key-file=kopnet-key-0.pub user=admin"]
+    # a new user is created through the API before the apply script runs (never in a file)
     assert users.create == [("/user/add", {"name": "ops", "group": "read", "password": "ops-pw"})]
+    assert users.api_after == []
+    assert users.revert_last == ["/user remove [ find where name=ops ]"]  # after the restores
     assert all("password" not in line for line in users.revert + users.script)
     assert users.key_files == [("kopnet-key-0.pub", "ssh-ed25519 AAAAfake noc@kopnet\n")]
     with pytest.raises(PlanError, match="password_update"):

@@ -42,7 +42,6 @@ def test_rendered_ends_are_clean() -> None:
         (AP, "users.1.password=@@secret:radio-admin@@", "users.1.password=ubnt", "AIR-USR-001"),
         (AP, "httpd.https.status=enabled", "httpd.https.status=disabled", "AIR-SVC-001"),
         (AP, "telnetd.status=disabled", "telnetd.status=enabled", "AIR-SVC-001"),
-        (AP, "sshd.auth.passwd=disabled", "sshd.auth.passwd=enabled", "AIR-SVC-002"),
     ],
 )
 def test_each_rule_fires_at_its_line(text: str, old: str, new: str, rule: str) -> None:
@@ -61,5 +60,28 @@ def test_missing_keys_are_findings_without_a_line() -> None:
 
 def test_no_ssh_keys_means_passwords_may_stay() -> None:
     text = "\n".join(ln for ln in AP.splitlines() if not ln.startswith("sshd.auth.key."))
-    text = text.replace("sshd.auth.passwd=disabled", "sshd.auth.passwd=enabled")
+    assert "sshd.auth.passwd=enabled" in text.splitlines()
     assert _rules(text) == []
+
+
+def test_password_login_may_stay_enabled_with_keys() -> None:
+    """Keys installed, password login kept (the controller logs in by password): clean."""
+    assert "sshd.auth.passwd=enabled" in AP.splitlines()
+    assert "sshd.auth.key.1.status=enabled" in AP.splitlines()
+    assert _rules(AP) == []
+
+
+def test_password_login_disabled_with_an_enabled_key_is_clean() -> None:
+    text = AP.replace("sshd.auth.passwd=enabled\n", "sshd.auth.passwd=disabled\n")
+    assert text != AP and _rules(text) == []
+
+
+@pytest.mark.parametrize("drop", ["sshd.auth.key.", "sshd.auth.key.1.status="])
+def test_password_login_disabled_without_an_enabled_key_is_a_lockout(drop: str) -> None:
+    lines = [ln for ln in AP.splitlines() if not ln.startswith(drop)]
+    if drop.endswith("status="):
+        lines.append("sshd.auth.key.1.status=disabled")
+    text = "\n".join(lines).replace("sshd.auth.passwd=enabled", "sshd.auth.passwd=disabled")
+    (finding,) = lint_airos(text + "\n")
+    assert finding.rule == "AIR-SVC-002" and finding.message == RULES["AIR-SVC-002"]
+    assert text.splitlines()[finding.line - 1] == "sshd.auth.passwd=disabled"

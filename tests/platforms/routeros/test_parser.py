@@ -294,3 +294,9 @@ def test_plan_scripts_parse_back_into_the_same_operations() -> None:
         ("add", None),
     ]
     assert cmds[1].arg("comment") == 'a "b" $c'
+
+
+def test_a_line_of_skipped_characters_is_a_parse_error_not_a_crash() -> None:
+    """Found by the property campaign: ``"\\r "`` gave no token and an IndexError."""
+    with pytest.raises(ParseError):
+        parse_export("\r ")
