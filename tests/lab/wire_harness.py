@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -19,12 +18,13 @@ from kopnet_iac.lab.airos import AirOSDevice
 from kopnet_iac.lab.faults import Faults
 from kopnet_iac.lab.routeros.device import RouterOSDevice
 from kopnet_iac.lab.spec import DeviceSpec, LinkSpec, LinkState
+from tests.addresses import claim_block
 
 T = TypeVar("T")
 PASSWORD = "lab-fake-pw"  # obviously fake, only for the emulators
 _numbers = itertools.count(2)
 # a /24 of its own per test process, so parallel runs on this machine do not collide
-_SUBNET = f"127.83.{100 + os.getpid() % 120}"
+_SUBNET = claim_block("127.83", 100, 120)
 
 
 class Network:

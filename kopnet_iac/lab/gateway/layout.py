@@ -287,18 +287,37 @@ def edge_chrony_conf(plan: GatewayLabLayout, state_dir: str) -> str:
 
 
 SYSLOG_RECEIVER = r"""
-import socket, sys, time
+import socket, sys, threading, time
 addr, path = sys.argv[1], sys.argv[2]
+out = open(path, "a", buffering=1)
+lock = threading.Lock()
+def record(src, port, data):
+    text = data.decode(errors="replace").replace(chr(10), " ")
+    with lock:
+        out.write("%.3f %s:%d %s%s" % (time.time(), src, port, text, chr(10)))
+def stream(conn, src, port):
+    with conn, conn.makefile("rb") as lines:
+        for line in lines:
+            if line.strip():
+                record(src, port, line.rstrip(b"\r\n"))
+def tcp():
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind((addr, 514))
+    t.listen(16)
+    while True:
+        conn, (src, port) = t.accept()
+        threading.Thread(target=stream, args=(conn, src, port), daemon=True).start()
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((addr, 514))
-with open(path, "a", buffering=1) as out:
-    while True:
-        data, (src, port) = s.recvfrom(65535)
-        text = data.decode(errors="replace").replace(chr(10), " ")
-        out.write("%.3f %s:%d %s%s" % (time.time(), src, port, text, chr(10)))
+threading.Thread(target=tcp, daemon=True).start()
+while True:
+    data, (src, port) = s.recvfrom(65535)
+    record(src, port, data)
 """
-"""The NOC syslog stand-in on the edge: one line per datagram (receive time, source, message),
-so tests read what a gateway sent, from where (a CGNAT'd source shows its public port)."""
+"""The NOC syslog stand-in on the edge: one line per message (receive time, source, message),
+so tests read what a gateway sent, from where (a CGNAT'd source shows its public port). UDP 514
+and TCP 514 (RFC 6587 newline framing, how the gateway sends its CGNAT block log)."""
 
 
 # --------------------------------------------------------------------------- gateway boot

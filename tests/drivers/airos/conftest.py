@@ -15,10 +15,11 @@ import pytest
 from kopnet_iac.lab.airos import AirOSDevice
 from kopnet_iac.lab.faults import Faults
 from kopnet_iac.lab.spec import DeviceSpec, LinkSpec
+from tests.addresses import claim_block
 from tests.lab.airos.conftest import AllUpNetwork, LoopThread, RadioHarness
 
 # one /24 per test process, so test runs side by side on one machine do not share addresses
-_PREFIX = os.environ.get("KOPNET_TEST_AIROS_PREFIX") or f"127.82.{40 + os.getpid() % 50}"
+_PREFIX = os.environ.get("KOPNET_TEST_AIROS_PREFIX") or claim_block("127.82", 40, 50)
 _addresses = itertools.count(2)
 
 MODEL = "LiteBeam-5AC-Gen2"

@@ -14,12 +14,13 @@ from napalm import get_network_driver
 
 from kopnet_iac.lab.faults import Faults
 from kopnet_iac.lab.routeros.device import RouterOSDevice
+from tests.addresses import claim_block
 from tests.lab.routeros.conftest import TEST_PASSWORD, Lab, LoopThread
 
 _HOSTS = itertools.count(2)
 PREFIX = os.environ.get("KOPNET_LAB_PREFIX", "127.81")
 # One /24 per test process, so two runs side by side on one machine never share an address.
-SUBNET = f"{PREFIX}.{100 + os.getpid() % 140}"
+SUBNET = claim_block(PREFIX, 100, 140)
 MODEL = "RB5009UG+S+IN"
 
 __all__ = ["MODEL", "SUBNET", "TEST_PASSWORD", "Lab", "wait_for"]

@@ -15,11 +15,12 @@ import pytest
 from kopnet_iac.lab.airos import AirOSDevice
 from kopnet_iac.lab.faults import Faults
 from kopnet_iac.lab.spec import DeviceSpec, LinkSpec, LinkState
+from tests.addresses import claim_block
 
 T = TypeVar("T")
 _addresses = itertools.count(2)
 # one /24 per test process, so test runs side by side on one machine do not share addresses
-_BLOCK = os.environ.get("KOPNET_TEST_AIROS_LAB_PREFIX") or f"127.76.{200 + os.getpid() % 50}"
+_BLOCK = os.environ.get("KOPNET_TEST_AIROS_LAB_PREFIX") or claim_block("127.76", 200, 50)
 
 
 class AllUpNetwork:

@@ -40,7 +40,7 @@ fi
 pid=$(cat /run/unbound.pid 2>/dev/null || true)
 if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -HUP "$pid"; else unbound -c /etc/unbound/unbound.conf; fi
 # what the role's kopnet-cgnat-log does: the block table to the NOC syslog, and its record
-grep -v '^#' /etc/kopnet/cgnat-blocks | logger --rfc5424 -t kopnet-cgnat -d -n "$NOC_SYSLOG" -P 514
+grep -v '^#' /etc/kopnet/cgnat-blocks | logger --rfc5424 -t kopnet-cgnat -T -n "$NOC_SYSLOG" -P 514
 mkdir -p /var/lib/kopnet
 sum=$(sha256sum /etc/kopnet/cgnat-blocks | cut -d' ' -f1)
 echo "logged=$(date +%s) syslog=$NOC_SYSLOG blocks=$(grep -vc '^#' /etc/kopnet/cgnat-blocks) sha256=$sum" > /var/lib/kopnet/cgnat-logged
