@@ -60,7 +60,7 @@ def test_unknown_key_far_from_a_field_lists_the_allowed_keys(inv_dir: Path) -> N
     (line,) = problems(inv_dir)
     assert line == (
         f"{position(path, 'zzz')}: noc.zzz: unknown key 'zzz' "
-        "(allowed: api_certificate, device_user, dns, networks, ntp, snmp, ssh_keys, syslog)"
+        "(allowed: api_certificate, controller_key_login, device_user, dns, networks, ntp, snmp, ssh_keys, syslog)"
     )
 
 
