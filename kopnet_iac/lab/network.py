@@ -90,6 +90,16 @@ class LabTopology:
             signal_dbm=link.signal_dbm if running else None,
         )
 
+    def peer_ssid(self, hostname: str, port: str) -> str | None:
+        """The SSID the radio at the other end of ``port`` is configured with now; None when
+        the peer is not emulated here or does not say (a RouterOS radio)."""
+        link = self._link(hostname, port)
+        member = self._members.get(link.peer_hostname) if link is not None else None
+        if member is None or member.device is None:
+            return None
+        ask = getattr(member.device, "wireless_ssid", None)
+        return ask() if callable(ask) else None
+
     def ping(self, source_hostname: str, address: str) -> bool:
         target = _bare(address)
         seen = {source_hostname}

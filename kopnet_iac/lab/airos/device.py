@@ -448,6 +448,10 @@ class AirOSDevice:
     def status_mac(self) -> str:
         return mac_for(self.spec.hostname)
 
+    def wireless_ssid(self) -> str:
+        """The SSID the radio runs with now (what its peer sees on air)."""
+        return self.active.values.get("wireless.1.ssid", "")
+
     def configured_addresses(self) -> list[str]:
         return self.active.addresses()
 

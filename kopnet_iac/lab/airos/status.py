@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from kopnet_iac.lab.airos.config import FIRMWARE
 
+FACTORY_SSID = "ubnt"  # what a radio out of the box broadcasts
+
 if TYPE_CHECKING:
     from kopnet_iac.lab.airos.device import AirOSDevice
 
@@ -18,14 +20,28 @@ def mac_for(hostname: str) -> str:
 
 
 def stations(device: AirOSDevice) -> list[dict[str, Any]]:
-    """Registered peers over running wireless links of the topology (only on links whose
-    SSID the radio is configured with: a factory-fresh radio registers nobody)."""
+    """Registered peers over running wireless links of the topology.
+
+    As on air, both ends must use the same SSID: a factory-fresh radio (SSID ``ubnt``) registers
+    nobody, and a pair that was renamed together (a deploy changing the link's SSID) still
+    registers. When the peer's SSID is unknown (not emulated here, or a RouterOS radio), a radio
+    that is not in its factory state registers it; a factory-fresh peer is registered by a radio
+    configured with the link's SSID."""
     found: list[dict[str, Any]] = []
     ssid = device.active.values.get("wireless.1.ssid", "")
+    ask_peer = getattr(device.network, "peer_ssid", None)
     for link in device.spec.links:
         if link.kind != "wireless":
             continue
-        if link.ssid and ssid != link.ssid:  # not set up for this link (a factory radio)
+        if not ssid or ssid == FACTORY_SSID:
+            continue
+        peer_ssid = ask_peer(device.spec.hostname, link.local_port) if ask_peer else None
+        if peer_ssid == FACTORY_SSID:
+            # a factory-fresh partner: the radio registers it only when it is set up for this
+            # link (what a replacement's radio-link check must earn); the partner registers nobody
+            if link.ssid and ssid != link.ssid:
+                continue
+        elif peer_ssid is not None and peer_ssid != ssid:
             continue
         state = device.network.link_state(device.spec.hostname, link.local_port)
         if state is None or not state.running:
