@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.addresses import claim_lab_prefix
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DIR = os.path.join(os.path.dirname(REPO_ROOT), "shared")
 
@@ -20,9 +22,20 @@ EXAMPLE_FLEET = Path(REPO_ROOT) / "tests" / "fixtures" / "fleet"
 # files shipped in it for editors (``schema/*.json``) read it.
 USER_INVENTORY = Path(REPO_ROOT) / "inventory"
 
+# A lab a test starts without choosing its addresses gets this test process's own /16, so test
+# processes side by side (``pytest -n``, two checkouts) never bind the same address.
+os.environ["KOPNET_LAB_PREFIX"] = claim_lab_prefix()
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``root`` skip with a reason when not running as root."""
+    """Tests marked ``root`` skip with a reason when not running as root. Files that start labs
+    run first (namespace labs, then emulated devices), so with ``pytest -n`` the long files do
+    not start last and leave the other processes idle."""
+    weight: dict[str, int] = {}
+    for item in items:
+        rank = 2 if "root" in item.keywords else 1 if "lab" in item.keywords else 0
+        weight[item.nodeid.split("::")[0]] = max(weight.get(item.nodeid.split("::")[0], 0), rank)
+    items.sort(key=lambda item: -weight[item.nodeid.split("::")[0]])  # stable within a file
     if os.geteuid() == 0:
         return
     skip = pytest.mark.skip(reason="needs root for network namespaces (CI runs as root)")

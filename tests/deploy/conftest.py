@@ -20,6 +20,7 @@ from kopnet_iac.cli.main import cli
 from kopnet_iac.inventory.secrets import env_var_name
 from kopnet_iac.lab import control
 from kopnet_iac.lab.topology import ENV_PREFIX
+from tests.addresses import claim_lab_prefix
 from tests.conftest import EXAMPLE_FLEET, REPO_ROOT
 
 #: fake secret values; tests search every output and the release store for them
@@ -38,7 +39,7 @@ CANARIES = {
     )
 }
 # this area's own lab addresses, per test process: test runs side by side never share one
-PREFIX = os.environ.get("KOPNET_TEST_DEPLOY_PREFIX") or f"127.{90 + os.getpid() % 30}"
+PREFIX = os.environ.get("KOPNET_TEST_DEPLOY_PREFIX") or claim_lab_prefix()
 
 
 @dataclass

@@ -21,6 +21,7 @@ import pytest
 
 from kopnet_iac.lab.topology import ENV_PREFIX
 from kopnet_iac.state import ReleaseStore
+from tests.addresses import claim_lab_prefix
 from tests.deploy.conftest import DeployLab, leaked
 
 pytestmark = [pytest.mark.lab]
@@ -33,7 +34,7 @@ SECTOR_SSIDS = {
     "sukadana": "KopNet-Sukadana-1",
 }
 # this area's own lab addresses (test runs of other areas use others)
-PREFIX = os.environ.get("KOPNET_TEST_FLEET_PREFIX") or "127.91"
+PREFIX = os.environ.get("KOPNET_TEST_FLEET_PREFIX") or claim_lab_prefix()
 
 
 class FleetLab(DeployLab):

@@ -20,6 +20,7 @@ from kopnet_iac.lab.topology import ENV_PREFIX
 from kopnet_iac.platforms.linux.apply import ssh_target
 from kopnet_iac.platforms.linux.gateway import lab_connection
 from kopnet_iac.platforms.linux.sshrun import connect
+from tests.addresses import claim_lab_prefix
 from tests.conftest import EXAMPLE_FLEET
 from tests.deploy.conftest import CANARIES, DeployLab, leaked
 
@@ -30,7 +31,7 @@ GATEWAY = "gw-sukadana"
 BGP_CANARY = "canary-isp-bgp-7Qx"
 BIRD = "/etc/bird/bird.conf"
 CHRONY = "/etc/chrony/chrony.conf"
-PREFIX = os.environ.get("KOPNET_TEST_GWFLEET_PREFIX") or "127.94"
+PREFIX = os.environ.get("KOPNET_TEST_GWFLEET_PREFIX") or claim_lab_prefix()
 
 
 class GatewayFleetLab(DeployLab):

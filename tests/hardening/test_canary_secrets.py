@@ -34,13 +34,14 @@ from kopnet_iac.errors import KopnetError
 from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.inventory.secrets import encrypt_vault, env_var_name, substitute_secrets
 from kopnet_iac.render.renderer import Renderer
+from tests.addresses import claim_lab_prefix
 from tests.conftest import EXAMPLE_FLEET, REPO_ROOT
 
 REPO = Path(REPO_ROOT)
 VILLAGE = "sukadana"
 CORE = "core-sukadana"
 VAULT_PW = "fake-campaign-vault-pw"
-LAB_PREFIX = "127.85"
+LAB_PREFIX = claim_lab_prefix()
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from nornir.core.filter import F
 from kopnet_iac.errors import KopnetError
 from kopnet_iac.inventory.nornir_plugin import KopnetInventory
 from kopnet_iac.inventory.secrets import encrypt_vault
+from tests.addresses import claim_lab_prefix
 from tests.conftest import REPO_ROOT
 from tests.inventory.conftest import EXAMPLE
 
@@ -170,7 +171,7 @@ def running_lab(tmp_path: Path) -> Iterator[Path]:
     env = {
         **os.environ,
         "KOPNET_LAB_DIR": str(lab_dir),
-        "KOPNET_LAB_PREFIX": f"127.{120 + os.getpid() % 50}",
+        "KOPNET_LAB_PREFIX": claim_lab_prefix(),
     }
     cmd = [sys.executable, "-m", "kopnet_iac.cli.main", "--inventory", str(EXAMPLE), "lab"]
     try:

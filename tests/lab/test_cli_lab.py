@@ -29,6 +29,7 @@ from kopnet_iac.errors import LabError
 from kopnet_iac.lab import control
 from kopnet_iac.lab.targets import lab_status, lab_targets
 from kopnet_iac.lab.topology import ENV_PREFIX
+from tests.addresses import claim_lab_prefix
 from tests.conftest import EXAMPLE_FLEET
 
 INVENTORY = EXAMPLE_FLEET
@@ -48,7 +49,7 @@ class Lab:
         self.dir = tmp / "lab"
         self.inventory = tmp / "inventory"
         # a /16 of its own so a lab running on this machine does not clash with the test's
-        self.prefix = f"127.{180 + os.getpid() % 60}"
+        self.prefix = claim_lab_prefix()
         shutil.copytree(INVENTORY, self.inventory)
 
     def kopnet(

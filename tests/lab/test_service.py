@@ -15,6 +15,7 @@ from kopnet_iac.inventory.loader import load_inventory
 from kopnet_iac.lab import control, service
 from kopnet_iac.lab.targets import LabTargets
 from kopnet_iac.lab.topology import ENV_PREFIX
+from tests.addresses import claim_lab_prefix
 from tests.conftest import EXAMPLE_FLEET
 
 pytestmark = pytest.mark.lab
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.lab
 @pytest.fixture
 def lab_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     directory = tmp_path / "lab"
-    monkeypatch.setenv(ENV_PREFIX, f"127.{180 + os.getpid() % 60}")
+    monkeypatch.setenv(ENV_PREFIX, claim_lab_prefix())
     try:
         yield directory
     finally:  # no daemon left behind, whatever happened

@@ -31,11 +31,12 @@ from kopnet_iac.lab.targets import lab_targets
 from kopnet_iac.lab.topology import ENV_PREFIX, lab_password
 from kopnet_iac.replace.bundle import filled, verify_bundle
 from kopnet_iac.state import ReleaseStore
+from tests.addresses import claim_lab_prefix
 from tests.conftest import EXAMPLE_FLEET, REPO_ROOT
 
 pytestmark = pytest.mark.lab
 
-PREFIX = "127.92"
+PREFIX = claim_lab_prefix()
 OLD_SERIAL, NEW_SERIAL = "HE10A8F2K91", "HE10NEW0042"
 CANARIES = {
     name: f"canary-{name}-Rq4"

@@ -18,7 +18,7 @@ from tests.addresses import claim_block
 from tests.lab.routeros.conftest import TEST_PASSWORD, Lab, LoopThread
 
 _HOSTS = itertools.count(2)
-PREFIX = os.environ.get("KOPNET_LAB_PREFIX", "127.81")
+PREFIX = os.environ.get("KOPNET_TEST_DRIVER_PREFIX", "127.81")
 # One /24 per test process, so two runs side by side on one machine never share an address.
 SUBNET = claim_block(PREFIX, 100, 140)
 MODEL = "RB5009UG+S+IN"
