@@ -139,10 +139,9 @@ def _register_gateway(group: click.Group) -> None:
         kopnet gateway apply sukadana --lab --check   what would change (diffs)
         kopnet gateway apply sukadana --lab           apply, verify, roll back on failure
         """
-        import time
-
         from kopnet_iac.inventory.loader import load_inventory
         from kopnet_iac.lab.control import resolve_lab_dir
+        from kopnet_iac.platforms.linux.ansible import new_run_folder
         from kopnet_iac.platforms.linux.apply import apply_gateway
 
         with cli_errors():
@@ -150,8 +149,7 @@ def _register_gateway(group: click.Group) -> None:
             if village not in inv.villages:
                 known = ", ".join(sorted(inv.villages))
                 raise KopnetError(f"unknown village {village!r} (known: {known})")
-            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-            directory = workdir or Path(".kopnet") / "gateway" / village / stamp
+            directory = workdir or new_run_folder(Path(".kopnet") / "gateway" / village)
             report = apply_gateway(
                 inv,
                 village,

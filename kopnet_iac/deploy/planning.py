@@ -31,6 +31,7 @@ from kopnet_iac.deploy.runner import HostOutcome, configure_driver, run_step, vi
 from kopnet_iac.deploy.verify import VerifySpec, load_verify_spec
 from kopnet_iac.errors import ConnectError, KopnetError
 from kopnet_iac.inventory.loader import Inventory
+from kopnet_iac.platforms.linux.ansible import new_run_folder
 
 
 @dataclass
@@ -174,13 +175,12 @@ class VillagePlan:
 
     def _gateway(self, hostname: str, files: dict[str, str]) -> bool:
         workdir = self.opts.workdir or Path(".kopnet") / "deploy" / self.opts.village
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         gateway = GatewayDeploy(
             self.inv,
             self.opts.village,
             hostname,
             files,
-            (workdir / stamp).absolute(),
+            new_run_folder(workdir),
             lab_dir=self.opts.lab_dir,
         )
         try:

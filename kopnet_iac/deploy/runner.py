@@ -5,19 +5,38 @@ task with per-host arguments, collecting each host's payload or error.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nornir import InitNornir
 from nornir.core import Nornir
+from nornir.core.configuration import Config
+from nornir.core.plugins.connections import ConnectionPluginRegister
+from nornir.core.state import GlobalState
 from nornir.core.task import Result, Task
+from nornir.plugins.runners import ThreadedRunner
 
 from kopnet_iac.deploy.report import NornirProgress, Progress
 from kopnet_iac.errors import KopnetError
 
 log = logging.getLogger(__name__)
+
+
+_plugins_registered = False
+_plugins_lock = threading.Lock()
+
+
+def _register_connection_plugins() -> None:
+    """Nornir's connection plugins (NAPALM), found through entry points once per process:
+    ``InitNornir`` scans every installed entry point three times a call, a cost each village
+    of a fleet rollout paid again."""
+    global _plugins_registered
+    with _plugins_lock:
+        if not _plugins_registered:
+            ConnectionPluginRegister.auto_register()
+            _plugins_registered = True
 
 
 def village_nornir(
@@ -28,19 +47,27 @@ def village_nornir(
     progress: Progress | None = None,
     workers: int = 20,
 ) -> Nornir:
-    """Nornir over one village's devices (the running lab's when ``lab_dir`` is given)."""
-    nr = InitNornir(
+    """Nornir over one village's devices (the running lab's when ``lab_dir`` is given): the
+    threaded runner over the KopNet inventory plugin, as ``InitNornir`` would build it."""
+    from kopnet_iac.inventory.nornir_plugin import KopnetInventory
+
+    _register_connection_plugins()
+    options: dict[str, Any] = {
+        "inventory_dir": str(inventory_dir),
+        "villages": [village],
+        "lab": lab_dir is not None,
+        "lab_dir": str(lab_dir) if lab_dir is not None else None,
+    }
+    config = Config.from_dict(
         runner={"plugin": "threaded", "options": {"num_workers": workers}},
-        inventory={
-            "plugin": "KopnetInventory",
-            "options": {
-                "inventory_dir": str(inventory_dir),
-                "villages": [village],
-                "lab": lab_dir is not None,
-                "lab_dir": str(lab_dir) if lab_dir is not None else None,
-            },
-        },
+        inventory={"plugin": "KopnetInventory", "options": options},
         logging={"enabled": False},
+    )
+    nr = Nornir(
+        inventory=KopnetInventory(**options).load(),
+        runner=ThreadedRunner(num_workers=workers),
+        config=config,
+        data=GlobalState(dry_run=False),
     )
     if progress is not None:
         nr = nr.with_processors([NornirProgress(progress)])

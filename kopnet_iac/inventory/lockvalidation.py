@@ -54,6 +54,7 @@ def validate_lock(
         return  # an unparsable lock was already reported
     every: list[tuple[IPv4Network, Loc, str]] = []
     mgmt_seen: dict[IPv4Address, Loc] = {}
+    pool_nets = {name: _net(pool.prefix) for name, pool in fleet.pools.items()}
     for vid, alloc in lock.villages.items():
         loc_v: Loc = ("villages", vid)
         for name, text in alloc.blocks.items():
@@ -67,7 +68,8 @@ def validate_lock(
             if pool is None:
                 out.add(lock_doc, loc, f"unknown pool {name!r}; {RUN}", where="key")
                 continue
-            if not net.subnet_of(IPv4Network(pool.prefix)):
+            pool_net = pool_nets[name]
+            if pool_net is not None and not net.subnet_of(pool_net):
                 out.add(lock_doc, loc, f"{net} is outside pool {name} ({pool.prefix}); {RUN}")
             elif net.prefixlen != pool.size:
                 out.add(

@@ -17,6 +17,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,15 @@ class PlaybookRun:
     @property
     def changes(self) -> list[TaskResult]:
         return [t for t in self.tasks if t.changed]
+
+
+def new_run_folder(parent: Path) -> Path:
+    """A new folder under ``parent`` for one run's rendered files and Ansible artifacts, named
+    after the time (UTC) and unique even when another run of the same village (another process,
+    another state folder) starts in the same second: runs never share files."""
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    return Path(tempfile.mkdtemp(prefix=f"{stamp}-", dir=parent)).absolute()
 
 
 def format_diff(diff: Any) -> str:
