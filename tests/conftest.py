@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,15 @@ USER_INVENTORY = Path(REPO_ROOT) / "inventory"
 # A lab a test starts without choosing its addresses gets this test process's own /16, so test
 # processes side by side (``pytest -n``, two checkouts) never bind the same address.
 os.environ["KOPNET_LAB_PREFIX"] = claim_lab_prefix()
+# Likewise a state directory (known_hosts, releases) of this test process for what runs outside
+# a test's own (session and module fixtures), never the checkout's ``.kopnet/state``; removed
+# when the session ends.
+_PROCESS_STATE = tempfile.mkdtemp(prefix="kopnet-test-state-")
+os.environ["KOPNET_STATE"] = _PROCESS_STATE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_PROCESS_STATE, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

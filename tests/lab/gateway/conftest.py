@@ -22,9 +22,15 @@ def inv() -> Inventory:
 
 
 def _up(inv: Inventory, village: str, lab_dir: Path) -> dict[str, Any]:
+    """Start a lab gateway and record its new host key, as ``kopnet lab up`` does: a gateway
+    slot (and so its address) is reused by later labs, each with a key of its own."""
     from kopnet_iac.lab import gateway_netns
+    from kopnet_iac.transport.hostkeys import HostKeyStore, pin_current_keys
 
-    return dict(gateway_netns.up(village, inv, lab_dir))
+    info = dict(gateway_netns.up(village, inv, lab_dir))
+    target = (str(info["host"]), int(info["ssh_port"]), str(info["hostname"]))
+    assert not pin_current_keys(HostKeyStore.open(), [target])
+    return info
 
 
 @pytest.fixture
