@@ -174,7 +174,8 @@ class VillagePlan:
             )
 
     def _gateway(self, hostname: str, files: dict[str, str]) -> bool:
-        workdir = self.opts.workdir or Path(".kopnet") / "deploy" / self.opts.village
+        # beside the release store by default: the runs of a village live with its releases
+        workdir = self.opts.workdir or self.store.path.parent / "runs" / self.opts.village
         gateway = GatewayDeploy(
             self.inv,
             self.opts.village,

@@ -226,7 +226,7 @@ def _read_gateway(
     lab_dir: Path | None,
 ) -> None:
     files = intent.devices[hostname].gateway_files()
-    workdir = (Path(".kopnet") / "recover" / village / rid).absolute()
+    workdir = (store.path.parent / "runs" / village / f"recover-{rid}").absolute()
     gateway = GatewayDeploy(inv, village, hostname, files, workdir, lab_dir=lab_dir)
     try:
         device.pending = gateway.pending()

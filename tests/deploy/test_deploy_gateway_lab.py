@@ -78,6 +78,10 @@ def test_a_village_with_its_gateway_rolls_out_verified_and_redeploys_free(lab: D
     assert {d["hostname"]: d["operations"] for d in again["devices"]} == dict.fromkeys(
         (GATEWAY, *OTHERS), 0
     )
+    # each run's gateway files and Ansible artifacts: a folder of its own beside the releases
+    runs = sorted((lab.state / "runs" / VILLAGE).iterdir())
+    assert len(runs) == 2 and all((run / "rendered").is_dir() for run in runs)
+    assert not any(leaked(f.read_text(errors="replace")) for f in runs[0].rglob("*") if f.is_file())
 
 
 def test_a_wrong_peer_asn_reverts_the_gateway_and_every_device(lab: DeployLab) -> None:
