@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -29,13 +30,10 @@ USER_INVENTORY = Path(REPO_ROOT) / "inventory"
 os.environ["KOPNET_LAB_PREFIX"] = claim_lab_prefix()
 # Likewise a state directory (known_hosts, releases) of this test process for what runs outside
 # a test's own (session and module fixtures), never the checkout's ``.kopnet/state``; removed
-# when the session ends.
+# when the process ends (also a helper process that imports test modules).
 _PROCESS_STATE = tempfile.mkdtemp(prefix="kopnet-test-state-")
 os.environ["KOPNET_STATE"] = _PROCESS_STATE
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    shutil.rmtree(_PROCESS_STATE, ignore_errors=True)
+atexit.register(shutil.rmtree, _PROCESS_STATE, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -111,7 +111,7 @@ def _register_gateway(group: click.Group) -> None:
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
         help="Keep rendered files, snapshot and Ansible artifacts here "
-        "(default .kopnet/gateway/VILLAGE/<time>).",
+        "(default: a new folder in the state directory, runs/VILLAGE/<time>-<suffix>).",
     )
     @click.option(
         "--settle",
@@ -143,13 +143,14 @@ def _register_gateway(group: click.Group) -> None:
         from kopnet_iac.lab.control import resolve_lab_dir
         from kopnet_iac.platforms.linux.ansible import new_run_folder
         from kopnet_iac.platforms.linux.apply import apply_gateway
+        from kopnet_iac.state.database import default_state_dir
 
         with cli_errors():
             inv = load_inventory(app.inventory_dir)
             if village not in inv.villages:
                 known = ", ".join(sorted(inv.villages))
                 raise KopnetError(f"unknown village {village!r} (known: {known})")
-            directory = workdir or new_run_folder(Path(".kopnet") / "gateway" / village)
+            directory = workdir or new_run_folder(default_state_dir() / "runs" / village)
             report = apply_gateway(
                 inv,
                 village,
