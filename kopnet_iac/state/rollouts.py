@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,12 +99,9 @@ class RolloutRecords:
     provides the transactions and the secret guard)."""
 
     _guard: Any
-
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:  # pragma: no cover
-        raise NotImplementedError
-
-    def _read(self) -> AbstractContextManager[sqlite3.Connection]:  # pragma: no cover
-        raise NotImplementedError
+    # provided by the store: a write transaction (BEGIN IMMEDIATE) and a read connection
+    _write: Callable[[], AbstractContextManager[sqlite3.Connection]]
+    _read: Callable[[], AbstractContextManager[sqlite3.Connection]]
 
     def begin_rollout(
         self,
