@@ -420,27 +420,9 @@ class Lab:
     def observe(self, village: str) -> dict[str, dict[str, Any]]:
         """hostname -> {"running", "pending", "error"} through the drivers."""
         from kopnet_iac.deploy import tasks
-        from kopnet_iac.deploy.runner import configure_driver, run_step, village_nornir
-        from kopnet_iac.inventory.loader import load_inventory
+        from kopnet_iac.deploy.runner import device_nornir, run_step
 
-        directory = self.inventories["A"]
-        inv = load_inventory(directory)
-        nr = village_nornir(directory, village, lab_dir=self.lab_dir)
-        names = []
-        for device in inv.village(village).devices:
-            platform = inv.hardware_of(device).platform
-            if platform not in ("routeros", "airos") or device.hostname not in nr.inventory.hosts:
-                continue
-            configure_driver(
-                nr,
-                device.hostname,
-                platform=platform,
-                model=device.model,
-                credentials=device.credentials,
-                secrets={},
-                village=village,
-            )
-            names.append(device.hostname)
+        nr, names = device_nornir(self.inventories["A"], village, lab_dir=self.lab_dir)
         try:
             reads = run_step(nr, "read running", tasks.fetch_running, names, village=village)
             pend = run_step(nr, "read state", tasks.pending_commit, names, village=village)

@@ -172,12 +172,11 @@ def configure_driver(
     )
 
 
-def read_running(
+def device_nornir(
     inventory_dir: Path, village: str, *, lab_dir: Path | None, hosts: Iterable[str] | None = None
-) -> dict[str, HostOutcome]:
-    """The running configuration of a village's RouterOS/airOS devices (or ``hosts``), read in
-    parallel through our drivers: hostname -> payload ``{"running", "facts"}`` or error."""
-    from kopnet_iac.deploy import tasks
+) -> tuple[Nornir, list[str]]:
+    """Nornir over a village's RouterOS/airOS devices (or ``hosts`` of them) with our drivers
+    configured for reading (no secrets resolved); the hostnames it can reach."""
     from kopnet_iac.inventory.loader import load_inventory
 
     inv = load_inventory(inventory_dir)
@@ -200,6 +199,17 @@ def read_running(
             village=village,
         )
         names.append(device.hostname)
+    return nr, names
+
+
+def read_running(
+    inventory_dir: Path, village: str, *, lab_dir: Path | None, hosts: Iterable[str] | None = None
+) -> dict[str, HostOutcome]:
+    """The running configuration of a village's RouterOS/airOS devices (or ``hosts``), read in
+    parallel through our drivers: hostname -> payload ``{"running", "facts"}`` or error."""
+    from kopnet_iac.deploy import tasks
+
+    nr, names = device_nornir(inventory_dir, village, lab_dir=lab_dir, hosts=hosts)
     try:
         return run_step(nr, "read running", tasks.fetch_running, names, None, village=village)
     finally:
