@@ -156,7 +156,7 @@ def format_text(report: CompareReport) -> str:
     return "".join(parts)
 
 
-def _fence(text: str) -> str:
+def code_fence(text: str) -> str:
     """A code fence longer than any backtick run in the text."""
     longest = run = 0
     for ch in text:
@@ -190,7 +190,7 @@ def format_markdown(
     table_head = "| Village | Device | File | Change | Lines |\n|---|---|---|---|---|\n"
     blocks: list[str] = []
     for c in report.changes:
-        fence = _fence(c.diff)
+        fence = code_fence(c.diff)
         blocks.append(
             f"<details><summary><code>{c.path}</code> ({c.status}, "
             f"+{c.added_lines} -{c.removed_lines})</summary>\n\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kopnet_iac.render.compare import COMMENT_LIMIT, CompareReport, FileChange
+from kopnet_iac.render.compare import COMMENT_LIMIT, CompareReport, FileChange, code_fence
 from kopnet_iac.render.grouping import ChangeGroup, ChangeItem, group_changes
 
 #: GitHub refuses comments longer than this (characters)
@@ -67,14 +67,6 @@ def format_text_grouped(report: CompareReport, groups: list[ChangeGroup]) -> str
     return "".join(parts)
 
 
-def _fence(text: str) -> str:
-    longest = run = 0
-    for ch in text:
-        run = run + 1 if ch == "`" else 0
-        longest = max(longest, run)
-    return "`" * max(3, longest + 1)
-
-
 def format_markdown_grouped(
     report: CompareReport,
     groups: list[ChangeGroup],
@@ -103,7 +95,7 @@ def format_markdown_grouped(
             f"| +{plus} -{minus} |\n"
         )
         body = "".join(c.diff for c in files)
-        fence = _fence(body)
+        fence = code_fence(body)
         blocks.append(
             f"<details><summary>Change {number}: {group.count} device(s), shown for "
             f"<code>{village}/{host}</code></summary>\n\n"
